@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make report` and `make test`. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+ARGS   ?=
+
+.PHONY: venv report test lab bench-engine bench-library clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(PY) -m pip install --quiet uv
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+report: $(STAMP)
+	$(PY) run_report.py $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+lab: $(STAMP)
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode -e '.[lab,test]'
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench-engine: $(STAMP)
+	$(PY) -m auralis_perf.bench engine $(ARGS)
+
+bench-library: $(STAMP)
+	$(PY) -m auralis_perf.bench library $(ARGS)
+
+clean:
+	rm -rf $(VENV) reports/*/

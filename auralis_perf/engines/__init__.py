@@ -1,0 +1,43 @@
+"""Engines the report can measure, found by name: `get_engine("reference")`."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from .base import (AudioFileError, AudioInputError, Capability, Engine, EngineError, KernelPair,
+                   NotSupported, Stream)
+
+__all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
+           "NotSupported", "Stream", "get_engine", "engine_names", "DEFAULT_ENGINE"]
+
+DEFAULT_ENGINE = "reference"
+
+# name -> "module:factory". Adapters are imported only when asked for, so a missing optional package
+# (pedalboard, auralis) costs nothing unless that engine is chosen.
+_REGISTRY: dict[str, str] = {
+    "reference": "auralis_perf.engines.reference:ReferenceEngine",
+}
+
+
+def register(name: str, target: str) -> None:
+    """Register an engine factory as "package.module:callable" (for third-party adapters)."""
+    _REGISTRY[name] = target
+
+
+def engine_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_engine(name: str = DEFAULT_ENGINE, **options: object) -> Engine:
+    """Build the engine called `name`. Unknown names and missing optional packages raise EngineError."""
+    try:
+        target = _REGISTRY[name]
+    except KeyError:
+        raise EngineError(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}") from None
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EngineError(f"engine {name!r} is unavailable: {exc}") from exc
+    factory: Callable[..., Engine] = getattr(module, attr)
+    return factory(**options)

@@ -1,0 +1,120 @@
+"""The catalogue's scenarios, one module per category, one function per group of five checks.
+
+A group function takes a `SuiteContext` and returns the `CheckResult`s of its checks. Notebooks call
+groups through `run_group`, and so does the pytest plugin (`tests/performance`): one implementation, two
+front ends. `run_group` turns a missing capability into `skip` records and an exception into `error`
+records, so one broken scenario never hides the other groups.
+
+Each category module registers its groups with `@group("Group name", ids=[...])`.
+"""
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Catalog, load_catalog
+from ..engines import Engine, NotSupported
+from ..results import CheckResult, errored, skipped
+
+PROFILES = ("smoke", "standard", "full")
+CATEGORY_MODULES = {
+    "realtime": "auralis_perf.suites.realtime",
+    "memory": "auralis_perf.suites.memory",
+    "cache": "auralis_perf.suites.cache",
+    "database": "auralis_perf.suites.database",
+    "optimization": "auralis_perf.suites.optimization",
+}
+
+GroupFunction = Callable[["SuiteContext"], list[CheckResult]]
+
+
+@dataclass(frozen=True)
+class Group:
+    category: str
+    name: str
+    ids: tuple[str, ...]
+    function: GroupFunction
+
+
+_GROUPS: dict[str, list[Group]] = {}
+
+
+def group(name: str, *, category: str, ids: list[str]) -> Callable[[GroupFunction], GroupFunction]:
+    """Register a group function for `category`, answering the check `ids`."""
+    def register(function: GroupFunction) -> GroupFunction:
+        groups = _GROUPS.setdefault(category, [])
+        groups[:] = [g for g in groups if g.name != name]  # re-import in a notebook replaces, not duplicates
+        groups.append(Group(category, name, tuple(ids), function))
+        return function
+    return register
+
+
+def groups(category: str) -> list[Group]:
+    """The groups of a category, in catalogue order."""
+    if category not in CATEGORY_MODULES:
+        raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORY_MODULES)}")
+    importlib.import_module(CATEGORY_MODULES[category])
+    return list(_GROUPS.get(category, []))
+
+
+def group_of(check_id: str) -> Group:
+    category = load_catalog()[check_id].category
+    for g in groups(category):
+        if check_id in g.ids:
+            return g
+    raise KeyError(f"no group answers {check_id}")
+
+
+@dataclass
+class SuiteContext:
+    """What a scenario needs: the engine under test, the profile, a scratch folder, the user's audio."""
+
+    engine: Engine
+    profile: str = "standard"
+    workdir: Path = field(default_factory=lambda: Path("reports/scratch"))
+    audio_files: list[Path] = field(default_factory=list)
+    catalog: Catalog = field(default_factory=load_catalog)
+    #: Called with each record as it is produced (progress bars, live tables).
+    on_record: Callable[[CheckResult], None] | None = None
+    #: Scratch shared between groups of one run (e.g. a built library reused by several groups).
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
+        self.workdir = Path(self.workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.audio_files = [Path(p) for p in self.audio_files]
+
+    def sizes(self, table: dict[str, Any]) -> Any:
+        """Pick this profile's entry from a {"smoke": ..., "standard": ..., "full": ...} table."""
+        return table[self.profile]
+
+
+def run_group(ctx: SuiteContext, g: Group) -> list[CheckResult]:
+    """Run one group; never raises for a scenario's failure."""
+    try:
+        records = g.function(ctx)
+    except NotSupported as exc:
+        records = [skipped(ctx.catalog[i], str(exc)) for i in g.ids]
+    except Exception as exc:  # one broken scenario must not hide the others
+        tb = traceback.format_exc(limit=6)
+        records = [errored(ctx.catalog[i], f"{type(exc).__name__}: {exc}") for i in g.ids]
+        for r in records:
+            r.details["traceback"] = tb
+    answered = {r.id for r in records}
+    for missing in (i for i in g.ids if i not in answered):
+        records.append(errored(ctx.catalog[missing], f"group {g.name!r} returned no record for {missing}"))
+    for r in records:
+        r.engine = ctx.engine.name
+        if ctx.on_record:
+            ctx.on_record(r)
+    return records
+
+
+def run_category(ctx: SuiteContext, category: str) -> list[CheckResult]:
+    return [r for g in groups(category) for r in run_group(ctx, g)]

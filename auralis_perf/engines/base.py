@@ -134,6 +134,28 @@ class Engine(abc.ABC):
         """Process a file path or an array chunk by chunk. `sample_rate` is required for arrays."""
 
     # -- optional capabilities ------------------------------------------------------------------------
+    # The shapes below are the contract the suites rely on; the reference engine implements them all.
+    #
+    # kernels() -> {name: KernelPair}; the reference names: "envelope" (compiled vs pure-Python loop),
+    #   "eq" (all sections at once vs band by band), "spectrum_batched" (batched STFT vs frame by frame),
+    #   "spectrum_parallel" (across workers vs sequential; info["workers"]), "chain" (master optimized vs
+    #   every fallback).
+    # open_playback(...) -> session with start(), set_preset(name), wait(timeout) -> bool, close(),
+    #   context manager, and timeline() -> {"opened", "first_chunk", "playback_start": perf_counter seconds,
+    #   "preset_switches": [[requested, applied], ...], "buffer_waits": [seconds, ...],
+    #   "chunk_times": [seconds, ...], "missed_deadlines": int, "chunks": int}.
+    # analyze(audio, sr, kind, **options): kind "waveform" (columns=...), "spectrum" (n_fft=..., parallel=bool,
+    #   workers=int), "fingerprint", "loudness" (integrated LUFS, loudness range, true peak, crest factor).
+    # process_batch(items, workers, executor) -> outputs in input order; job_queue(workers) -> queue with
+    #   submit(audio, sample_rate, preset) -> Future, stats() -> [{"wait": s, "run": s}, ...], close().
+    # utilities -> object with resample(audio, sr_from, sr_to), float_to_int(audio, bits),
+    #   int_to_float(data, bits), interleave(planar), deinterleave(flat, channels), to_mono(audio),
+    #   to_stereo(audio), encode(audio, sr, path, format), decode(path) -> (audio, sr).
+    # open_audio_cache(directory) -> cache with get(path, kind) for kind in waveform/spectrum/fingerprint/
+    #   analysis, invalidate(path), stats() -> {"hits", "misses", "evictions", "bytes"}, close().
+    # open_library(path, **options) -> the music library (see engines/reference/library).
+    utilities: Any = None
+
     def kernels(self) -> Mapping[str, KernelPair]:
         """Fast/plain pairs by name; the reference engine offers `envelope`, `eq`, `spectrum`, `chain`."""
         raise NotSupported(f"engine {self.name!r} has no capability 'kernels'")

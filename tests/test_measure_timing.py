@@ -102,3 +102,16 @@ def test_rtf_from_timing_and_from_list():
         rtf(0.0, [1.0])
     with pytest.raises(ValueError):
         rtf(1.0, [])
+
+
+def test_slow_call_skips_calibration_after_warmup():
+    calls = []
+    measure_time(lambda: calls.append(1), warmup=1, repeat=5, min_time=0.0, sample_target=0.0)
+    assert len(calls) == 1 + 5  # warm-up, then the samples: calibration reused the warm-up's time
+
+
+def test_to_dict_round_trips_through_json():
+    data = json.loads(json.dumps(Timing([0.1, 0.2, 0.3, 0.4, 0.5], loops=2, warmup=1).to_dict()))
+    assert data["samples"] == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert data["loops"] == 2 and data["warmup"] == 1 and data["summary"]["median"] == 0.3
+    assert data["warnings"]  # cv of this list is ~53 %

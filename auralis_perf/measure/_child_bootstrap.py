@@ -4,6 +4,7 @@ It is passed to `python -c` as source so that nothing of auralis_perf is importe
 code runs (an idle-footprint or compile-time figure would otherwise include the harness). argv[1] is a
 JSON spec file; the outcome is written as JSON to the spec's `output` path.
 """
+import dataclasses
 import importlib
 import json
 import sys
@@ -46,7 +47,9 @@ def _peak_rss_mb():
 
 
 def _jsonable(value):
-    """numpy scalars and arrays, tuples and sets, in plain JSON types."""
+    """numpy scalars and arrays, dataclasses and sets, in plain JSON types."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, (set, frozenset)):

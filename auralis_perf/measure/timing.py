@@ -68,6 +68,11 @@ class Timing:
         """The stability warnings as one sentence, or None when stable."""
         return "; ".join(self.warnings) if self.warnings else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Raw samples, loops, warm-up, statistics and warnings, JSON-able (for `CheckResult.details`)."""
+        return {"samples": list(self.samples), "loops": self.loops, "warmup": self.warmup,
+                "summary": self.summary(), "warnings": list(self.warnings)}
+
     def summary(self) -> dict[str, float]:
         """JSON-able statistics for `CheckResult.summary` (seconds per call; `stable` is 1.0 or 0.0)."""
         summary = self.stats.as_dict()
@@ -130,10 +135,15 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     if max_time is not None and max_time <= 0:
         raise ValueError(f"max_time must be positive or None, got {max_time}")
 
+    last_warmup_ns = 0
     for _ in range(warmup):
-        _run_batch(fn, 1, setup)
-    loops = inner_loops if inner_loops is not None else calibrate_loops(fn, setup=setup,
-                                                                          sample_target=sample_target)
+        last_warmup_ns = _run_batch(fn, 1, setup)
+    if inner_loops is not None:
+        loops = inner_loops
+    elif warmup and last_warmup_ns * _NS >= sample_target:
+        loops = 1  # one call already lasts long enough: no need to spend calls on calibration
+    else:
+        loops = calibrate_loops(fn, setup=setup, sample_target=sample_target)
     samples: list[float] = []
     min_ns = min_time / _NS
     max_ns = None if max_time is None else max_time / _NS

@@ -9,8 +9,10 @@ Kinds (the `kind` of a `MemoryFigure`, and what `CheckResult.kind` should carry)
   their pages are touched;
 - "swap": swap used by the process.
 
-Peak sampling uses a thread of this process rather than memory_profiler's `memory_usage`, which forks a
-sampling process per call: forking a process that holds BLAS and Numba threads is slow and fragile.
+Peak sampling uses a thread of this process by default; memory_profiler's `memory_usage` is available as
+`sampler="memory_profiler"`, but it forks a sampling process per call (~0.1-0.3 s here), and forking a
+process that holds BLAS and Numba threads is slow and fragile. On Linux the peak itself comes from the
+kernel's high-water mark either way, so short spikes between two samples are not missed.
 """
 from __future__ import annotations
 
@@ -154,13 +156,24 @@ def _read_hwm_mb() -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
+#: Peak marks of the peak_rss_during calls in progress: a nested call resets the kernel's mark, so it
+#: first hands the mark so far to every enclosing call (a list per call, shared through this stack).
+_open_hwm_marks: list[list[float]] = []
+_hwm_lock = threading.Lock()
+
+
 def _reset_hwm() -> bool:
     """Reset this process's peak-RSS mark to its current RSS (Linux >= 4.0). True if it worked."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
+    with _hwm_lock:
+        mark = _read_hwm_mb()
+        if mark is not None:
+            for marks in _open_hwm_marks:
+                marks.append(mark)
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+                clear_refs.write("5")  # 5 resets only the peak mark; 1-4 would clear page bits
+        except OSError:
+            return False
     return True
 
 
@@ -175,47 +188,76 @@ def _rss_with_children(process: psutil.Process, include_children: bool) -> float
     return total / MB
 
 
-def peak_rss_during(fn: Callable[[], T], interval: float = 0.005, *,
-                    include_children: bool = False) -> tuple[T, PeakMemory]:
-    """Run fn() while sampling RSS every `interval` seconds; return its result and the peak.
-
-    With `include_children`, the RSS of child processes is added to each sample (sampled method only,
-    since the kernel's high-water mark is per process).
-    """
-    if interval <= 0:
-        raise ValueError(f"interval must be positive, got {interval!r}")
+def _sample_with_thread(fn: Callable[[], T], interval: float, include_children: bool,
+                        times: list[float], series: list[float]) -> T:
     process = psutil.Process()
-    times: list[float] = []
-    series: list[float] = []
     stop = threading.Event()
     begin = time.perf_counter()
 
-    def sample() -> None:
-        times.append(time.perf_counter() - begin)
-        series.append(_rss_with_children(process, include_children))
-
     def sampler() -> None:
         while not stop.wait(interval):
-            sample()
+            times.append(time.perf_counter() - begin)
+            series.append(_rss_with_children(process, include_children))
 
-    sample()
-    baseline = series[0]
-    use_hwm = not include_children and _reset_hwm()
     thread = threading.Thread(target=sampler, name="peak-rss-sampler", daemon=True)
     thread.start()
     try:
-        result = fn()
+        return fn()
     finally:
         stop.set()
         thread.join()
-    sample()
-    duration = times[-1]
-    peak = max(series)
-    method = "sampled"
+
+
+def _sample_with_memory_profiler(fn: Callable[[], T], interval: float, include_children: bool,
+                                 times: list[float], series: list[float]) -> T:
+    from memory_profiler import memory_usage  # forks a sampling process: see the module's note
+
+    begin = time.time()
+    usage, result = memory_usage((fn, (), {}), interval=interval, retval=True, timestamps=True,
+                                 include_children=include_children, max_iterations=1)
+    for value_mib, stamp in usage:
+        times.append(stamp - begin)
+        series.append(float(value_mib))
+    return result
+
+
+_SAMPLERS = {"thread": _sample_with_thread, "memory_profiler": _sample_with_memory_profiler}
+
+
+def peak_rss_during(fn: Callable[[], T], interval: float = 0.005, *, include_children: bool = False,
+                    sampler: str = "thread") -> tuple[T, PeakMemory]:
+    """Run fn() while sampling RSS every `interval` seconds; return its result and the peak.
+
+    The peak is the kernel's high-water mark where it can be reset (method "hwm", exact), else the
+    highest sample (method "sampled"). `include_children` adds child processes' RSS to each sample and
+    forces "sampled" (the mark is per process). `sampler` is "thread" (a thread of this process) or
+    "memory_profiler" (its `memory_usage`, which samples from a forked process).
+    """
+    if interval <= 0:
+        raise ValueError(f"interval must be positive, got {interval!r}")
+    if sampler not in _SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; known: {', '.join(_SAMPLERS)}")
+    process = psutil.Process()
+    times: list[float] = [0.0]
+    series: list[float] = [_rss_with_children(process, include_children)]
+    baseline = series[0]
+    marks: list[float] = []
+    use_hwm = not include_children and _reset_hwm()
+    _open_hwm_marks.append(marks)
+    begin = time.perf_counter()
+    try:
+        result = _SAMPLERS[sampler](fn, interval, include_children, times, series)
+    finally:
+        # by identity: list.remove would compare by value and could drop an enclosing call's marks
+        _open_hwm_marks[:] = [other for other in _open_hwm_marks if other is not marks]
+    duration = time.perf_counter() - begin
+    times.append(duration)
+    series.append(_rss_with_children(process, include_children))
+    peak, method = max(series), "sampled"
     if use_hwm:
         hwm = _read_hwm_mb()
         if hwm is not None:
-            peak, method = max(peak, hwm), "hwm"
+            peak, method = max([peak, hwm, *marks]), "hwm"
     return result, PeakMemory(baseline_mb=baseline, peak_mb=peak, end_mb=series[-1], duration_s=duration,
                               method=method, times_s=times, series_mb=series,
                               include_children=include_children)

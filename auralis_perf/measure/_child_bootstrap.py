@@ -30,18 +30,24 @@ class _BlockedModuleFinder:
         return None
 
 
-def _peak_rss_mb():
-    """This process's RSS high-water mark in MiB. Linux: VmHWM, which (unlike ru_maxrss) is not inherited
-    from the parent across exec."""
+def _status_mb(field):
+    """A memory line of /proc/self/status (e.g. VmHWM, VmRSS) in MiB, None off Linux."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    if resource is None:
-        return None
+    return None
+
+
+def _peak_rss_mb():
+    """This process's RSS high-water mark in MiB. Linux: VmHWM, which (unlike ru_maxrss) is not inherited
+    from the parent across exec."""
+    peak = _status_mb("VmHWM")
+    if peak is not None or resource is None:
+        return peak
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
@@ -84,6 +90,7 @@ def _main():
     outcome["wall_s"] = time.perf_counter() - started
     # ru_maxrss is in KiB on Linux, in bytes on macOS
     outcome["peak_rss_mb"] = _peak_rss_mb()
+    outcome["end_rss_mb"] = _status_mb("VmRSS")
     try:
         text = json.dumps(outcome, default=_jsonable)
     except (TypeError, ValueError) as error:

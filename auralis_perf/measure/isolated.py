@@ -45,6 +45,7 @@ class IsolatedRun:
     wall_s: float           # time the measured code took inside the child
     process_s: float        # the child's whole life seen from the parent (interpreter start included)
     peak_rss_mb: float | None  # the child's lifetime high-water RSS (kind "peak_rss"), None if unknown
+    end_rss_mb: float | None   # the child's RSS when the measured code had finished (kind "rss")
     stdout: str
     stderr: str
 
@@ -110,7 +111,8 @@ def run_isolated(target: str | Callable[..., Any], *, args: Sequence[Any] = (),
                                error_type=outcome["error_type"], child_traceback=outcome["traceback"],
                                stderr=completed.stderr)
     return IsolatedRun(result=outcome["result"], wall_s=outcome["wall_s"], process_s=process_s,
-                       peak_rss_mb=outcome.get("peak_rss_mb"), stdout=completed.stdout, stderr=completed.stderr)
+                       peak_rss_mb=outcome.get("peak_rss_mb"), end_rss_mb=outcome.get("end_rss_mb"),
+                       stdout=completed.stdout, stderr=completed.stderr)
 
 
 def run_in_subprocess(target: str | Callable[..., Any], **options: Any) -> Any:

@@ -76,13 +76,22 @@ def current(kind: str = "rss", pid: int | None = None) -> MemoryFigure:
 
 # --------------------------------------------------------------------------------------------- swap
 
-def process_swap_mb(pid: int | None = None) -> float | None:
-    """Swap used by the process in MiB (kind "swap"), or None where the OS does not report it."""
-    try:
-        swap = getattr(_process(pid).memory_full_info(), "swap", None)
-    except (psutil.AccessDenied, psutil.NoSuchProcess):
-        return None
-    return None if swap is None else swap / MB
+def process_swap_mb(pid: int | None = None, *, include_children: bool = False) -> float | None:
+    """Swap used by the process (and its children) in MiB, kind "swap"; None where the OS hides it."""
+    process = _process(pid)
+    members = [process, *(process.children(recursive=True) if include_children else [])]
+    total = 0
+    for member in members:
+        try:
+            swap = getattr(member.memory_full_info(), "swap", None)
+        except psutil.NoSuchProcess:
+            continue  # a child that ended meanwhile uses no swap
+        except psutil.AccessDenied:
+            return None
+        if swap is None:
+            return None
+        total += swap
+    return total / MB
 
 
 def system_swap_counters() -> dict[str, float | None]:
@@ -93,8 +102,10 @@ def system_swap_counters() -> dict[str, float | None]:
             "sout_bytes": float(swap.sout) if swap.sout is not None else None}
 
 
-def swap_activity_during(fn: Callable[[], T]) -> tuple[T, dict[str, float | None]]:
-    """Run fn; return its result and the system swap-in/out bytes and process swap during the call."""
+def swap_activity_during(fn: Callable[[], T], *, include_children: bool = False
+                         ) -> tuple[T, dict[str, float | None]]:
+    """Run fn; return its result, the system's swap-in/out bytes during the call and the process's swap
+    (with its children if asked) just after it."""
     before = system_swap_counters()
     result = fn()
     after = system_swap_counters()
@@ -105,7 +116,7 @@ def swap_activity_during(fn: Callable[[], T]) -> tuple[T, dict[str, float | None
         return after[key] - before[key]
 
     return result, {"swap_in_bytes": delta("sin_bytes"), "swap_out_bytes": delta("sout_bytes"),
-                    "process_swap_mb": process_swap_mb()}
+                    "process_swap_mb": process_swap_mb(include_children=include_children)}
 
 
 # ---------------------------------------------------------------------------------------- peak RSS

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from auralis_perf.measure import Stopwatch, Timing, describe, measure_time, rtf, stability_warnings, time_once
+from auralis_perf.measure import (Stopwatch, Timing, describe, measure_time, rtf, stability_warnings, throughput,
+                                  time_once)
 
 
 def test_describe_exact_on_known_list():
@@ -115,3 +116,10 @@ def test_to_dict_round_trips_through_json():
     assert data["samples"] == [0.1, 0.2, 0.3, 0.4, 0.5]
     assert data["loops"] == 2 and data["warmup"] == 1 and data["summary"]["median"] == 0.3
     assert data["warnings"]  # cv of this list is ~53 %
+
+
+def test_throughput_counts_units_per_second():
+    median, per_sample = throughput(48_000, [0.5, 1.0, 0.25])
+    assert per_sample == [96_000.0, 48_000.0, 192_000.0] and median == 96_000.0
+    with pytest.raises(ValueError, match="positive"):
+        throughput(0, [1.0])

@@ -11,7 +11,7 @@ from .memory import (KINDS as MEMORY_KINDS, MemoryFigure, PeakMemory, SlopeFit, 
                      current, is_leak, leak_slope, peak_rss_during, process_swap_mb, rss_mb,
                      swap_activity_during, system_swap_counters, traced_allocations, uss_mb)
 from .stats import MIN_STABLE_SAMPLES, UNSTABLE_CV, SampleStats, describe, stability_warnings
-from .timing import Stopwatch, Timing, calibrate_loops, measure_time, rtf, time_once
+from .timing import Stopwatch, Timing, calibrate_loops, measure_time, rtf, throughput, time_once
 
 __all__ = [
     "CONTROL_VERSION", "IsolatedRun", "MEMORY_KINDS", "MIN_STABLE_SAMPLES", "MemoryFigure", "PeakMemory",
@@ -19,5 +19,5 @@ __all__ = [
     "calibrate_loops", "collect_garbage", "current", "describe", "describe_machine", "fingerprint", "is_leak",
     "leak_slope", "measure_time", "peak_rss_during", "process_swap_mb", "rss_mb", "rtf", "run_control_workload",
     "run_in_subprocess", "run_isolated", "stability_warnings", "swap_activity_during", "system_swap_counters",
-    "time_once", "traced_allocations", "uss_mb",
+    "throughput", "time_once", "traced_allocations", "uss_mb",
 ]

@@ -24,6 +24,11 @@ MAX_INNER_LOOPS = 1_000_000
 _NS = 1e-9
 
 
+def _stat(name: str) -> property:
+    """A read-only attribute forwarding to the same-named field of `Timing.stats`."""
+    return property(lambda self: getattr(self.stats, name), doc=f"{name} of the samples (see SampleStats)")
+
+
 @dataclass
 class Timing:
     """Per-call wall times in seconds and their statistics."""
@@ -46,17 +51,17 @@ class Timing:
         """Wrap per-call seconds measured elsewhere (e.g. with `Stopwatch`) for the same statistics."""
         return cls(list(samples), loops=loops, warmup=warmup)
 
-    # The statistics, as attributes: timing.median, timing.cv, ...
-    n = property(lambda self: self.stats.n)
-    median = property(lambda self: self.stats.median)
-    q1 = property(lambda self: self.stats.q1)
-    q3 = property(lambda self: self.stats.q3)
-    iqr = property(lambda self: self.stats.iqr)
-    mean = property(lambda self: self.stats.mean)
-    stdev = property(lambda self: self.stats.stdev)
-    cv = property(lambda self: self.stats.cv)
-    min = property(lambda self: self.stats.min)
-    max = property(lambda self: self.stats.max)
+    # The statistics as attributes (timing.median, timing.cv, ...), all in seconds per call except n and cv.
+    n = _stat("n")
+    median = _stat("median")
+    q1 = _stat("q1")
+    q3 = _stat("q3")
+    iqr = _stat("iqr")
+    mean = _stat("mean")
+    stdev = _stat("stdev")
+    cv = _stat("cv")
+    min = _stat("min")
+    max = _stat("max")
 
     @property
     def stable(self) -> bool:
@@ -208,18 +213,23 @@ class Stopwatch:
         return Timing.from_samples(self.samples)
 
 
-def rtf(audio_seconds: float, timing: Timing | Sequence[float]) -> tuple[float, list[float]]:
-    """Real-time factor (audio seconds processed per wall second): the median and one per sample."""
-    if not audio_seconds > 0:
-        raise ValueError(f"audio_seconds must be positive, got {audio_seconds!r}")
+def throughput(units_per_call: float, timing: Timing | Sequence[float]) -> tuple[float, list[float]]:
+    """Work units per wall second (samples, frames, tracks...): the median and one per timing sample."""
+    if not units_per_call > 0:
+        raise ValueError(f"units per call must be positive, got {units_per_call!r}")
     samples = timing.samples if isinstance(timing, Timing) else [float(s) for s in timing]
     if not samples:
-        raise ValueError("rtf needs at least one timing sample")
+        raise ValueError("a rate needs at least one timing sample")
     if any(s <= 0 for s in samples):
         raise ValueError(f"timing samples must be positive seconds, got {min(samples)!r}")
-    per_sample = [audio_seconds / s for s in samples]
+    per_sample = [units_per_call / s for s in samples]
     return describe(per_sample).median, per_sample
 
 
+def rtf(audio_seconds: float, timing: Timing | Sequence[float]) -> tuple[float, list[float]]:
+    """Real-time factor (audio seconds processed per wall second): the median and one per sample."""
+    return throughput(audio_seconds, timing)
+
+
 __all__ = ["DEFAULT_SAMPLE_TARGET", "MIN_STABLE_SAMPLES", "Stopwatch", "Timing", "calibrate_loops",
-           "measure_time", "rtf", "time_once"]
+           "measure_time", "rtf", "throughput", "time_once"]

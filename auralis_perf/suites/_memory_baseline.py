@@ -1,0 +1,160 @@
+"""Memory baseline (MEM-01..MEM-05): idle footprint, one track, growth per track, ceiling, release.
+
+MEM-01 is measured in fresh interpreters (nothing of the harness loaded); the others in the process that
+does the work, with the garbage collected and freed heap handed back to the OS (`collect_garbage`)
+before each reading, so that what the allocator caches is not counted as the engine's.
+"""
+from __future__ import annotations
+
+import statistics
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psutil
+
+from ..measure.isolated import run_isolated
+from ..measure.memory import collect_garbage, leak_slope, peak_rss_during, rss_mb, traced_allocations
+from ..results import CheckResult
+from . import SuiteContext
+from ._checks import record, scaled
+from ._workload import decode, downsample_series, music_file, warm_engine
+
+SIZES = {
+    "smoke": {"idle_runs": 2, "track_s": 30.0, "track_repeats": 2, "n_tracks": 4, "tracks_len_s": 5.0,
+              "distinct_files": 2},
+    "standard": {"idle_runs": 4, "track_s": 240.0, "track_repeats": 3, "n_tracks": 20, "tracks_len_s": 30.0,
+                 "distinct_files": 4},
+    "full": {"idle_runs": 6, "track_s": 240.0, "track_repeats": 5, "n_tracks": 100, "tracks_len_s": 240.0,
+             "distinct_files": 8},
+}
+
+# Runs in a fresh interpreter: import the engine package, build the engine, read this process's memory.
+_IDLE_CODE = """
+import gc, sys, time
+started = time.perf_counter()
+from auralis_perf.engines import get_engine
+imported = time.perf_counter()
+engine = get_engine({engine!r})
+created = time.perf_counter()
+import psutil
+gc.collect()
+info = psutil.Process().memory_full_info()
+emit({{"rss_mb": info.rss / 2**20, "uss_mb": info.uss / 2**20, "import_s": imported - started,
+       "create_s": created - imported, "modules_loaded": len(sys.modules),
+       "numba_loaded": "numba" in sys.modules}})
+"""
+
+
+def mem01_idle_footprint(ctx: SuiteContext) -> CheckResult:
+    size = ctx.sizes(SIZES)
+    code = _IDLE_CODE.format(engine=ctx.engine.name)
+    workers = max(1, min(size["idle_runs"], psutil.cpu_count() or 1))
+    # RSS does not depend on what else runs, so fresh processes may start side by side
+    with ThreadPoolExecutor(workers) as pool:
+        runs = list(pool.map(lambda _: run_isolated(code, timeout=180), range(size["idle_runs"])))
+    rss = [r.result["rss_mb"] for r in runs]
+    uss = [r.result["uss_mb"] for r in runs]
+    return record(ctx, "MEM-01", statistics.median(rss), samples=rss, kind="rss", details={
+        "what": "RSS of a fresh Python process after `from auralis_perf.engines import get_engine` and "
+                "building the engine, before any processing (psutil imported after the reading's inputs)",
+        "uss_mb": uss, "uss_median_mb": statistics.median(uss),
+        "import_s": [r.result["import_s"] for r in runs], "create_s": [r.result["create_s"] for r in runs],
+        "modules_loaded": runs[0].result["modules_loaded"], "numba_loaded": runs[0].result["numba_loaded"],
+        "processes": len(runs)})
+
+
+def mem02_single_track(ctx: SuiteContext) -> CheckResult:
+    size = ctx.sizes(SIZES)
+    path = music_file(ctx, size["track_s"], seed=1)
+    warm_engine(ctx)
+
+    def one_track() -> tuple[int, ...]:
+        audio, sr = decode(ctx, path)
+        out = ctx.engine.master(audio, sr)
+        return out.shape
+
+    deltas, peaks = [], []
+    for _ in range(size["track_repeats"]):
+        collect_garbage()
+        _, peak = peak_rss_during(one_track)
+        deltas.append(peak.delta_mb)
+        peaks.append(peak)
+    collect_garbage()
+    _, traced = traced_allocations(one_track)
+    file_mb = path.stat().st_size / 2**20
+    return record(ctx, "MEM-02", statistics.median(deltas), samples=deltas, kind="peak_rss", details={
+        "what": "peak RSS above the RSS before the call, while decoding one file and mastering it whole",
+        "track_seconds": size["track_s"], "file_mb": file_mb, "peak_method": peaks[0].method,
+        "traced_peak_mb": traced.peak_mb, "traced_net_mb": traced.net_mb,
+        "baseline_rss_mb": [p.baseline_mb for p in peaks],
+        "series": downsample_series(peaks[-1].times_s, peaks[-1].series_mb),
+        **scaled(ctx.profile, "track length", "240 s", f"{size['track_s']:g} s")})
+
+
+def _many_tracks(ctx: SuiteContext) -> dict[str, Any]:
+    """Process N tracks from files in one session; RSS after each (collected) and the peaks."""
+    if "memopt_many_tracks" in ctx.shared:
+        return ctx.shared["memopt_many_tracks"]
+    size = ctx.sizes(SIZES)
+    paths = [music_file(ctx, size["tracks_len_s"], seed=10 + i) for i in range(size["distinct_files"])]
+    warm_engine(ctx)
+    collect_garbage()
+    before = rss_mb()
+    retained, peaks, times, series = [], [], [], []
+    offset = 0.0
+    for i in range(size["n_tracks"]):
+        path = paths[i % len(paths)]
+
+        def one_track() -> None:
+            audio, sr = decode(ctx, path)
+            ctx.engine.master(audio, sr)
+
+        _, peak = peak_rss_during(one_track)
+        collect_garbage()
+        retained.append(rss_mb())
+        peaks.append(peak.peak_mb)
+        times.extend(t + offset for t in peak.times_s)
+        series.extend(peak.series_mb)
+        offset += peak.duration_s
+    collect_garbage()
+    after = rss_mb()
+    result = {"before_mb": before, "after_mb": after, "retained_mb": retained, "peaks_mb": peaks,
+              "series": downsample_series(times, series), "n_tracks": size["n_tracks"],
+              "track_seconds": size["tracks_len_s"], "distinct_files": len(paths)}
+    ctx.shared["memopt_many_tracks"] = result
+    return result
+
+
+def mem03_growth_per_track(ctx: SuiteContext) -> CheckResult:
+    run = _many_tracks(ctx)
+    x = list(range(1, run["n_tracks"] + 1))
+    fit = leak_slope(x, run["retained_mb"])
+    return record(ctx, "MEM-03", fit.slope, samples=run["retained_mb"], kind="rss", details={
+        "what": "slope of RSS (after garbage collection) against tracks processed, least squares",
+        "fit": fit.to_dict(), "tracks": x, "retained_mb": run["retained_mb"], "before_mb": run["before_mb"],
+        "track_seconds": run["track_seconds"], "distinct_files": run["distinct_files"],
+        **scaled(ctx.profile, "tracks", 100, run["n_tracks"])})
+
+
+def mem04_ceiling(ctx: SuiteContext) -> CheckResult:
+    run = _many_tracks(ctx)
+    above = [p - run["before_mb"] for p in run["peaks_mb"]]
+    return record(ctx, "MEM-04", max(above), samples=above, kind="peak_rss", details={
+        "what": "highest RSS while processing the tracks one after another in one session, above the "
+                "session's RSS before the first track (the 'idle' of the criterion)",
+        "before_mb": run["before_mb"], "peak_mb": max(run["peaks_mb"]), "series": run["series"],
+        "n_tracks": run["n_tracks"], "track_seconds": run["track_seconds"],
+        **scaled(ctx.profile, "tracks", 100, run["n_tracks"])})
+
+
+def mem05_release(ctx: SuiteContext) -> CheckResult:
+    run = _many_tracks(ctx)
+    held = [r - run["before_mb"] for r in run["retained_mb"]]
+    value = run["after_mb"] - run["before_mb"]
+    return record(ctx, "MEM-05", value, samples=held, kind="rss", details={
+        "what": "RSS after processing every track and collecting garbage, minus RSS before the first",
+        "before_mb": run["before_mb"], "after_mb": run["after_mb"], "held_after_each_track_mb": held})
+
+
+CHECKS = [("MEM-01", mem01_idle_footprint), ("MEM-02", mem02_single_track), ("MEM-03", mem03_growth_per_track),
+          ("MEM-04", mem04_ceiling), ("MEM-05", mem05_release)]

@@ -1,0 +1,179 @@
+"""Chunk-by-chunk mastering of a file or an array, with preset switching and pooled buffers."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..base import AudioInputError
+from .chain import ChainProcessor, KernelSet, get_preset, run_span, tune_chain
+from .pool import BufferPool
+from .sources import ArraySource, FileSource
+
+MAX_CHUNK = 1 << 20
+CROSSFADE_SECONDS = 0.05
+#: Input frames a new preset's chain runs over before it is heard, so its filters start settled.
+WARMUP_SECONDS = 0.2
+
+
+def check_chunk_size(chunk_size: object) -> int:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise AudioInputError(f"chunk_size must be an integer number of frames, got {chunk_size!r}")
+    if not 1 <= int(chunk_size) <= MAX_CHUNK:
+        raise AudioInputError(f"chunk_size must be between 1 and {MAX_CHUNK} frames, got {chunk_size}")
+    return int(chunk_size)
+
+
+class ReferenceStream:
+    """Iterate to get processed chunks (frames, channels) in the source's dtype (float32 for files).
+
+    Output chunks come from a buffer pool and are reused once the caller drops them; keeping a chunk
+    is always safe. A 1-D (mono) array source yields 1-D chunks.
+    """
+
+    def __init__(self, source: ArraySource | FileSource, *, chunk_size: int, preset: str,
+                 kernels: KernelSet, pool: BufferPool | None = None, squeeze: bool = False) -> None:
+        self.chunk_size = check_chunk_size(chunk_size)
+        self._source = source
+        self.sample_rate = source.sample_rate
+        self.channels = source.channels
+        self.frames = source.frames
+        self.dtype = np.dtype(source.dtype)
+        self._kernels = kernels
+        self._pool = pool or BufferPool()
+        self._squeeze = squeeze
+        self.preset = get_preset(preset).name
+        self.opened = time.perf_counter()
+        self._processor = self._new_processor(self.preset)
+        self.latency = self._processor.latency
+        self._pending: tuple[str, float] | None = None
+        self._fading: ChainProcessor | None = None
+        self._fade_pos = 0
+        self._fade_len = max(1, round(CROSSFADE_SECONDS * self.sample_rate))
+        #: [[requested, applied], ...] in time.perf_counter() seconds.
+        self.preset_switches: list[list[float]] = []
+        self.chunks = 0
+        self._started = False
+        self._closed = False
+
+    # -- protocol -----------------------------------------------------------------------------------
+    def set_preset(self, preset: str) -> None:
+        """Switch preset; the next chunk starts a short crossfade from the old chain to the new one."""
+        name = get_preset(preset).name
+        self._pending = (name, time.perf_counter())
+
+    def pool_stats(self) -> dict[str, int]:
+        return self._pool.stats()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for processor in (self._processor, self._fading):
+            if processor is not None:
+                processor.close()
+        self._fading = None
+        self._source.close()
+        self._pool.clear()
+
+    def __enter__(self) -> ReferenceStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._started:
+            raise RuntimeError("a stream can be iterated once; open a new one to start again")
+        self._started = True
+        return self._chunks()
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _new_processor(self, preset: str) -> ChainProcessor:
+        chain = get_preset(preset)
+        tuning = tune_chain(self._source, chain, self._kernels)
+        return ChainProcessor(chain, self.sample_rate, self.channels, tuning, self._kernels, self._pool)
+
+    def _apply_pending(self, position: int, scratch: np.ndarray, zeros: np.ndarray,
+                       read_buffer: np.ndarray) -> None:
+        """Start the crossfade to the requested preset, its chain warmed on the input just heard."""
+        name, requested = self._pending  # type: ignore[misc]
+        self._pending = None
+        if name == self.preset and self._fading is None:
+            self.preset_switches.append([requested, time.perf_counter()])
+            return
+        if self._fading is not None:  # a switch during a fade: drop the oldest chain
+            self._fading.close()
+        incoming = self._new_processor(name)
+        warm = min(position, round(WARMUP_SECONDS * self.sample_rate))
+        done = 0
+        while done < warm:
+            n = min(warm - done, scratch.shape[0])
+            run_span(incoming, self._source, position - warm + done, n, scratch, zeros, read_buffer)
+            done += n
+        self._fading, self._processor = self._processor, incoming
+        self._fade_pos = 0
+        self.preset = name
+        self._switch_requested = requested
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        size, channels, pool = self.chunk_size, self.channels, self._pool
+        work_dtype = self.dtype
+        scratch = pool.acquire((size, channels), work_dtype)
+        mix = pool.acquire((size, channels), work_dtype)
+        zeros = np.zeros((min(size, 4096), channels), dtype=work_dtype)
+        read_buffer = pool.acquire((size, channels), work_dtype) if isinstance(self._source, FileSource) else None
+        try:
+            # The first `latency` output frames are the limiter's look-ahead filling up: drop them.
+            position = 0
+            while position < self.latency:
+                n = min(self.latency - position, size)
+                run_span(self._processor, self._source, position, n, scratch, zeros, read_buffer)
+                position += n
+            emitted = 0
+            while emitted < self.frames and not self._closed:
+                if self._pending is not None:
+                    self._apply_pending(position, scratch, zeros, read_buffer)
+                count = min(size, self.frames - emitted)
+                chunk = pool.lease((size, channels), work_dtype)
+                out = chunk[:count]
+                run_span(self._processor, self._source, position, count, out, zeros, read_buffer)
+                if self._fading is not None:
+                    self._crossfade(position, count, out, mix, zeros, read_buffer)
+                position += count
+                emitted += count
+                self.chunks += 1
+                result = out if count < size else chunk
+                del chunk, out
+                if self._squeeze:
+                    result = result[:, 0]
+                yield result
+                del result
+        finally:
+            for buffer in (scratch, mix) + ((read_buffer,) if read_buffer is not None else ()):
+                pool.release(buffer)
+
+    def _crossfade(self, position: int, count: int, out: np.ndarray, mix: np.ndarray, zeros: np.ndarray,
+                   read_buffer: np.ndarray | None) -> None:
+        """Mix the outgoing chain under the new one with an equal-gain raised-cosine fade."""
+        old = mix[:count]
+        run_span(self._fading, self._source, position, count, old, zeros, read_buffer)  # type: ignore[arg-type]
+        n = min(count, self._fade_len - self._fade_pos)
+        ramp = np.arange(self._fade_pos, self._fade_pos + n, dtype=np.float64)
+        weight = 0.5 - 0.5 * np.cos(math.pi * (ramp + 1.0) / self._fade_len)
+        weight = weight.astype(out.dtype)[:, np.newaxis]
+        out[:n] = old[:n] + weight * (out[:n] - old[:n])
+        self._fade_pos += n
+        if self._fade_pos >= self._fade_len:
+            self._fading.close()  # type: ignore[union-attr]
+            self._fading = None
+        if self._fade_pos == n:  # first chunk processed with the new preset
+            self.preset_switches.append([self._switch_requested, time.perf_counter()])

@@ -1,0 +1,1 @@
+"""Plots of the category notebooks, one module per category (matplotlib, small inline figures)."""

@@ -32,7 +32,7 @@ Parts (each a module of this package):
       list_tracks(*, sort="title", descending=False, limit=50, offset=None, after=None, load="joined",
                   favorite=None, genre=None, artist_id=None, album_id=None, year_from=None, year_to=None,
                   added_from=None, added_to=None) -> Page
-          sort: "title" | "artist" | "added" | "year" | "id"; `after` = a Cursor (keyset pagination),
+          sort: "title" | "artist" | "added"; `after` = a Cursor (keyset pagination),
           `offset` = OFFSET pagination (give one or neither). Filters combine with AND; year and added
           ranges are inclusive. load: "joined" (album and artist in the same statement; featured
           artists in a second one: <= 2 statements for any page size), "selectin" (ORM: tracks, then

@@ -23,13 +23,14 @@ INDEXES: dict[str, str] = {
     "year": "ix_tracks_year",
     "favorite": "ix_tracks_favorite_added",
     "composite": "ix_tracks_genre_year",
+    "genre_title": "ix_tracks_genre_title",
     "artist": "ix_tracks_artist",
     "album": "ix_tracks_album",
     "path": "ux_tracks_path",
 }
 
 #: Sort orders of list_tracks and the column each one uses (the track id breaks ties).
-SORTS: tuple[str, ...] = ("title", "artist", "added", "id")
+SORTS: tuple[str, ...] = ("title", "artist", "added")
 
 
 class Base(DeclarativeBase):
@@ -88,7 +89,8 @@ class TrackModel(Base):
         Index(INDEXES["year"], "year", "duration"),              # year ranges; covering for by-year sums
         Index(INDEXES["favorite"], "favorite", "added_at"),      # favourites, newest first
         Index(INDEXES["composite"], "genre", "year", "duration"),  # genre (+ year); covering for by-genre
-        Index(INDEXES["artist"], "artist_id", "album_id", "track_number"),
+        Index(INDEXES["genre_title"], "genre", "title"),         # a genre's tracks by title
+        Index(INDEXES["artist"], "artist_id", "title"),          # an artist's tracks by title
         Index(INDEXES["album"], "album_id", "track_number"),
     )
 

@@ -1,0 +1,276 @@
+"""The repository behind caches: reads are served from the caches, writes invalidate by tags.
+
+Which entries a write touches is decided by tags:
+- every record in a result tags its entry: ``track:ID``, ``album:ID``, ``artist:ID`` (main and featured),
+  ``playlist:ID``;
+- a result whose membership or order depends on a track column carries ``tracks:COLUMN``; every listing,
+  count and aggregation carries ``tracks:membership`` (tracks added or removed);
+- ``search`` (any search result), ``playlists`` (the playlist list), ``albums:membership`` and
+  ``artists:membership`` (lookups that found nothing, an artist's album list).
+A write invalidates the tags of what it changed, after it committed; nothing else is dropped.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .caches import LibraryCaches
+from .fts import normalise_search_text
+from .queries import SORT_TAG_COLUMNS, TrackFilter
+from .querycache import TaggedLRUCache
+from .records import (Album, Cursor, DeleteReport, GroupStat, NewTrack, Page, Playlist, PlaylistSummary,
+                      Track)
+from .repository import Repository
+
+MEMBERSHIP = "tracks:membership"
+SEARCH = "search"
+PLAYLISTS = "playlists"
+#: Columns whose change alters what a search finds.
+_SEARCHED = {"title", "artist_id", "album_id"}
+
+
+def track_tags(track: Track) -> list[str]:
+    tags = [f"track:{track.id}", f"artist:{track.artist_id}"]
+    if track.album_id is not None:
+        tags.append(f"album:{track.album_id}")
+    tags.extend(f"artist:{artist.id}" for artist in track.featured)
+    return tags
+
+
+def tracks_tags(items: Iterable[Track]) -> list[str]:
+    tags: list[str] = []
+    for track in items:
+        tags.extend(track_tags(track))
+    return tags
+
+
+def column_tags(columns: Iterable[str | None]) -> list[str]:
+    return [f"tracks:{column}" for column in columns if column]
+
+
+def delete_tags(report: DeleteReport) -> list[str]:
+    tags = [MEMBERSHIP, SEARCH]
+    tags += [f"track:{i}" for i in report.tracks + report.touched_tracks]
+    tags += [f"album:{i}" for i in report.albums]
+    tags += [f"artist:{i}" for i in report.artists + report.touched_artists]
+    tags += [f"playlist:{i}" for i in report.playlists]
+    if report.albums:
+        tags.append("albums:membership")
+    if report.artists:
+        tags.append("artists:membership")
+    if report.playlists:
+        tags.append(PLAYLISTS)
+    return tags
+
+
+def update_tags(track_id: int, columns: Iterable[str]) -> list[str]:
+    columns = set(columns)
+    tags = [f"track:{track_id}"] + column_tags(columns)
+    if columns & _SEARCHED:
+        tags.append(SEARCH)
+    if "artist_id" in columns:
+        tags.append("tracks:artist_sort")
+    return tags
+
+
+class CachedRepository:
+    """Same reads and writes as Repository (see the package docstring), through LibraryCaches."""
+
+    def __init__(self, repo: Repository, caches: LibraryCaches) -> None:
+        self.repo = repo
+        self.caches = caches
+
+    @staticmethod
+    def _cached(cache: TaggedLRUCache, name: str, params: dict[str, Any], compute: Callable[[], Any],
+                tags_of: Callable[[Any], Iterable[str]]) -> Any:
+        return cache.get_or_compute(cache.make_key(name, params), compute, tags_of)
+
+    # -- tracks --------------------------------------------------------------------------------------
+    def get_track(self, track_id: int) -> Track | None:
+        return self._cached(self.caches.tracks, "track", {"id": track_id},
+                            lambda: self.repo.get_track(track_id),
+                            lambda t: track_tags(t) if t else [f"track:{track_id}", MEMBERSHIP])
+
+    def get_track_by_path(self, path: str) -> Track | None:
+        return self._cached(self.caches.tracks, "path", {"path": path},
+                            lambda: self.repo.get_track_by_path(path),
+                            lambda t: track_tags(t) if t else [MEMBERSHIP, "tracks:path"])
+
+    def get_tracks(self, track_ids: Sequence[int]) -> list[Track]:
+        cache = self.caches.tracks
+        found: dict[int, Track] = {}
+        missing = []
+        for track_id in dict.fromkeys(track_ids):
+            hit, value = cache.lookup(cache.make_key("track", {"id": track_id}))
+            if hit and value is not None:
+                found[track_id] = value
+            elif not hit:
+                missing.append(track_id)
+        if missing:
+            generation = cache.generation
+            for track in self.repo.get_tracks(missing):
+                found[track.id] = track
+                cache.put(cache.make_key("track", {"id": track.id}), track, track_tags(track),
+                          generation=generation)
+        return [found[i] for i in track_ids if i in found]
+
+    def album_tracks(self, album_id: int) -> list[Track]:
+        return self._cached(self.caches.tracks, "album_tracks", {"album_id": album_id},
+                            lambda: self.repo.album_tracks(album_id),
+                            lambda items: [f"album:{album_id}", MEMBERSHIP, "tracks:album_id",
+                                           "tracks:track_number"] + tracks_tags(items))
+
+    # -- albums and artists ----------------------------------------------------------------------------
+    def get_album(self, album_id: int) -> Album | None:
+        return self._cached(self.caches.albums, "album", {"id": album_id},
+                            lambda: self.repo.get_album(album_id),
+                            lambda a: [f"album:{album_id}", f"artist:{a.artist_id}"] if a
+                            else [f"album:{album_id}", "albums:membership"])
+
+    def artist_albums(self, artist_id: int) -> list[Album]:
+        return self._cached(self.caches.albums, "artist_albums", {"artist_id": artist_id},
+                            lambda: self.repo.artist_albums(artist_id),
+                            lambda items: [f"artist:{artist_id}", "albums:membership"]
+                            + [f"album:{a.id}" for a in items])
+
+    def get_artist(self, artist_id: int):  # -> Artist | None
+        return self._cached(self.caches.artists, "artist", {"id": artist_id},
+                            lambda: self.repo.get_artist(artist_id),
+                            lambda a: [f"artist:{artist_id}"] if a
+                            else [f"artist:{artist_id}", "artists:membership"])
+
+    # -- search and listings ---------------------------------------------------------------------------
+    def find_by_title(self, prefix: str, *, limit: int = 50) -> list[Track]:
+        return self._cached(self.caches.query, "find_by_title", {"prefix": prefix, "limit": limit},
+                            lambda: self.repo.find_by_title(prefix, limit=limit),
+                            lambda items: [MEMBERSHIP, "tracks:title"] + tracks_tags(items))
+
+    def search(self, text: str, *, limit: int = 50, offset: int = 0, prefix: bool = True) -> list[Track]:
+        key_text = normalise_search_text(text) if isinstance(text, str) else text
+        return self._cached(self.caches.search, "search",
+                            {"text": key_text, "limit": limit, "offset": offset, "prefix": prefix},
+                            lambda: self.repo.search(text, limit=limit, offset=offset, prefix=prefix),
+                            lambda items: [SEARCH] + tracks_tags(items))
+
+    def list_tracks(self, *, sort: str = "title", descending: bool = False, limit: int = 50,
+                    offset: int | None = None, after: Cursor | None = None, load: str = "joined",
+                    **filters: Any) -> Page:
+        spec = TrackFilter.of(filters)
+        params = {"sort": sort, "descending": bool(descending), "limit": limit, "offset": offset,
+                  "after": after, "load": load, **spec.as_params()}
+        fixed = [MEMBERSHIP] + column_tags(spec.columns() | {SORT_TAG_COLUMNS.get(sort)})
+        return self._cached(self.caches.query, "list_tracks", params,
+                            lambda: self.repo.list_tracks(sort=sort, descending=descending, limit=limit,
+                                                          offset=offset, after=after, load=load, **filters),
+                            lambda page: fixed + tracks_tags(page.items))
+
+    def cursor_at(self, position: int, *, sort: str = "title", descending: bool = False,
+                  **filters: Any) -> Cursor | None:
+        spec = TrackFilter.of(filters)
+        params = {"position": position, "sort": sort, "descending": bool(descending), **spec.as_params()}
+        fixed = [MEMBERSHIP] + column_tags(spec.columns() | {SORT_TAG_COLUMNS.get(sort)})
+        return self._cached(self.caches.query, "cursor_at", params,
+                            lambda: self.repo.cursor_at(position, sort=sort, descending=descending, **filters),
+                            lambda cursor: fixed + ([f"track:{cursor.id}"] if cursor else []))
+
+    def count_tracks(self, **filters: Any) -> int:
+        spec = TrackFilter.of(filters)
+        return self._cached(self.caches.query, "count_tracks", spec.as_params(),
+                            lambda: self.repo.count_tracks(**filters),
+                            lambda _: [MEMBERSHIP] + column_tags(spec.columns()))
+
+    def count_by_genre(self) -> list[GroupStat]:
+        return self._cached(self.caches.query, "count_by_genre", {}, self.repo.count_by_genre,
+                            lambda _: [MEMBERSHIP, "tracks:genre", "tracks:duration"])
+
+    def count_by_year(self) -> list[GroupStat]:
+        return self._cached(self.caches.query, "count_by_year", {}, self.repo.count_by_year,
+                            lambda _: [MEMBERSHIP, "tracks:year", "tracks:duration"])
+
+    def genres(self) -> list[str]:
+        return self._cached(self.caches.query, "genres", {}, self.repo.genres,
+                            lambda _: [MEMBERSHIP, "tracks:genre"])
+
+    # -- playlists -------------------------------------------------------------------------------------
+    def get_playlist(self, playlist_id: int) -> Playlist | None:
+        return self._cached(self.caches.playlists, "playlist", {"id": playlist_id},
+                            lambda: self.repo.get_playlist(playlist_id),
+                            lambda p: [f"playlist:{playlist_id}"] + tracks_tags(p.tracks) if p
+                            else [f"playlist:{playlist_id}", PLAYLISTS])
+
+    def list_playlists(self) -> list[PlaylistSummary]:
+        return self._cached(self.caches.playlists, "playlists", {}, self.repo.list_playlists,
+                            lambda items: [PLAYLISTS, "tracks:duration"] + [f"playlist:{p.id}" for p in items])
+
+    def playlists_containing(self, track_ids: Sequence[int]) -> list[int]:
+        return self.repo.playlists_containing(track_ids)
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def add_track(self, new: NewTrack) -> int:
+        track_id = self.repo.add_track(new)
+        self.caches.invalidate([MEMBERSHIP, SEARCH, "albums:membership", "artists:membership"])
+        return track_id
+
+    def tracks_added(self) -> None:
+        """Invalidate what an import or scan that added tracks (and artists, albums) makes stale."""
+        self.caches.invalidate([MEMBERSHIP, SEARCH, "albums:membership", "artists:membership"])
+
+    def update_track(self, track_id: int, **fields: Any) -> None:
+        self.repo.update_track(track_id, **fields)
+        self.caches.invalidate(update_tags(track_id, fields))
+
+    def set_favorite(self, track_id: int, favorite: bool = True) -> None:
+        self.update_track(track_id, favorite=bool(favorite))
+
+    def record_play(self, track_id: int, at: float | None = None) -> None:
+        self.repo.record_play(track_id, at)
+        self.caches.invalidate(update_tags(track_id, ("play_count", "last_played")))
+
+    def rename_artist(self, artist_id: int, name: str) -> None:
+        self.repo.rename_artist(artist_id, name)
+        self.caches.invalidate([f"artist:{artist_id}", SEARCH, "tracks:artist_sort"])
+
+    def rename_album(self, album_id: int, title: str) -> None:
+        self.repo.rename_album(album_id, title)
+        self.caches.invalidate([f"album:{album_id}", SEARCH])
+
+    def delete_track(self, track_id: int) -> DeleteReport:
+        return self._deleted(self.repo.delete_track(track_id))
+
+    def delete_tracks(self, track_ids: Sequence[int]) -> DeleteReport:
+        return self._deleted(self.repo.delete_tracks(track_ids))
+
+    def delete_album(self, album_id: int) -> DeleteReport:
+        return self._deleted(self.repo.delete_album(album_id))
+
+    def delete_artist(self, artist_id: int) -> DeleteReport:
+        return self._deleted(self.repo.delete_artist(artist_id))
+
+    def _deleted(self, report: DeleteReport) -> DeleteReport:
+        self.caches.invalidate(delete_tags(report))
+        return report
+
+    def create_playlist(self, name: str) -> int:
+        playlist_id = self.repo.create_playlist(name)
+        self.caches.invalidate([PLAYLISTS, f"playlist:{playlist_id}"])
+        return playlist_id
+
+    def rename_playlist(self, playlist_id: int, name: str) -> None:
+        self.repo.rename_playlist(playlist_id, name)
+        self.caches.invalidate([PLAYLISTS, f"playlist:{playlist_id}"])
+
+    def delete_playlist(self, playlist_id: int) -> None:
+        self.repo.delete_playlist(playlist_id)
+        self.caches.invalidate([PLAYLISTS, f"playlist:{playlist_id}"])
+
+    def add_to_playlist(self, playlist_id: int, track_ids: Sequence[int], *, at: int | None = None) -> None:
+        self.repo.add_to_playlist(playlist_id, track_ids, at=at)
+        self.caches.invalidate([PLAYLISTS, f"playlist:{playlist_id}"])
+
+    def move_in_playlist(self, playlist_id: int, from_index: int, to_index: int) -> None:
+        self.repo.move_in_playlist(playlist_id, from_index, to_index)
+        self.caches.invalidate([PLAYLISTS, f"playlist:{playlist_id}"])
+
+    def remove_from_playlist(self, playlist_id: int, index: int) -> None:
+        self.repo.remove_from_playlist(playlist_id, index)
+        self.caches.invalidate([PLAYLISTS, f"playlist:{playlist_id}"])

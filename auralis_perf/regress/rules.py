@@ -1,0 +1,89 @@
+"""Which comparison rule a check's figure gets, decided from its `kind`, `unit` and samples.
+
+- "exact": counts (statements, hits, stale reads, mismatches, ...) and figures a suite marks
+  deterministic (`kind` "count" or "exact"): any change is a change.
+- "memory": memory figures (`kind` rss/uss/peak_rss/traced/swap, or a unit in B/KB/MB/GB): a change must
+  exceed the check's `memory_tolerance_mb`.
+- "samples": everything measured repeatedly (timings and what is derived from them): a change beyond
+  the check's `floor` AND a one-sided Mann-Whitney U test on the raw samples with p < alpha.
+- "single": a figure with no samples: within the floor it is unchanged; beyond it nothing can be said
+  with confidence (inconclusive).
+
+Samples contract: `samples` are draws of the check's figure, pointing the same way as `value` (a constant
+unit factor, e.g. seconds for a value in ms, does not matter). Exceptions: `kind == "time"` means the
+samples are durations (lower is better whatever the value's direction, e.g. an RTF with its run times as
+samples); `details["samples_direction"]` ("lower"/"higher") says it explicitly.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+EXACT_KINDS = frozenset({"count", "exact"})
+MEMORY_KINDS = frozenset({"rss", "uss", "peak_rss", "traced", "swap", "memory"})
+#: Units whose figures are counts of events, compared exactly.
+COUNT_UNITS = frozenset({"statements", "queries", "hits", "misses", "stale reads", "wrong evictions", "full scans",
+                         "leaked connections", "mismatches", "simd extensions", "count", "errors"})
+#: Memory units and their size in MB (MiB); "MB/track" and the like take the leading unit.
+_MEMORY_UNIT = re.compile(r"^\s*(bytes|byte|B|KB|KiB|kB|MB|MiB|GB|GiB)\b")
+_MB_PER = {"bytes": 1 / 2**20, "byte": 1 / 2**20, "B": 1 / 2**20, "KB": 1 / 1024, "KiB": 1 / 1024, "kB": 1 / 1024,
+           "MB": 1.0, "MiB": 1.0, "GB": 1024.0, "GiB": 1024.0}
+#: Units of durations (normalised across machines by multiplying with the machines' speed ratio).
+TIME_UNITS = frozenset({"s", "ms", "us", "µs", "ns", "seconds", "s/call", "ms/call"})
+#: Units and kinds of rates (work per time; normalised by dividing).
+RATE_UNITS = frozenset({"msamples/s", "samples/s", "jobs/s", "ops/s", "tracks/s", "queries/s", "mb/s", "gb/s"})
+RATE_KINDS = frozenset({"rtf", "rate", "throughput"})
+
+
+def memory_unit_to_mb(unit: str | None) -> float | None:
+    """How many MB one unit of a memory figure is (KB/track -> 1/1024), or None when it is not memory."""
+    match = _MEMORY_UNIT.match(unit or "")
+    return _MB_PER[match.group(1)] if match else None
+
+
+def rule_for(record: dict[str, Any]) -> str:
+    """"exact", "memory", "samples" or "single" for a check record (see the module's docstring)."""
+    kind = (record.get("kind") or "").lower()
+    unit = (record.get("unit") or "").strip()
+    if kind in EXACT_KINDS or unit.lower() in COUNT_UNITS:
+        return "exact"
+    if kind in MEMORY_KINDS or memory_unit_to_mb(unit) is not None:
+        return "memory"
+    if record.get("samples"):
+        return "samples"
+    return "single"
+
+
+def samples_direction(record: dict[str, Any], value_direction: str) -> str:
+    """Which way is better for the raw samples: "lower" or "higher" (see the samples contract)."""
+    explicit = (record.get("details") or {}).get("samples_direction")
+    if explicit in ("lower", "higher"):
+        return explicit
+    if (record.get("kind") or "").lower() == "time":
+        return "lower"
+    return value_direction
+
+
+def value_scaling(record: dict[str, Any], value_direction: str) -> int:
+    """How a check's value follows machine speed: +1 grows with durations, -1 shrinks with them, 0 neither.
+
+    Durations (time units) and figures a suite computed from durations (`kind == "time"`) scale: lower-is-
+    better ones like a duration, higher-is-better ones (an RTF) like a rate. Rates (`kind` rtf/rate/throughput
+    or a unit per second) scale inversely. Speedups, ratios, memory and counts are left alone.
+    """
+    kind = (record.get("kind") or "").lower()
+    unit = (record.get("unit") or "").strip().lower()
+    if kind in RATE_KINDS or unit in RATE_UNITS:
+        return -1
+    if unit in TIME_UNITS and kind in ("", "time"):
+        return 1
+    if kind == "time":
+        return 1 if value_direction == "lower" else -1
+    return 0
+
+
+def samples_scaling(record: dict[str, Any], value_direction: str) -> int:
+    """As `value_scaling`, for the raw samples (durations when `kind == "time"`)."""
+    if (record.get("kind") or "").lower() == "time":
+        return 1
+    return value_scaling(record, value_direction)

@@ -1,0 +1,298 @@
+"""Verdicts per check against a baseline: improved, regressed, unchanged or inconclusive.
+
+The rule for a timing (anything with raw samples): the change must be beyond the check's floor (default
+10 %) AND a one-sided Mann-Whitney U test on the raw samples, in the direction of the change, must give
+p < alpha (0.01). Too few samples or too much spread give `inconclusive`, never `regressed`: on a shared
+machine a red mark has to be earned. Memory figures use their own tolerance in MB, counts compare exactly
+(see `rules`). Ratios are after / before of the values as shown; "worse by 12 %" is always in the
+direction that is bad for the check.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+from ..catalog import Catalog, load_catalog
+from .normalise import NormalisationError, speed_ratio
+from .rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
+
+VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
+#: Fewer samples than this on either side: no test (5 vs 5 is the smallest pair whose exact one-sided
+#: Mann-Whitney p can go below 0.01).
+MIN_SAMPLES = 5
+#: Interquartile range above this fraction of the median on either side: too noisy for any verdict.
+MAX_SPREAD = 0.25
+
+
+@dataclass
+class Verdict:
+    id: str
+    title: str
+    unit: str
+    verdict: str
+    before: float | None
+    after: float | None
+    ratio: float | None
+    p_value: float | None
+    rule: str
+    note: str
+    critical: bool = False
+    normalised: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Comparison:
+    """All verdicts of one run against one baseline."""
+
+    verdicts: list[Verdict]
+    normalised: bool
+    baseline_id: str | None
+    baseline_label: str = ""
+    #: current / baseline control-workload time (set when normalised and available).
+    speed_ratio: float | None = None
+    #: Checks without a value on either side, or present in only one run: listed, not judged.
+    not_compared: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def of(self, verdict: str) -> list[Verdict]:
+        return [v for v in self.verdicts if v.verdict == verdict]
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(self.of(name)) for name in VERDICTS}
+
+    @property
+    def critical_regressions(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.verdict == "regressed" and v.critical]
+
+    def ordered(self) -> list[Verdict]:
+        """Regressions first, then improvements, inconclusive, unchanged (catalogue order within each)."""
+        return [v for name in VERDICTS for v in self.of(name)]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [v.to_dict() for v in self.ordered()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"baseline_id": self.baseline_id, "baseline_label": self.baseline_label, "normalised": self.normalised,
+                "speed_ratio": self.speed_ratio, "counts": self.counts(), "not_compared": list(self.not_compared),
+                "note": self.note, "verdicts": self.to_dicts()}
+
+    def summary_line(self) -> str:
+        counts = self.counts()
+        text = ", ".join(f"{counts[name]} {name}" for name in VERDICTS)
+        return f"{text} vs {self.baseline_label or self.baseline_id}" + (" (normalised)" if self.normalised else "")
+
+
+@dataclass(frozen=True)
+class _Policy:
+    direction: str
+    floor: float
+    memory_tolerance_mb: float
+    alpha: float
+    min_samples: int
+    max_spread: float
+
+
+def _rel_spread(samples: np.ndarray) -> float:
+    q1, median, q3 = np.percentile(samples, [25, 50, 75])
+    return math.inf if median == 0 else float((q3 - q1) / abs(median))
+
+
+def _one_sided_p(after: np.ndarray, before: np.ndarray, after_is_worse: bool, samples_lower_better: bool) -> float:
+    """p of "after is worse than before" (or "better", when after_is_worse is False) on raw samples."""
+    after_higher = after_is_worse == samples_lower_better
+    p = mannwhitneyu(after, before, alternative="greater" if after_higher else "less").pvalue
+    return 1.0 if not math.isfinite(p) else float(p)
+
+
+def _worse_factor(before: float, after: float, direction: str) -> float:
+    """> 1 when after is worse than before: after/before for lower-is-better, before/after otherwise."""
+    return after / before if direction == "lower" else before / after
+
+
+def _pct(worse: float) -> str:
+    return f"{abs(worse - 1):.0%} {'worse' if worse > 1 else 'better'}"
+
+
+def _samples_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, after: float,
+                     policy: _Policy, samples_lower_better: bool) -> tuple[str, float | None, str]:
+    """(verdict, p, note) for figures with raw samples."""
+    n_b, n_a = len(before_s), len(after_s)
+    if min(n_b, n_a) < policy.min_samples:
+        return "inconclusive", None, (f"too few samples ({n_b} before, {n_a} after; at least {policy.min_samples} "
+                                      "each are needed)")
+    spread_b, spread_a = _rel_spread(before_s), _rel_spread(after_s)
+    if max(spread_b, spread_a) > policy.max_spread:
+        return "inconclusive", None, (f"too much spread (IQR {spread_b:.0%} of the median before, {spread_a:.0%} "
+                                      f"after; limit {policy.max_spread:.0%})")
+    if before <= 0 or after <= 0:
+        return "inconclusive", None, "a ratio is undefined for values <= 0"
+    worse = _worse_factor(before, after, policy.direction)
+    samples_worse = _worse_factor(float(np.median(before_s)), float(np.median(after_s)),
+                                  "lower" if samples_lower_better else "higher")
+    half_floor = math.log1p(policy.floor) / 2
+    if (worse - 1) * (samples_worse - 1) < 0 and min(abs(math.log(worse)), abs(math.log(samples_worse))) > half_floor:
+        return "inconclusive", None, "the value and its raw samples moved in opposite directions"
+    p = _one_sided_p(after_s, before_s, worse > 1, samples_lower_better)
+    bound = 1 + policy.floor
+    significance = f"one-sided Mann-Whitney U p = {p:.2g} ({n_b} vs {n_a} samples; alpha {policy.alpha:g})"
+    if worse >= bound or worse <= 1 / bound:
+        if p < policy.alpha:
+            return ("regressed" if worse > 1 else "improved"), p, f"{_pct(worse)}; {significance}"
+        return "inconclusive", p, f"{_pct(worse)} but not significant: {significance}"
+    return "unchanged", p, f"{_pct(worse)}, within the {policy.floor:.0%} floor"
+
+
+def _memory_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, after: float, unit: str,
+                    policy: _Policy) -> tuple[str, float | None, str]:
+    mb_per_unit = memory_unit_to_mb(unit) or 1.0
+    delta_mb = (after - before) * mb_per_unit
+    worse_mb = delta_mb if policy.direction == "lower" else -delta_mb
+    tolerance = policy.memory_tolerance_mb
+    p = None
+    if min(len(before_s), len(after_s)) >= policy.min_samples and worse_mb != 0:
+        p = _one_sided_p(after_s, before_s, worse_mb > 0, policy.direction == "lower")
+    what = f"{abs(delta_mb):.3g} MB {'more' if delta_mb > 0 else 'less'}; tolerance {tolerance:g} MB"
+    if abs(worse_mb) <= tolerance:
+        return "unchanged", p, f"{what}"
+    if p is not None and p >= policy.alpha:
+        return "inconclusive", p, f"{what}, but not significant (Mann-Whitney U p = {p:.2g})"
+    return ("regressed" if worse_mb > 0 else "improved"), p, what
+
+
+def _exact_verdict(before: float, after: float, direction: str) -> tuple[str, None, str]:
+    if before == after:
+        return "unchanged", None, f"exactly the same ({after:g})"
+    worse = after > before if direction == "lower" else after < before
+    return ("regressed" if worse else "improved"), None, f"counts compare exactly: {before:g} -> {after:g}"
+
+
+def _single_verdict(before: float, after: float, policy: _Policy) -> tuple[str, None, str]:
+    if before == after:
+        return "unchanged", None, "the same value"
+    if before <= 0 or after <= 0:
+        return "inconclusive", None, "one value per side and a ratio is undefined for values <= 0"
+    worse = _worse_factor(before, after, policy.direction)
+    if 1 / (1 + policy.floor) < worse < 1 + policy.floor:
+        return "unchanged", None, f"{_pct(worse)}, within the {policy.floor:.0%} floor"
+    return "inconclusive", None, f"{_pct(worse)}, but one value per side cannot be tested for significance"
+
+
+def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:
+    samples = np.asarray([float(s) for s in record.get("samples") or [] if s is not None], dtype=float)
+    samples = samples[np.isfinite(samples)]
+    value = record.get("value")
+    if value is None and samples.size:
+        value = float(np.median(samples))
+    return samples, value
+
+
+def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any], policy: _Policy,
+           critical: bool, title: str, unit: str, factor: float | None, normalised: bool,
+           factor_problem: str | None) -> Verdict:
+    rule = rule_for(after_rec)
+    value_scale = samples_scale = 0
+    if normalised and rule in ("samples", "single"):
+        value_scale = value_scaling(after_rec, policy.direction)
+        samples_scale = samples_scaling(after_rec, policy.direction)
+    note_prefix = ""
+    if normalised and (value_scale or samples_scale) and factor is None:
+        return Verdict(check_id, title, unit, "inconclusive", before_rec.get("value"), after_rec.get("value"), None,
+                       None, rule, f"cannot normalise across machines: {factor_problem}", critical, False)
+    if normalised and rule in ("samples", "single") and not (value_scale or samples_scale):
+        note_prefix = "compared as is (not a duration or rate); "
+    before_s, before = _figure(before_rec)
+    after_s, after = _figure(after_rec)
+    if value_scale and before is not None:
+        before = before * factor ** value_scale
+    if samples_scale and before_s.size:
+        before_s = before_s * factor ** samples_scale
+    ratio = after / before if before not in (None, 0) and after is not None else None
+    if rule == "samples":
+        lower_better = samples_direction(after_rec, policy.direction) == "lower"
+        verdict, p, note = _samples_verdict(before_s, after_s, before, after, policy, lower_better)
+    elif rule == "memory":
+        verdict, p, note = _memory_verdict(before_s, after_s, before, after, unit, policy)
+    elif rule == "exact":
+        verdict, p, note = _exact_verdict(before, after, policy.direction)
+    else:
+        verdict, p, note = _single_verdict(before, after, policy)
+    return Verdict(check_id, title, unit, verdict, before, after, ratio, p, rule, note_prefix + note, critical,
+                   bool(value_scale or samples_scale))
+
+
+def _missing_value_note(record: dict[str, Any], side: str) -> str:
+    reason = record.get("reason") or "no value"
+    return f"no value {side} ({record.get('status')}: {reason})"
+
+
+def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog | None = None, *,
+            normalise: bool | None = None, min_samples: int = MIN_SAMPLES, max_spread: float = MAX_SPREAD,
+            baseline_label: str = "") -> Comparison:
+    """Judge every check of `current` against `baseline` (two results documents).
+
+    `normalise=None` normalises exactly when the runs come from different machines (fingerprints differ);
+    times and rates are then scaled by the control workload's speed ratio.
+    """
+    from ..history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
+
+    catalog = catalog or load_catalog()
+    if normalise is None:
+        normalise = (machine_fingerprint(current["run"]["machine"]) != machine_fingerprint(baseline["run"]["machine"]))
+    factor, factor_problem = None, None
+    if normalise:
+        try:
+            factor = speed_ratio(current, baseline)
+        except NormalisationError as exc:
+            factor_problem = str(exc)
+    before_by_id = {c["id"]: c for c in baseline.get("checks", [])}
+    verdicts: list[Verdict] = []
+    not_compared: list[str] = []
+    for record in current.get("checks", []):
+        check_id = record["id"]
+        before_rec = before_by_id.get(check_id)
+        spec = catalog.checks.get(check_id)
+        title, unit = record.get("title") or (spec.title if spec else ""), record.get("unit") or (spec.unit if spec else "")
+        critical = bool(spec and spec.tiers.get("critical") is not None)
+        if before_rec is None or (record.get("value") is None and before_rec.get("value") is None
+                                  and not record.get("samples") and not before_rec.get("samples")):
+            not_compared.append(check_id)
+            continue
+        _, after_value = _figure(record)
+        _, before_value = _figure(before_rec)
+        if after_value is None or before_value is None:
+            side, rec = ("now", record) if after_value is None else ("in the baseline", before_rec)
+            verdicts.append(Verdict(check_id, title, unit, "inconclusive", before_value, after_value, None, None,
+                                    rule_for(record), _missing_value_note(rec, side), critical, False))
+            continue
+        policy = _Policy(direction=(spec.direction if spec else record.get("direction", "higher")),
+                         floor=spec.floor if spec else 0.10,
+                         memory_tolerance_mb=spec.memory_tolerance_mb if spec else 5.0,
+                         alpha=catalog.alpha, min_samples=min_samples, max_spread=max_spread)
+        verdicts.append(_judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
+                               factor_problem))
+    not_compared += [c for c in before_by_id if c not in {r["id"] for r in current.get("checks", [])}]
+    history = baseline.get("history") or {}
+    baseline_id = str(history.get("run_id") or baseline["run"].get("id"))
+    note = ""
+    if normalise:
+        note = (f"normalised: this machine's control workload takes {factor:.2f}x the baseline's" if factor
+                else f"normalisation impossible: {factor_problem}")
+    return Comparison(verdicts, bool(normalise), baseline_id, baseline_label, factor, not_compared, note)
+
+
+def judge_samples(before: Sequence[float], after: Sequence[float], *, direction: str = "lower",
+                  floor: float = 0.10, alpha: float = 0.01, min_samples: int = MIN_SAMPLES,
+                  max_spread: float = MAX_SPREAD) -> tuple[str, float | None, str]:
+    """The timing rule on two lists of raw samples (values = their medians): (verdict, p, note)."""
+    policy = _Policy(direction, floor, 0.0, alpha, min_samples, max_spread)
+    b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    return _samples_verdict(b, a, statistics.median(b), statistics.median(a), policy, direction == "lower")

@@ -224,3 +224,16 @@ def test_plots_name_checks_that_did_not_run(tmp_path):
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("RT-07: skip" in t for t in texts)
     matplotlib.pyplot.close(fig)
+
+
+def test_a_plot_that_cannot_draw_says_why_instead_of_raising(tmp_path):
+    from auralis_perf.notebook import NotebookRun
+    from auralis_perf.plots import realtime as plots
+    from auralis_perf.results import check_record
+
+    run = NotebookRun("realtime", profile="smoke", workdir=tmp_path, show=False)
+    run.records["RT-07"] = check_record("RT-07", 5.0, samples=[5.0], details={})  # no deadline recorded
+    fig = plots.plot_chunk_times(run)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("could not draw" in t and "KeyError" in t for t in texts)
+    matplotlib.pyplot.close(fig)

@@ -6,13 +6,34 @@ reason instead of being drawn, so a plot cell never raises because a scenario di
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..catalog import TIERS
 from ..formatting import STATUS_COLOURS
 from ..notebook import TIER_COLOURS, NotebookRun
 from ..results import CheckResult
+
+
+def _never_raises(draw: Callable[[NotebookRun], Any]) -> Callable[[NotebookRun], Any]:
+    """A plot that cannot be drawn says why on its figure: the notebook (and the report) goes on."""
+    @functools.wraps(draw)
+    def safe(run: NotebookRun) -> Any:
+        from ..notebook import pyplot
+
+        before = set(pyplot().get_fignums())
+        try:
+            return draw(run)
+        except Exception as exc:  # noqa: BLE001 - a broken plot must not fail the category's notebook
+            for number in set(pyplot().get_fignums()) - before:  # the half-drawn figure, not earlier ones
+                pyplot().close(number)
+            fig, ax = run.figure()
+            ax.axis("off")
+            ax.text(0.02, 0.5, f"{draw.__name__} could not draw: {type(exc).__name__}: {exc}"[:300],
+                    transform=ax.transAxes, fontsize=8, color=STATUS_COLOURS["error"], wrap=True)
+            return fig
+    return safe
 
 
 def _record(run: NotebookRun, check_id: str) -> CheckResult | None:
@@ -46,6 +67,7 @@ def _bound_line(run: NotebookRun, ax: Any, check_id: str, x: tuple[float, float]
                   label=f"{tier} {bound.op} {bound.limit * scale:g}" if first else None)
 
 
+@_never_raises
 def plot_rtf(run: NotebookRun):
     """RT-01..03: real-time factor per audio duration (every run as a point, the median joined)."""
     fig, ax = run.figure()
@@ -72,6 +94,7 @@ def plot_rtf(run: NotebookRun):
     return fig
 
 
+@_never_raises
 def plot_chunk_times(run: NotebookRun):
     """RT-07: distribution of per-chunk processing times against the chunk's deadline."""
     fig, ax = run.figure()
@@ -99,6 +122,7 @@ def plot_chunk_times(run: NotebookRun):
     return fig
 
 
+@_never_raises
 def plot_latency(run: NotebookRun):
     """RT-06, RT-08, RT-09, RT-10: median latency bars, each run as a point, each check's bound."""
     fig, ax = run.figure()
@@ -122,6 +146,7 @@ def plot_latency(run: NotebookRun):
     return fig
 
 
+@_never_raises
 def plot_throughput(run: NotebookRun):
     """RT-11..RT-15: concurrency per executor, batch and queue rates, sustained run, memory per track."""
     fig, axes = run.figure(ncols=2, nrows=2)
@@ -191,6 +216,7 @@ def _target_speedup(run: NotebookRun, r: CheckResult) -> float | None:
     return bound.limit
 
 
+@_never_raises
 def plot_speedups(run: NotebookRun):
     """RT-16..RT-19 each speedup beside its target (log scale); RT-20 the fallback's difference and speed."""
     fig, (ax, ax20) = run.figure(ncols=2)

@@ -46,7 +46,7 @@ def test_audio(ctx: SuiteContext, seconds: float, *, seed: int = 0,
         if uses_user_audio(ctx):
             cache[key] = _excerpt(_user_material(ctx), seconds, seed)
         else:
-            cache[key] = (_generate(seconds, sample_rate, seed), sample_rate)
+            cache[key] = (_generated_prefix(ctx, seconds, sample_rate, seed), sample_rate)
         cache[key][0].flags.writeable = False
     return cache[key]
 
@@ -83,11 +83,21 @@ def describe_source(ctx: SuiteContext) -> dict[str, Any]:
     return {"audio_source": "generated music-like signal (auralis_perf.signals)"}
 
 
-def _generate(seconds: float, sample_rate: int, seed: int) -> np.ndarray:
+def _generated_prefix(ctx: SuiteContext, seconds: float, sample_rate: int, seed: int) -> np.ndarray:
+    """The first `seconds` of the seed's piece. Shorter requests are prefixes of longer ones, so each
+    seed's piece is rendered once, extended when a longer length is asked for (rendering is slow)."""
     from .. import signals  # imported late: only generated audio needs it
 
-    audio = signals.music(seconds, sample_rate=sample_rate, channels=DEFAULT_CHANNELS, seed=seed)
-    return np.ascontiguousarray(audio, dtype=np.float32)
+    pieces: dict[tuple[int, int], np.ndarray] = ctx.shared.setdefault(_CACHE_KEY, {}).setdefault("pieces", {})
+    frames = max(1, round(seconds * sample_rate))
+    have = pieces.get((seed, sample_rate), np.empty((0, DEFAULT_CHANNELS), dtype=np.float32))
+    if have.shape[0] < frames:
+        extension = signals.music((frames - have.shape[0]) / sample_rate, sample_rate, channels=DEFAULT_CHANNELS,
+                                  seed=seed, offset=have.shape[0] / sample_rate)
+        have = np.concatenate([have, np.asarray(extension, dtype=np.float32)])
+        have.flags.writeable = False
+        pieces[(seed, sample_rate)] = have
+    return have[:frames]
 
 
 def _user_material(ctx: SuiteContext) -> tuple[np.ndarray, int]:

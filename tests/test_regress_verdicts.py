@@ -1,0 +1,147 @@
+"""Verdict rules per kind of figure, normalisation across machines, ordering and the report section."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from auralis_perf.catalog import load_catalog
+from auralis_perf.regress import compare, rule_for
+from auralis_perf.regress.normalise import NormalisationError, speed_ratio
+from auralis_perf.regress.section import changes_section_html
+
+from history_support import CONTROL, check, noisy, results, timing
+
+CATALOG = load_catalog()
+
+
+def _pair(before: list[dict], after: list[dict], **kwargs) -> tuple[dict, dict]:
+    return results("before", before, **kwargs.get("before_kw", {})), results("after", after, **kwargs.get("after_kw", {}))
+
+
+def _one(before: dict, after: dict, **kwargs):
+    comparison = compare(results("after", [after], **kwargs.pop("after_kw", {})),
+                         results("before", [before], **kwargs.pop("before_kw", {})), CATALOG, **kwargs)
+    assert len(comparison.verdicts) == 1, comparison
+    return comparison.verdicts[0]
+
+
+def test_rule_selection() -> None:
+    assert rule_for(check("DB-16", 3, unit="statements", kind=None)) == "exact"
+    assert rule_for(check("CACHE-01", 90, unit="%", kind="count")) == "exact"
+    assert rule_for(check("MEM-02", 30, unit="MB", kind=None)) == "memory"
+    assert rule_for(check("MEM-06", 0.2, unit="MB/1000 cycles", kind=None)) == "memory"
+    assert rule_for(check("MEM-16", 300, unit="KB/track", kind=None)) == "memory"
+    assert rule_for(check("RT-06", 5, samples=[5, 5], unit="ms")) == "samples"
+    assert rule_for(check("RT-04", 25, unit="x", kind=None)) == "single"
+
+
+def test_a_clear_slowdown_of_a_critical_timing_is_regressed() -> None:
+    rng = np.random.default_rng(3)
+    before = timing("RT-06", noisy(rng, 10, scale=20.0))
+    after = timing("RT-06", noisy(rng, 10, scale=26.0))
+    comparison = compare(results("now", [after]), results("then", [before]), CATALOG)
+    (verdict,) = comparison.verdicts
+    assert verdict.verdict == "regressed" and verdict.critical and verdict.rule == "samples"
+    assert verdict.p_value < 0.01 and verdict.ratio == pytest.approx(after["value"] / before["value"])
+    assert comparison.critical_regressions == [verdict] and not comparison.normalised
+
+
+def test_small_changes_are_unchanged_and_noisy_ones_inconclusive() -> None:
+    rng = np.random.default_rng(4)
+    same = _one(timing("RT-06", noisy(rng, 10, scale=20.0)), timing("RT-06", noisy(rng, 10, scale=20.6)))
+    assert same.verdict == "unchanged" and "floor" in same.note
+    few = _one(timing("RT-06", [20, 21, 20]), timing("RT-06", [40, 41, 40]))
+    assert few.verdict == "inconclusive" and "too few samples" in few.note
+    wild = [10, 30, 12, 45, 9, 25, 40, 11, 33, 20]
+    spread = _one(timing("RT-06", wild), timing("RT-06", [2 * w for w in wild]))
+    assert spread.verdict == "inconclusive" and "too much spread" in spread.note
+    unsure = _one(timing("RT-06", [20, 21, 20, 22, 20, 21, 23]), timing("RT-06", [23.5, 20.5, 24, 20.8, 23.2, 24.5, 21.5]))
+    assert unsure.verdict == "inconclusive" and "not significant" in unsure.note
+
+
+def test_rtf_with_durations_as_samples_points_the_right_way() -> None:
+    """kind="time": samples are run times (lower is better) while the RTF value is higher-is-better."""
+    rng = np.random.default_rng(5)
+    times_before, times_after = noisy(rng, 10, scale=0.5), noisy(rng, 10, scale=0.65)
+    before = check("RT-01", 10 / float(np.median(times_before)), samples=list(times_before), unit="x", kind="time")
+    after = check("RT-01", 10 / float(np.median(times_after)), samples=list(times_after), unit="x", kind="time")
+    verdict = _one(before, after)
+    assert verdict.verdict == "regressed" and verdict.ratio < 1
+    faster = _one(after, before)
+    assert faster.verdict == "improved"
+    confused = check("RT-01", after["value"], samples=list(times_after), unit="x", kind="ratio")
+    assert _one(before | {"kind": "ratio"}, confused).verdict == "inconclusive"  # samples contradict the value
+
+
+def test_memory_uses_its_tolerance_in_mb() -> None:
+    assert _one(check("MEM-02", 30.0, unit="MB", kind="rss"), check("MEM-02", 33.0, unit="MB", kind="rss")).verdict == "unchanged"
+    grown = _one(check("MEM-02", 30.0, unit="MB", kind="rss"), check("MEM-02", 42.0, unit="MB", kind="rss"))
+    assert grown.verdict == "regressed" and grown.critical and "tolerance 5 MB" in grown.note
+    assert _one(check("MEM-02", 42.0, unit="MB"), check("MEM-02", 30.0, unit="MB")).verdict == "improved"
+    # KB/track: +3000 KB is under 5 MB; +8000 KB is over it.
+    assert _one(check("MEM-16", 300.0, unit="KB/track"), check("MEM-16", 3300.0, unit="KB/track")).verdict == "unchanged"
+    assert _one(check("MEM-16", 300.0, unit="KB/track"), check("MEM-16", 8300.0, unit="KB/track")).verdict == "regressed"
+
+
+def test_counts_compare_exactly() -> None:
+    more = _one(check("DB-16", 3, unit="statements", kind="count"), check("DB-16", 4, unit="statements", kind="count"))
+    assert more.verdict == "regressed" and more.rule == "exact"
+    assert _one(check("CACHE-03", 0, unit="stale reads"), check("CACHE-03", 0, unit="stale reads")).verdict == "unchanged"
+    assert _one(check("CACHE-03", 2, unit="stale reads"), check("CACHE-03", 0, unit="stale reads")).verdict == "improved"
+
+
+def test_single_values_are_never_called_regressed() -> None:
+    assert _one(check("RT-04", 30.0, unit="x", kind=None), check("RT-04", 29.0, unit="x", kind=None)).verdict == "unchanged"
+    dropped = _one(check("RT-04", 30.0, unit="x", kind=None), check("RT-04", 15.0, unit="x", kind=None))
+    assert dropped.verdict == "inconclusive" and "one value per side" in dropped.note
+
+
+def test_missing_values() -> None:
+    now = results("now", [check("RT-06", None, status="error", reason="boom"), check("RT-07", None, status="skip",
+                                                                                    reason="n/a"),
+                          timing("RT-08", [1, 1, 1, 1, 1])])
+    then = results("then", [timing("RT-06", [1, 1, 1, 1, 1]), check("RT-07", None, status="skip", reason="n/a"),
+                            timing("RT-09", [1, 1, 1, 1, 1])])
+    comparison = compare(now, then, CATALOG)
+    (verdict,) = comparison.verdicts
+    assert verdict.id == "RT-06" and verdict.verdict == "inconclusive" and "boom" in verdict.note
+    assert sorted(comparison.not_compared) == ["RT-07", "RT-08", "RT-09"]
+
+
+def test_cross_machine_comparisons_are_normalised_by_the_control_workload() -> None:
+    rng = np.random.default_rng(6)
+    slow_control = {"version": 1, "cpu": {"median_s": 0.020}, "memory": {"median_s": 0.040}}
+    base = results("then", [timing("RT-06", noisy(rng, 10, scale=10.0)),
+                            check("MEM-02", 30.0, unit="MB", kind="rss")], machine="m-fast")
+    now = results("now", [timing("RT-06", noisy(rng, 10, scale=20.0)),
+                          check("MEM-02", 30.0, unit="MB", kind="rss")], machine="m-slow", control=slow_control)
+    comparison = compare(now, base, CATALOG)
+    assert comparison.normalised and comparison.speed_ratio == pytest.approx(2.0)
+    by_id = {v.id: v for v in comparison.verdicts}
+    assert by_id["RT-06"].verdict == "unchanged" and by_id["RT-06"].normalised
+    assert by_id["MEM-02"].verdict == "unchanged" and not by_id["MEM-02"].normalised
+    assert compare(now, base, CATALOG, normalise=False).verdicts[0].verdict == "regressed"
+    no_control = results("now", now["checks"], machine="m-slow", control=None)
+    blind = compare(no_control, base, CATALOG)
+    assert blind.normalised and blind.verdicts[0].verdict == "inconclusive"
+    assert "no control workload" in blind.verdicts[0].note
+    with pytest.raises(NormalisationError, match="versions differ"):
+        speed_ratio(results("a", [], control=CONTROL | {"version": 2}), results("b", []))
+
+
+def test_order_and_dicts_and_section() -> None:
+    rng = np.random.default_rng(8)
+    before = [timing("RT-06", noisy(rng, 10, scale=10.0)), check("DB-16", 5, unit="statements", kind="count"),
+              check("RT-04", 30.0, unit="x", kind=None), timing("RT-08", noisy(rng, 10, scale=10.0))]
+    after = [timing("RT-06", noisy(rng, 10, scale=10.0)), check("DB-16", 3, unit="statements", kind="count"),
+             check("RT-04", 10.0, unit="x", kind=None), timing("RT-08", noisy(rng, 10, scale=13.0))]
+    after[0]["title"] = "<script>alert(1)</script>"
+    comparison = compare(results("now", after), results("then", before), CATALOG, baseline_label="run <b>")
+    assert [d["verdict"] for d in comparison.to_dicts()] == ["regressed", "improved", "inconclusive", "unchanged"]
+    assert set(comparison.to_dicts()[0]) >= {"id", "title", "unit", "verdict", "before", "after", "ratio", "p_value",
+                                            "rule", "note"}
+    assert comparison.counts() == {"regressed": 1, "improved": 1, "inconclusive": 1, "unchanged": 1}
+    html = changes_section_html(comparison)
+    assert "Changes since baseline" in html and "<script>" not in html and "run &lt;b&gt;" in html
+    assert html.index("RT-08") < html.index("DB-16") < html.index("RT-04")
+    assert "RT-06" not in html.split("<table>")[1], "unchanged checks are counted, not listed"

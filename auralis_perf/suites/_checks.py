@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..engines import Capability, NotSupported
+from ..engines import NotSupported
 from ..results import CheckResult, check_record, errored, skipped
 from . import SuiteContext
 
@@ -57,4 +57,4 @@ def scaled(profile: str, what: str, seed_size: Any, used: Any) -> dict[str, str]
     return {"scaled": f"{what}: {seed_size} -> {used} ({profile} profile; `full` uses the seed's size)"}
 
 
-__all__ = ["Capability", "CheckFunction", "record", "require", "run_checks", "scaled"]
+__all__ = ["CheckFunction", "record", "require", "run_checks", "scaled"]

@@ -34,7 +34,8 @@ def max_abs_diff(a: Any, b: Any) -> float:
             return 0.0
         if not (np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.number)):
             return 0.0 if np.array_equal(x, y) else math.inf
-        x64, y64 = x.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
+        wide = np.complex128 if np.iscomplexobj(x) or np.iscomplexobj(y) else np.float64
+        x64, y64 = x.astype(wide, copy=False), y.astype(wide, copy=False)
         with np.errstate(invalid="ignore"):
             diff = np.abs(x64 - y64)
         same = (x64 == y64) | (np.isnan(x64) & np.isnan(y64))  # equal infinities and NaN pairs agree
@@ -154,15 +155,25 @@ def compare_paths(fast: Callable[[], Any], plain: Callable[[], Any], *, rounds: 
 def compare_kernel_pair(pair: Any, n_frames: int, sample_rate: int, **options: Any) -> PathComparison:
     """`compare_paths` on an engine `KernelPair` with the input it makes for `n_frames` frames.
 
-    Throughput units are samples (frames x channels) when the input is an array, else frames.
+    Throughput units are the samples of the input's signal array (frames x channels), else frames.
     """
     data = pair.make_input(n_frames, sample_rate)
-    units = float(data.size) if isinstance(data, np.ndarray) else float(n_frames)
+    array = first_array(data)
+    units = float(array.size) if array is not None else float(n_frames)
     options.setdefault("tolerance", pair.tolerance)
     result = compare_paths(lambda: pair.fast(data), lambda: pair.plain(data), units=units, **options)
     result.extra.update({"kernel": pair.name, "n_frames": n_frames,
-                         "input_dtype": str(data.dtype) if isinstance(data, np.ndarray) else type(data).__name__})
+                         "input_dtype": str(array.dtype) if array is not None else type(data).__name__})
     return result
 
 
-__all__ = ["PathComparison", "compare_kernel_pair", "compare_paths", "max_abs_diff"]
+def first_array(data: Any) -> np.ndarray | None:
+    """The first NumPy array of a kernel input (an array, or a tuple whose first array is the signal)."""
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (tuple, list)):
+        return next((item for item in data if isinstance(item, np.ndarray)), None)
+    return None
+
+
+__all__ = ["PathComparison", "compare_kernel_pair", "compare_paths", "first_array", "max_abs_diff"]

@@ -20,7 +20,7 @@ from ._checks import record, scaled
 from ._workload import decode, downsample_series, music_file, warm_engine
 
 SIZES = {
-    "smoke": {"idle_runs": 2, "track_s": 30.0, "track_repeats": 2, "n_tracks": 4, "tracks_len_s": 5.0,
+    "smoke": {"idle_runs": 1, "track_s": 10.0, "track_repeats": 1, "n_tracks": 4, "tracks_len_s": 3.0,
               "distinct_files": 2},
     "standard": {"idle_runs": 4, "track_s": 240.0, "track_repeats": 3, "n_tracks": 20, "tracks_len_s": 30.0,
                  "distinct_files": 4},

@@ -24,9 +24,9 @@ from ._checks import record, require, scaled
 from ._workload import downsample_series, music, music_file, open_library, warm_engine
 
 SIZES = {
-    "smoke": {"cycles": 120, "clip_s": 0.5, "checkpoints": 12, "batch_items": 3, "batch_s": 4.0,
-              "batch_repeats": 2, "sessions": 6, "session_chunks": 4, "cache_tracks": 1500,
-              "stream_s": 8.0, "warm_chunks": 8},
+    "smoke": {"cycles": 60, "clip_s": 0.25, "checkpoints": 10, "batch_items": 3, "batch_s": 3.0,
+              "batch_repeats": 2, "sessions": 5, "session_chunks": 4, "cache_tracks": 1000,
+              "stream_s": 5.0, "warm_chunks": 8},
     "standard": {"cycles": 1000, "clip_s": 0.5, "checkpoints": 25, "batch_items": 6, "batch_s": 20.0,
                  "batch_repeats": 3, "sessions": 30, "session_chunks": 8, "cache_tracks": 5000,
                  "stream_s": 30.0, "warm_chunks": 16},

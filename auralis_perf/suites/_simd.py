@@ -10,6 +10,7 @@ along time, so a scalar listing there is the honest expected answer, not a defec
 from __future__ import annotations
 
 import re
+import types
 from collections import Counter
 from typing import Any
 
@@ -75,32 +76,74 @@ def instruction_profile(asm: str) -> dict[str, Any]:
             "top_packed": dict(packed.most_common(6)), "top_scalar": dict(scalar.most_common(6))}
 
 
-def numba_dispatchers(obj: Any) -> list[Any]:
-    """Numba dispatchers reachable from a kernel's callable or info value (a dispatcher, list or dict)."""
-    found: list[Any] = []
+def _is_dispatcher(value: Any) -> bool:
+    return hasattr(value, "inspect_asm") and hasattr(value, "signatures") and hasattr(value, "py_func")
 
-    def visit(value: Any) -> None:
-        if hasattr(value, "inspect_asm") and hasattr(value, "signatures"):
-            if all(value is not f for f in found):
-                found.append(value)
+
+def numba_dispatchers(obj: Any, depth: int = 3) -> list[Any]:
+    """Numba dispatchers reachable from a kernel's callable or its info (a dispatcher, list or dict).
+
+    A plain Python function is looked into: the values its closure holds and the globals (and attributes
+    of global modules) its code names, `depth` calls deep. This finds the compiled kernel behind a
+    wrapper like `lambda data: run(FAST_KERNEL, data)` without the engine having to expose it.
+    """
+    found: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(value: Any, level: int) -> None:
+        if id(value) in seen or level < 0:
+            return
+        seen.add(id(value))
+        if _is_dispatcher(value):
+            found.append(value)
         elif isinstance(value, dict):
             for v in value.values():
-                visit(v)
+                visit(v, level)
         elif isinstance(value, (list, tuple)):
             for v in value:
-                visit(v)
+                visit(v, level)
+        elif isinstance(value, types.FunctionType):
+            for cell in value.__closure__ or ():
+                try:
+                    visit(cell.cell_contents, level - 1)
+                except ValueError:  # an empty cell
+                    pass
+            names = value.__code__.co_names
+            for name in names:
+                target = value.__globals__.get(name)
+                if isinstance(target, types.ModuleType):
+                    for attribute in names:
+                        visit(getattr(target, attribute, None), level - 1)
+                elif target is not None:
+                    visit(target, level - 1)
 
-    visit(obj)
+    visit(obj, depth)
     return found
+
+
+def _uncached_twin(dispatcher: Any) -> Any:
+    """The same Python function compiled with the same options but without the on-disk cache.
+
+    Numba keeps no assembly for code it loaded from its cache (inspect_asm then returns nothing useful),
+    so the listing is taken from a twin compiled here for the same signatures: same source, same
+    options, same compiler, hence the same machine code.
+    """
+    import numba
+
+    options = {k: v for k, v in dict(getattr(dispatcher, "targetoptions", {})).items() if k != "cache"}
+    return numba.jit(**options)(dispatcher.py_func)
 
 
 def inspect_dispatcher(dispatcher: Any) -> list[dict[str, Any]]:
     """Instruction profile of every compiled signature of a Numba dispatcher."""
+    twin = _uncached_twin(dispatcher)
+    name = getattr(dispatcher.py_func, "__qualname__", "?")
     rows = []
     for signature in list(dispatcher.signatures):
-        asm = dispatcher.inspect_asm(signature)
-        rows.append({"function": getattr(dispatcher, "__qualname__", getattr(dispatcher, "__name__", "?")),
-                     "signature": str(signature), **instruction_profile(asm)})
+        twin.compile(signature)
+        asm = twin.inspect_asm(signature)
+        rows.append({"function": name, "signature": str(signature), "asm_lines": asm.count("\n"),
+                     **instruction_profile(asm)})
     return rows
 
 

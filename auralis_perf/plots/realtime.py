@@ -50,7 +50,8 @@ def _note_missing(ax: Any, records: Sequence[tuple[str, CheckResult | None]]) ->
              for cid, r in records if not _usable(r)]
     if lines:
         ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, va="top", ha="left", fontsize=7,
-                color=STATUS_COLOURS["error"], wrap=True)
+                color=STATUS_COLOURS["error"], wrap=True,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
 
 
 def _bound_line(run: NotebookRun, ax: Any, check_id: str, x: tuple[float, float], *, scale: float = 1.0,
@@ -141,7 +142,7 @@ def plot_latency(run: NotebookRun):
     ax.set_yscale("symlog", linthresh=1.0)
     ax.set_ylabel("ms (median; points are runs)")
     ax.set_title("Latency (RT-06, RT-08..RT-10)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside: bars and notes stay clear
     _note_missing(ax, recs)
     return fig
 
@@ -250,10 +251,14 @@ def plot_speedups(run: NotebookRun):
     r20 = _record(run, "RT-20")
     if r20 is not None and r20.details.get("completed"):
         d = r20.details
-        ax20.bar([0, 1], [d["compiled_rtf"], d["fallback_rtf"]], color=["#0969da", STATUS_COLOURS[r20.status]],
-                 alpha=0.8, width=0.5)
+        rtfs = [d["compiled_rtf"], d["fallback_rtf"]]
+        ax20.bar([0, 1], rtfs, color=["#0969da", STATUS_COLOURS[r20.status]], alpha=0.8, width=0.5)
+        for i, value in enumerate(rtfs):
+            ax20.annotate(f"{value:.3g}x", (i, value), textcoords="offset points", xytext=(0, 3), ha="center",
+                          fontsize=7)
+        ax20.set_yscale("log")
         ax20.set_xticks([0, 1], ["compiled", "Numba blocked\n(fresh process)"])
-        ax20.set_ylabel("real-time factor (x)")
+        ax20.set_ylabel("real-time factor (x, log)")
         ax20.set_title(f"Without Numba (RT-20): max abs diff {d['max_abs_diff']:.1e} (≤ {d['tolerance']:g})")
     else:
         ax20.set_title("Without Numba (RT-20)")

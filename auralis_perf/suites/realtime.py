@@ -60,7 +60,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "queue_clip_seconds": {"smoke": 0.5, "standard": 1.0, "full": 1.0},
     "queue_rounds": {"smoke": 5, "standard": 5, "full": 7},
     # RT-14: wall seconds of one continuous streaming run
-    "sustained_wall_seconds": {"smoke": 2.0, "standard": 15.0, "full": 120.0},
+    "sustained_wall_seconds": {"smoke": 2.0, "standard": 10.0, "full": 120.0},
     # RT-16/RT-17: input length of the kernel pairs (seconds of audio)
     "envelope_seconds": {"smoke": 1.0, "standard": 3.0, "full": 10.0},
     "eq_seconds": {"smoke": 2.0, "standard": 10.0, "full": 60.0},

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .catalog import CATEGORIES, ThresholdsError, load_catalog
 from .suites import PROFILES
@@ -46,6 +46,8 @@ class RunConfig:
     notebooks_dir: Path
     keep_work: bool = False
     progress: bool = True
+    #: History store and baseline options (auralis_perf.regress.pipeline_step.HistoryOptions); None: defaults.
+    history: Any = None
 
     @property
     def multi_engine(self) -> bool:
@@ -82,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-work", action="store_true",
                    help="keep the scratch folder (generated audio, libraries, caches) after the run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar; one line per group instead")
+    from .regress.options import add_history_arguments  # history/baseline options (issue 7)
+
+    add_history_arguments(p)
     return p
 
 
@@ -103,9 +108,11 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
         notebook_path(notebooks_dir, category)  # fail now, not after the first notebooks ran
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("reports") / f"{stamp}-{'+'.join(engines)}-{args.profile}"
+    history = _history(args, out.resolve())
     return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
-                     notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress)
+                     notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
+                     history=history)
 
 
 def notebook_path(notebooks_dir: Path, category: str) -> Path:
@@ -167,6 +174,16 @@ def _audio(paths: Sequence[str]) -> tuple[Path, ...]:
         else:
             raise UsageError(f"--audio {raw}: no such file or folder")
     return tuple(dict.fromkeys(p.resolve() for p in files))
+
+
+def _history(args: argparse.Namespace, out: Path) -> Any:
+    """History options; the default store is history.sqlite in the folder that holds the run folder."""
+    from .regress.options import HistoryOptions
+
+    options = HistoryOptions.from_args(args, reports_dir=out.parent)
+    if options.usage_problems():
+        raise UsageError("; ".join(options.usage_problems()))
+    return options
 
 
 def _check_mail(addresses: Sequence[str]) -> None:

@@ -46,7 +46,8 @@ KEY_PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "pandas", "matplotlib", "
 #: Called after the results are written and before the report: (config, engine runs) -> (baseline verdicts
 #: {id, title, verdict, before, after, ratio, p_value, unit} or None, whether a critical check regressed).
 #: The history/regression step plugs in here; without it there is no "Changes since baseline" section.
-BaselineHook = Callable[[RunConfig, list["EngineRun"]], "tuple[list[dict[str, Any]] | None, bool]"]
+#: It may add a third item: the section as ready HTML (regress.pipeline_step.make_baseline_hook does).
+BaselineHook = Callable[[RunConfig, list["EngineRun"]], "tuple[list[dict[str, Any]] | None, bool] | tuple[list[dict[str, Any]] | None, bool, str]"]
 
 
 @dataclass
@@ -246,7 +247,8 @@ def _kernel_env(work: Path) -> dict[str, str]:
 
 
 def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, progress, *,
-               batch_id: str, machine: dict[str, Any], versions: dict[str, Any]) -> EngineRun:
+               batch_id: str, machine: dict[str, Any], versions: dict[str, Any],
+               control: dict[str, Any] | None = None) -> EngineRun:
     """Run every chosen category notebook on one engine and write its results.json."""
     started = _now()
     work = config.out / "work"
@@ -277,6 +279,7 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
                        "audio": [str(p) for p in config.audio], "timeout_s": config.timeout,
                        "thresholds": str(config.thresholds) if config.thresholds else None},
         "notebooks": [o.to_dict(base) for o in outcomes],
+        "control": control,  # the control workload, for cross-machine baseline comparisons (issue 7)
     }
     results_path = write_results(base / "results.json", run, checks)
     return EngineRun(engine=engine, base=base, results_path=results_path, results=read_results(results_path),
@@ -291,6 +294,9 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
     config.out.mkdir(parents=True, exist_ok=True)
     machine = _machine()
     versions = _versions(machine)
+    from .regress.pipeline_step import measure_control  # issue 7: normalises cross-machine comparisons
+
+    control = measure_control(config.profile)
     batch_id = uuid.uuid4().hex[:12]
     total = len(config.engines) * sum(len(catalog.ids(c)) for c in config.categories)
     progress = Progress(total, enabled=config.progress)
@@ -299,7 +305,7 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
         for engine in config.engines:
             base = config.out / engine if config.multi_engine else config.out
             engine_runs.append(run_engine(config, engine, base, catalog, progress, batch_id=batch_id,
-                                          machine=machine, versions=versions))
+                                          machine=machine, versions=versions, control=control))
     finally:
         progress.close()
         if not config.keep_work:
@@ -308,21 +314,23 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
         write_json_atomic(config.out / "runs.json", {"batch_id": batch_id, "engines": list(config.engines),
                                                      "results": {r.engine: _relative(r.results_path, config.out)
                                                                  for r in engine_runs}})
-    changes, critical_regressed = baseline_hook(config, engine_runs) if baseline_hook else (None, False)
+    changes, critical_regressed, *section = baseline_hook(config, engine_runs) if baseline_hook else (None, False)
     outcome = RunOutcome(config=config, engine_runs=engine_runs, report_path=None,
                          exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed))
-    _write_report(outcome, changes)
+    _write_report(outcome, changes, changes_html=section[0] if section else None)
     if config.email_to and outcome.report_path is not None:
         _mail(outcome)
     return outcome
 
 
-def _write_report(outcome: RunOutcome, changes: list[dict[str, Any]] | None) -> None:
+def _write_report(outcome: RunOutcome, changes: list[dict[str, Any]] | None, *,
+                  changes_html: str | None = None) -> None:
     from .report import write_report
 
     try:
         outcome.report_path = write_report(outcome.config.out / "report.html",
-                                           [(r.results, r.base) for r in outcome.engine_runs], changes=changes)
+                                           [(r.results, r.base) for r in outcome.engine_runs], changes=changes,
+                                           changes_html=changes_html)
     except Exception as exc:  # results.json is already on disk; say clearly what is missing
         outcome.report_error = f"{type(exc).__name__}: {exc}"
         if outcome.exit_code in (EXIT_OK, EXIT_CRITICAL_MISS, EXIT_REGRESSED):
@@ -368,11 +376,15 @@ EXIT_MEANINGS = {EXIT_OK: "every critical threshold held", EXIT_CRITICAL_MISS: "
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .history import HistoryError
+    from .regress.pipeline_step import baseline_hook_for
+
     try:
         config = parse_config(argv)
-    except UsageError as exc:
+        baseline_hook = baseline_hook_for(config)  # opens the history store, finds the baseline: fail fast
+    except (UsageError, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    outcome = run(config)
+    outcome = run(config, baseline_hook=baseline_hook)
     print_outcome(outcome)
     return outcome.exit_code

@@ -13,65 +13,22 @@ A store that fails AFTER the run does not lose the run's report: the problem is 
 """
 from __future__ import annotations
 
-import argparse
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..catalog import Catalog, load_catalog
-from ..history import (BaselineError, HistoryError, HistoryStore, resolve_baseline, resolve_history_url)
-from ..history.baseline import looks_like_path
+from ..history import BaselineError, HistoryError, HistoryStore, display_url, resolve_baseline
 from ..results import write_json_atomic
+from .options import HistoryOptions, add_history_arguments
 from .section import changes_section_html
 from .trends import TrendPlot, key_metric_ids, trend_plots
 from .verdicts import Comparison, compare
 
 #: Exit code when a check with a critical tier regressed (after the pipeline's 0-3).
 EXIT_CRITICAL_REGRESSION = 4
-
-
-def add_history_arguments(parser: argparse.ArgumentParser) -> None:
-    """The history and baseline options of run_report.py."""
-    group = parser.add_argument_group("history and baselines")
-    group.add_argument("--history-url", metavar="URL",
-                       help="SQLAlchemy URL of the results store (default: $AURALIS_PERF_HISTORY_URL, else "
-                            "reports/history.sqlite); e.g. postgresql://user@host/db to share one with a team")
-    group.add_argument("--no-history", action="store_true", help="neither store this run nor compare it")
-    group.add_argument("--baseline", metavar="NAME|latest|PATH",
-                       help="compare with a saved baseline, the latest run (default) of this machine, engine and "
-                            "profile, or a results.json file")
-    group.add_argument("--save-baseline", metavar="NAME", help="mark this run as baseline NAME")
-    group.add_argument("--cross-machine", action="store_true",
-                       help="allow a baseline from another machine; times are then normalised by the control "
-                            "workload and the comparison is marked normalised")
-
-
-@dataclass
-class HistoryOptions:
-    history_url: str | None = None
-    use_history: bool = True
-    baseline: str | None = None
-    save_baseline: str | None = None
-    cross_machine: bool = False
-    reports_dir: str | Path = "reports"
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, reports_dir: str | Path = "reports") -> "HistoryOptions":
-        return cls(history_url=getattr(args, "history_url", None), use_history=not getattr(args, "no_history", False),
-                   baseline=getattr(args, "baseline", None), save_baseline=getattr(args, "save_baseline", None),
-                   cross_machine=bool(getattr(args, "cross_machine", False)), reports_dir=reports_dir)
-
-    def url(self) -> str:
-        return resolve_history_url(self.history_url, reports_dir=self.reports_dir)
-
-    def usage_problems(self) -> list[str]:
-        problems = []
-        if not self.use_history and self.save_baseline:
-            problems.append("--save-baseline needs the history store; drop --no-history")
-        if not self.use_history and self.baseline and not looks_like_path(self.baseline):
-            problems.append(f"--baseline {self.baseline} needs the history store; drop --no-history or give a "
-                            "results.json path")
-        return problems
 
 
 @dataclass
@@ -88,8 +45,9 @@ class RegressionOutcome:
         """4 when a critical check regressed, else 0 (the pipeline's own codes take precedence)."""
         return EXIT_CRITICAL_REGRESSION if self.comparison and self.comparison.critical_regressions else 0
 
-    def section_html(self) -> str:
-        return changes_section_html(self.comparison, self.plots, message=self.message, problems=self.problems)
+    def section_html(self, engine: str | None = None) -> str:
+        return changes_section_html(self.comparison, self.plots, message=self.message, problems=self.problems,
+                                    engine=engine)
 
     def summary_line(self) -> str:
         if self.comparison is None:
@@ -172,5 +130,56 @@ def _saved(outcome: RegressionOutcome, out_dir: str | Path | None) -> Regression
     return outcome
 
 
+
+
+def make_baseline_hook(options: HistoryOptions, engines: Sequence[str], profile: str, *,
+                       machine: dict[str, Any] | None = None, stream: TextIO | None = None):
+    """Check the history options now (raises HistoryError/BaselineError: exit code 3) and return the
+    pipeline's baseline hook: (config, engine_runs) -> (changes, critical_regressed, section_html)."""
+    if machine is None:
+        from ..measure.machine import describe_machine
+
+        machine = describe_machine()
+    for engine in engines:
+        preflight(options, machine, engine, profile)
+
+    def hook(config: Any, engine_runs: Sequence[Any]) -> tuple[list[dict[str, Any]] | None, bool, str]:
+        catalog = load_catalog(getattr(config, "thresholds", None))
+        multi = len(engine_runs) > 1
+        changes: list[dict[str, Any]] | None = None
+        critical, sections = False, []
+        for engine_run in engine_runs:
+            outcome = run_regression_step(engine_run.results, options, catalog=catalog, out_dir=engine_run.base)
+            if outcome.comparison is not None:
+                changes = (changes or []) + [d | {"engine": engine_run.engine} for d in outcome.comparison.to_dicts()]
+            critical = critical or outcome.exit_code == EXIT_CRITICAL_REGRESSION
+            sections.append(outcome.section_html(engine=engine_run.engine if multi else None))
+            stored = f"stored as #{outcome.run_id} in {display_url(outcome.history_url)}" if outcome.run_id else "not stored"
+            print(f"history ({engine_run.engine}): {outcome.summary_line()}; {stored}"
+                  + "".join(f"; problem: {p}" for p in outcome.problems), file=stream or sys.stdout)
+        html = "\n".join(sections)
+        return changes, critical, (f"<div id=\"changes\">{html}</div>" if multi else html)
+
+    return hook
+
+
+def baseline_hook_for(config: Any):
+    """The hook for a parsed RunConfig (its `history` options, defaults when None); raises HistoryError."""
+    options = getattr(config, "history", None) or HistoryOptions(reports_dir=Path(config.out).parent)
+    return make_baseline_hook(options, config.engines, config.profile)
+
+
+def measure_control(profile: str) -> dict[str, Any] | None:
+    """The control workload for run["control"] (1 s on smoke, else 2 s); None if it cannot be measured."""
+    from ..measure.control import run_control_workload
+
+    try:
+        return run_control_workload(budget_s=1.0 if profile == "smoke" else 2.0)
+    except Exception as exc:  # a missing control only makes cross-machine comparisons inconclusive
+        print(f"warning: the control workload could not be measured: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
 __all__ = ["EXIT_CRITICAL_REGRESSION", "BaselineError", "HistoryOptions", "RegressionOutcome",
-           "add_history_arguments", "preflight", "run_regression_step"]
+           "add_history_arguments", "baseline_hook_for", "make_baseline_hook", "measure_control", "preflight",
+           "run_regression_step"]

@@ -65,9 +65,13 @@ def _plots(plots: Sequence[TrendPlot]) -> str:
 
 
 def changes_section_html(comparison: Comparison | None, plots: Sequence[TrendPlot] = (), *,
-                         message: str = "", problems: Sequence[str] = ()) -> str:
-    """The section as HTML. `comparison=None` (first run, history off, ...) shows `message` instead."""
-    parts = [_STYLE, "<section id=\"changes\"><h2>Changes since baseline</h2>"]
+                         message: str = "", problems: Sequence[str] = (), engine: str | None = None) -> str:
+    """The section as HTML. `comparison=None` (first run, history off, ...) shows `message` instead.
+
+    With several engines in one report, pass `engine`: each gets its own section (and anchor)."""
+    anchor = "changes" if engine is None else f"changes-{escape(engine)}"
+    heading = "Changes since baseline" + ("" if engine is None else f" &mdash; {escape(engine)}")
+    parts = [_STYLE.replace("#changes", f"#{anchor}"), f"<section id=\"{anchor}\"><h2>{heading}</h2>"]
     for problem in problems:
         parts.append(f"<p style=\"color:#c0392b\"><b>History problem:</b> {escape(problem)}</p>")
     if comparison is None:

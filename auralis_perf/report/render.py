@@ -70,7 +70,8 @@ def _sections(summary: EngineSummary) -> list[dict[str, Any]]:
 
 
 def render_report(runs: Sequence[RunInput], *, changes: list[dict[str, Any]] | None = None,
-                  title: str = "auralis-perf report", generated_at: datetime | None = None) -> str:
+                  title: str = "auralis-perf report", generated_at: datetime | None = None,
+                  changes_html: str | None = None) -> str:
     """The report's HTML. `runs` pairs each results document with the folder its notebook paths are in;
     `changes` are baseline verdicts {id, title, verdict, before, after, ratio, p_value, unit}, or None."""
     import jinja2
@@ -89,14 +90,17 @@ def render_report(runs: Sequence[RunInput], *, changes: list[dict[str, Any]] | N
     return env.get_template("report.html.j2").render(
         title=title, engines=engines, multi=len(summaries) > 1, tiers=TIERS, status_colours=STATUS_COLOURS,
         changes=order_changes(changes), comparison=comparison_rows(summaries),
+        # The history step's own escaped section (verdict notes, trend plots) replaces the plain table.
+        changes_html=Markup(changes_html) if changes_html else None,
         generated_at=(generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"))
 
 
 def write_report(path: str | os.PathLike[str], runs: Sequence[RunInput], *,
-                 changes: list[dict[str, Any]] | None = None, title: str = "auralis-perf report") -> Path:
+                 changes: list[dict[str, Any]] | None = None, title: str = "auralis-perf report",
+                 changes_html: str | None = None) -> Path:
     """Render and write the report atomically (a reader never sees half a page)."""
     path = Path(path)
-    html = render_report(runs, changes=changes, title=title)
+    html = render_report(runs, changes=changes, title=title, changes_html=changes_html)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, path)

@@ -1,19 +1,8 @@
 """The mastering chain: EQ -> compressor -> loudness gain -> look-ahead limiter, with state across blocks.
 
 One code path serves whole files and streams: `master` is the streaming path run over the whole input
-(see `run_span`). Everything that depends on the whole track is decided up front by `tune_chain`, an
-analysis of the source with bounded cost and memory:
-
-1. the source's own integrated loudness (BS.1770), which places the compressor threshold relative to
-   the track (a quiet and a loud mix are treated alike);
-2. the loudness of the EQ'd and compressed signal, giving the normalisation gain to the preset target;
-3. one correction for what the limiter takes off.
-
-Sources up to `FULL_ANALYSIS_SECONDS` are analysed completely. Longer ones are measured on
-`ANALYSIS_WINDOWS` windows spread evenly over the track (each with a pre-roll so filters and envelope
-settle), which bounds the time to the first streamed chunk whatever the file's length; the gated
-measurement over those windows estimates the integrated loudness. Stream and whole-file share the rule,
-so their outputs agree.
+(see `run_span`). What depends on the whole track (the compressor's reference level, the normalisation
+gain) is decided up front by `tuning.tune_chain` and handed to the processor as a `Tuning`.
 """
 from __future__ import annotations
 
@@ -27,21 +16,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import kernels as k
-from .filters import design_eq
+from .filters import design_eq, pad_sections
 from .jit import NUMBA_AVAILABLE
-from .loudness import block_energies, gated_loudness, subblock_energies
 from .pool import BufferPool
 from .presets import PRESETS, Preset
 
 SLOW_KERNEL_ENV = "AURALIS_PERF_SLOW_KERNEL"
 BLOCK_FRAMES = 8192
-FULL_ANALYSIS_SECONDS = 20.0
-ANALYSIS_WINDOWS = 12
-ANALYSIS_WINDOW_SECONDS = 0.8
-ANALYSIS_PREROLL_SECONDS = 0.4
-#: Level the compressor threshold is referred to when a track is too quiet to measure.
-FALLBACK_INPUT_LUFS = -20.0
-MAX_GAIN_DB = 30.0
 
 #: Calls of each stage implementation ("stage/implementation"), for the evidence that master() really
 #: runs the compiled kernels (the optimisation checks read it through KernelPair.evidence()).
@@ -54,14 +35,20 @@ class KernelSet:
 
     name: str
     eq: Callable[..., None]
+    eq_stereo: Callable[..., None]
     envelope: Callable[..., None]
     gain: Callable[..., None]
     limiter: Callable[..., None]
 
+    @property
+    def compiled(self) -> bool:
+        return self.name == "compiled"
 
-PLAIN_KERNELS = KernelSet("plain", k.eq_band_by_band, k.envelope_follower, k.compressor_gain_numpy, k.limiter)
-FAST_KERNELS = (KernelSet("compiled", k.FAST_SOS_CASCADE, k.FAST_ENVELOPE, k.FAST_COMPRESSOR_GAIN,
-                          k.FAST_LIMITER) if NUMBA_AVAILABLE else None)
+
+PLAIN_KERNELS = KernelSet("plain", k.eq_band_by_band, k.eq_band_by_band, k.envelope_follower,
+                          k.compressor_gain_numpy, k.limiter)
+FAST_KERNELS = (KernelSet("compiled", k.FAST_SOS_CASCADE, k.FAST_SOS_CASCADE_STEREO, k.FAST_ENVELOPE,
+                          k.FAST_COMPRESSOR_GAIN, k.FAST_LIMITER) if NUMBA_AVAILABLE else None)
 
 
 def kernel_set(optimized: bool) -> KernelSet:
@@ -118,7 +105,8 @@ class ChainProcessor:
         self.block_frames = block_frames
         self._slow_envelope = "envelope" in slow_kernels()
         self._pool = pool or BufferPool()
-        self.sos = design_eq(preset.bands, sample_rate)
+        self.sos = pad_sections(design_eq(preset.bands, sample_rate))
+        self._eq = kernels.eq_stereo if channels == 2 else kernels.eq
         self.eq_state = np.zeros((self.sos.shape[0], 2, channels))
         comp = preset.compressor
         self.attack = math.exp(-1.0 / (comp.attack_ms * 1e-3 * sample_rate))
@@ -137,7 +125,7 @@ class ChainProcessor:
         self._box = np.ones(self.latency + 1)
         self._dq_value = np.ones(self.latency + 1)
         self._dq_index = np.zeros(self.latency + 1, dtype=np.int64)
-        self._istate = np.zeros(3, dtype=np.int64)
+        self._istate = np.zeros(5, dtype=np.int64)
         self._fstate = np.array([float(self.latency + 1), 1.0])
         self._work = self._pool.acquire((block_frames, channels), np.float64)
         self._peak = self._pool.acquire((block_frames,), np.float64)
@@ -161,7 +149,7 @@ class ChainProcessor:
         """EQ into `work`, then the compressor's gain (times the normalisation gain) into `gain`."""
         n = x.shape[0]
         peak, env = self._peak[:n], self._env[:n]
-        self.kernels.eq(x, work, self.sos, self.eq_state, peak)
+        self._eq(x, work, self.sos, self.eq_state, peak)
         KERNEL_CALLS[f"eq/{self.kernels.name}"] += 1
         self._envelope(peak, env)
         self.kernels.gain(env, gain, self.knee_start, self.threshold_db, self.slope, self.knee_db, self.makeup)
@@ -224,62 +212,3 @@ def run_span(processor: ChainProcessor, source: Reader, start: int, count: int, 
         n = min(count - done, zeros.shape[0])
         processor.process(zeros[:n], out[done:done + n])
         done += n
-
-
-# -- analysis: the decisions that need the whole track -----------------------------------------------
-
-@dataclass(frozen=True)
-class Window:
-    start: int     # first measured frame
-    preroll: int   # frames before `start` fed only to settle filters and envelopes
-    length: int    # measured frames
-
-
-def analysis_windows(frames: int, sample_rate: int) -> list[Window]:
-    """The parts of a source the analysis reads: all of it, or evenly spread windows for long sources."""
-    if frames <= FULL_ANALYSIS_SECONDS * sample_rate:
-        return [Window(0, 0, frames)]
-    length = round(ANALYSIS_WINDOW_SECONDS * sample_rate)
-    preroll = round(ANALYSIS_PREROLL_SECONDS * sample_rate)
-    windows = []
-    for index in range(ANALYSIS_WINDOWS):
-        centre = (index + 0.5) * frames / ANALYSIS_WINDOWS
-        start = int(min(max(centre - length / 2, 0), frames - length))
-        windows.append(Window(start, min(preroll, start), length))
-    return windows
-
-
-def _loudness(signals: list[tuple[np.ndarray, int]], sample_rate: int) -> float:
-    blocks = [block_energies(subblock_energies(sig, sample_rate, skip)) for sig, skip in signals]
-    return gated_loudness(np.concatenate(blocks) if blocks else np.zeros(0))
-
-
-def tune_chain(source: Reader, preset: Preset, kernels: KernelSet) -> Tuning:
-    """Measure the source and decide the compressor reference level and the normalisation gain."""
-    rate = source.sample_rate
-    windows = analysis_windows(source.frames, rate)
-    raw = [(source.read(w.start - w.preroll, w.preroll + w.length), w.preroll) for w in windows]
-    input_lufs = _loudness(raw, rate)
-    measurable = math.isfinite(input_lufs) and input_lufs > -70.0
-    reference = input_lufs if measurable else FALLBACK_INPUT_LUFS
-    unity = Tuning(reference, 0.0)
-    pre = []
-    for audio, skip in raw:
-        processor = ChainProcessor(preset, rate, source.channels, unity, kernels)
-        pre.append((processor.pre_limiter(audio), skip))
-        processor.close()
-    pre_lufs = _loudness(pre, rate)
-    if not (math.isfinite(pre_lufs) and pre_lufs > -70.0):
-        return Tuning(reference, 0.0, {"input_lufs": input_lufs, "pre_limiter_lufs": pre_lufs,
-                                       "windows": len(windows), "reason": "too quiet to normalise"})
-    gain_db = float(np.clip(preset.target_lufs - pre_lufs, -MAX_GAIN_DB, MAX_GAIN_DB))
-    limited = []
-    for audio, skip in pre:
-        processor = ChainProcessor(preset, rate, source.channels, unity, kernels)
-        limited.append((processor.limit_only(audio, 10.0 ** (gain_db / 20.0)), skip + processor.latency))
-        processor.close()
-    post_lufs = _loudness(limited, rate)
-    if math.isfinite(post_lufs):
-        gain_db = float(np.clip(gain_db + preset.target_lufs - post_lufs, -MAX_GAIN_DB, MAX_GAIN_DB))
-    return Tuning(reference, gain_db, {"input_lufs": input_lufs, "pre_limiter_lufs": pre_lufs,
-                                       "limited_lufs": post_lufs, "windows": len(windows)})

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..base import AudioSource, Capability, Engine, KernelPair
-from .chain import ChainProcessor, get_preset, kernel_set, run_span, tune_chain
+from .chain import ChainProcessor, get_preset, kernel_set, run_span
+from .tuning import tune_chain
 from .jit import NUMBA_AVAILABLE, NUMBA_VERSION
 from .pool import BufferPool
 from .presets import PRESETS

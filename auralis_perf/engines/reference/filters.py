@@ -63,6 +63,14 @@ def design_eq(bands: tuple[Band, ...], sample_rate: int) -> np.ndarray:
     return np.vstack([design_band(band, sample_rate) for band in bands])
 
 
+def pad_sections(sos: np.ndarray, multiple: int = 3) -> np.ndarray:
+    """`sos` followed by identity sections ([1, 0, 0, 1, 0, 0], which pass samples through exactly) up
+    to a multiple of `multiple` rows, the grouping the stereo EQ kernel works in."""
+    missing = -sos.shape[0] % multiple
+    identity = np.tile([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], (missing, 1))
+    return np.vstack([sos, identity]) if missing else sos
+
+
 def k_weighting(sample_rate: int) -> np.ndarray:
     """BS.1770 K-weighting (high shelf "pre-filter" then RLB high-pass) as two sections."""
     # Stage 1: the head-effect high shelf (+4 dB above ~1.7 kHz).

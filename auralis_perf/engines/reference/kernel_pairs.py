@@ -17,7 +17,7 @@ from ..base import KernelPair
 from . import kernels as k
 from .analysis import spectrum_batched, spectrum_frame_by_frame, spectrum_parallel
 from .chain import KERNEL_CALLS, kernel_set, slow_kernels
-from .filters import design_eq
+from .filters import design_eq, pad_sections
 from .jit import NUMBA_AVAILABLE, signatures
 from .presets import PRESETS
 
@@ -67,8 +67,8 @@ def _envelope_pair() -> KernelPair:
 
 def _eq_pair() -> KernelPair:
     def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-        return music(n_frames / sample_rate, sample_rate, dtype=np.float64), design_eq(PRESETS["default"].bands,
-                                                                                         sample_rate)
+        sos = pad_sections(design_eq(PRESETS["default"].bands, sample_rate))
+        return music(n_frames / sample_rate, sample_rate, dtype=np.float64), sos
 
     def run(kernel: Any, data: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         audio, sos = data
@@ -92,6 +92,8 @@ def _eq_pair() -> KernelPair:
             return signal.oaconvolve(audio, response[:, np.newaxis], axes=0)[:audio.shape[0]]
 
         return {
+            "sos_compiled_stereo_in_threes": lambda data: run(k.FAST_SOS_CASCADE_STEREO or k.sos_cascade_stereo,
+                                                              data),
             "sos_compiled_cascade": lambda data: run(k.FAST_SOS_CASCADE or k.sos_cascade, data),
             "sos_scipy_sosfilt": lambda data: signal.sosfilt(data[1], data[0], axis=0),
             "sos_band_by_band": lambda data: run(k.eq_band_by_band, data),
@@ -102,11 +104,12 @@ def _eq_pair() -> KernelPair:
     return KernelPair(
         name="eq",
         description="11-section EQ: every section in one compiled pass vs one sosfilt call per band",
-        fast=lambda data: run(k.FAST_SOS_CASCADE or k.eq_band_by_band, data),
+        fast=lambda data: run(k.FAST_SOS_CASCADE_STEREO if data[0].shape[1] == 2 else k.FAST_SOS_CASCADE, data)
+        if NUMBA_AVAILABLE else run(k.eq_band_by_band, data),
         plain=lambda data: run(k.eq_band_by_band, data),
         make_input=make_input,
         tolerance=1e-9,
-        evidence=lambda: _evidence("eq", k.FAST_SOS_CASCADE),
+        evidence=lambda: _evidence("eq", k.FAST_SOS_CASCADE_STEREO),
         info={"sections": len(PRESETS["default"].bands), "realisations": realisations()},
     )
 

@@ -14,7 +14,10 @@ import math
 import numpy as np
 from scipy import signal
 
-from .jit import compiled
+from .jit import compiled, compiled_contract
+
+#: 20 / ln(10): dB per neper of amplitude.
+DB_PER_NEPER = 20.0 / math.log(10.0)
 
 
 def sos_cascade(x, out, sos, state, peak):  # type: ignore[no-untyped-def]
@@ -40,6 +43,135 @@ def sos_cascade(x, out, sos, state, peak):  # type: ignore[no-untyped-def]
         peak[i] = frame_peak
 
 
+def _three_sections_stereo(src, out, sos, state, first, peak, with_peak):  # type: ignore[no-untyped-def]
+    """Sections first..first+2 over a stereo block, every coefficient and state in a local variable.
+
+    Locals let the compiler keep the filter state in registers instead of storing and reloading it each
+    sample (arrays may alias, so it cannot otherwise), and `(b1*x + z1) - a1*y` keeps only one
+    multiply-add on the sample-to-sample dependency chain.
+    """
+    f = first
+    b0a, b1a, b2a, a1a, a2a = sos[f, 0], sos[f, 1], sos[f, 2], sos[f, 4], sos[f, 5]
+    b0b, b1b, b2b, a1b, a2b = sos[f + 1, 0], sos[f + 1, 1], sos[f + 1, 2], sos[f + 1, 4], sos[f + 1, 5]
+    b0c, b1c, b2c, a1c, a2c = sos[f + 2, 0], sos[f + 2, 1], sos[f + 2, 2], sos[f + 2, 4], sos[f + 2, 5]
+    za0l, za1l, za0r, za1r = state[f, 0, 0], state[f, 1, 0], state[f, 0, 1], state[f, 1, 1]
+    zb0l, zb1l, zb0r, zb1r = state[f + 1, 0, 0], state[f + 1, 1, 0], state[f + 1, 0, 1], state[f + 1, 1, 1]
+    zc0l, zc1l, zc0r, zc1r = state[f + 2, 0, 0], state[f + 2, 1, 0], state[f + 2, 0, 1], state[f + 2, 1, 1]
+    for i in range(src.shape[0]):
+        left = float(src[i, 0])
+        right = float(src[i, 1])
+        yl = b0a * left + za0l
+        yr = b0a * right + za0r
+        za0l = (b1a * left + za1l) - a1a * yl
+        za0r = (b1a * right + za1r) - a1a * yr
+        za1l = b2a * left - a2a * yl
+        za1r = b2a * right - a2a * yr
+        left, right = yl, yr
+        yl = b0b * left + zb0l
+        yr = b0b * right + zb0r
+        zb0l = (b1b * left + zb1l) - a1b * yl
+        zb0r = (b1b * right + zb1r) - a1b * yr
+        zb1l = b2b * left - a2b * yl
+        zb1r = b2b * right - a2b * yr
+        left, right = yl, yr
+        yl = b0c * left + zc0l
+        yr = b0c * right + zc0r
+        zc0l = (b1c * left + zc1l) - a1c * yl
+        zc0r = (b1c * right + zc1r) - a1c * yr
+        zc1l = b2c * left - a2c * yl
+        zc1r = b2c * right - a2c * yr
+        out[i, 0] = yl
+        out[i, 1] = yr
+        if with_peak:
+            peak[i] = max(abs(yl), abs(yr))
+    state[f, 0, 0], state[f, 1, 0], state[f, 0, 1], state[f, 1, 1] = za0l, za1l, za0r, za1r
+    state[f + 1, 0, 0], state[f + 1, 1, 0], state[f + 1, 0, 1], state[f + 1, 1, 1] = zb0l, zb1l, zb0r, zb1r
+    state[f + 2, 0, 0], state[f + 2, 1, 0], state[f + 2, 0, 1], state[f + 2, 1, 1] = zc0l, zc1l, zc0r, zc1r
+
+
+def sos_cascade_stereo(x, out, sos, state, peak):  # type: ignore[no-untyped-def]
+    """The stereo EQ: sections three at a time (`sos` padded to a multiple of three with identity
+    sections, see filters.pad_sections), in place over `out` after the first pass; peak from the last."""
+    passes = sos.shape[0] // 3
+    _SECTIONS(x, out, sos, state, 0, peak, passes == 1)
+    for p in range(1, passes):
+        _SECTIONS(out, out, sos, state, 3 * p, peak, p == passes - 1)
+
+
+def k_energy(x, sos, state, measure, hop, accumulator, energies):  # type: ignore[no-untyped-def]
+    """K-weighting (`sos`) and 100 ms sub-block energies in one pass, for the loudness meter.
+
+    accumulator = [energy so far, frames so far] of the sub-block being filled; complete sub-blocks'
+    mean squares (channel-summed) are written to `energies`; returns how many. With `measure` false the
+    frames only settle the filter state (pre-roll).
+    """
+    n_frames, n_channels = x.shape
+    total = accumulator[0]
+    filled = int(accumulator[1])
+    written = 0
+    for i in range(n_frames):
+        power = 0.0
+        for c in range(n_channels):
+            value = float(x[i, c])
+            for s in range(sos.shape[0]):
+                y = sos[s, 0] * value + state[s, 0, c]
+                state[s, 0, c] = sos[s, 1] * value - sos[s, 4] * y + state[s, 1, c]
+                state[s, 1, c] = sos[s, 2] * value - sos[s, 5] * y
+                value = y
+            power += value * value
+        if measure:
+            total += power
+            filled += 1
+            if filled == hop:
+                energies[written] = total / hop
+                written += 1
+                total = 0.0
+                filled = 0
+    accumulator[0] = total
+    accumulator[1] = filled
+    return written
+
+
+def k_energy_stereo(x, sos, state, measure, hop, accumulator, energies):  # type: ignore[no-untyped-def]
+    """`k_energy` for the two-section K-weighting on stereo, the state in locals (see above)."""
+    b0a, b1a, b2a, a1a, a2a = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b0b, b1b, b2b, a1b, a2b = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    za0l, za1l, za0r, za1r = state[0, 0, 0], state[0, 1, 0], state[0, 0, 1], state[0, 1, 1]
+    zb0l, zb1l, zb0r, zb1r = state[1, 0, 0], state[1, 1, 0], state[1, 0, 1], state[1, 1, 1]
+    total = accumulator[0]
+    filled = int(accumulator[1])
+    written = 0
+    for i in range(x.shape[0]):
+        left = float(x[i, 0])
+        right = float(x[i, 1])
+        yl = b0a * left + za0l
+        yr = b0a * right + za0r
+        za0l = (b1a * left + za1l) - a1a * yl
+        za0r = (b1a * right + za1r) - a1a * yr
+        za1l = b2a * left - a2a * yl
+        za1r = b2a * right - a2a * yr
+        left, right = yl, yr
+        yl = b0b * left + zb0l
+        yr = b0b * right + zb0r
+        zb0l = (b1b * left + zb1l) - a1b * yl
+        zb0r = (b1b * right + zb1r) - a1b * yr
+        zb1l = b2b * left - a2b * yl
+        zb1r = b2b * right - a2b * yr
+        if measure:
+            total += yl * yl + yr * yr
+            filled += 1
+            if filled == hop:
+                energies[written] = total / hop
+                written += 1
+                total = 0.0
+                filled = 0
+    state[0, 0, 0], state[0, 1, 0], state[0, 0, 1], state[0, 1, 1] = za0l, za1l, za0r, za1r
+    state[1, 0, 0], state[1, 1, 0], state[1, 0, 1], state[1, 1, 1] = zb0l, zb1l, zb0r, zb1r
+    accumulator[0] = total
+    accumulator[1] = filled
+    return written
+
+
 def eq_band_by_band(x, out, sos, state, peak):  # type: ignore[no-untyped-def]
     """The plain EQ: one `sosfilt` call per band, each keeping its own state (same result as above)."""
     y = np.asarray(x, dtype=np.float64)
@@ -63,40 +195,44 @@ def envelope_follower(level, out, attack, release, state):  # type: ignore[no-un
 
 
 def compressor_gain(env, gain, knee_start, threshold_db, slope, knee_db, makeup):  # type: ignore[no-untyped-def]
-    """Soft-knee gain computer: `slope` = 1/ratio - 1; levels under `knee_start` (linear) get unity."""
+    """Soft-knee gain computer: `slope` = 1/ratio - 1; levels under `knee_start` (linear) get unity.
+
+    Works in natural-log units (one log and one exp per sample over the knee) with the dB constants
+    folded in: 20*log10(x) = DB_PER_NEPER * ln(x).
+    """
     half_knee = 0.5 * knee_db
     for i in range(env.shape[0]):
         level = env[i]
         if level <= knee_start:
             gain[i] = makeup
             continue
-        over = 20.0 * math.log10(level) - threshold_db
+        over = DB_PER_NEPER * math.log(level) - threshold_db
         if over < half_knee:
             reduction_db = slope * (over + half_knee) * (over + half_knee) / (2.0 * knee_db)
         else:
             reduction_db = slope * over
-        gain[i] = makeup * 10.0 ** (reduction_db / 20.0)
+        gain[i] = makeup * math.exp(reduction_db / DB_PER_NEPER)
 
 
 def compressor_gain_numpy(env, gain, knee_start, threshold_db, slope, knee_db, makeup):  # type: ignore[no-untyped-def]
     """The gain computer vectorised with NumPy: the fallback when Numba is missing (same formula)."""
-    level_db = 20.0 * np.log10(np.maximum(env, 1e-30))
-    over = level_db - threshold_db
+    over = DB_PER_NEPER * np.log(np.maximum(env, 1e-30)) - threshold_db
     half_knee = 0.5 * knee_db
     reduction = np.where(over < half_knee, slope * (over + half_knee) ** 2 / (2.0 * knee_db), slope * over)
-    np.multiply(makeup, 10.0 ** (reduction / 20.0), out=gain)
+    np.multiply(makeup, np.exp(reduction / DB_PER_NEPER), out=gain)
     gain[env <= knee_start] = makeup
 
 
 def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, istate, fstate):  # type: ignore[no-untyped-def]
     """Look-ahead peak limiter; output frame i is input frame i - D (D = len(delay)).
 
-    Per frame: the gain each frame needs (ceiling / peak) goes through a running minimum over the next
-    D + 1 frames (a monotonic queue), an exponential release towards unity that never rises above that
-    minimum, then a (D + 1)-frame moving average. Every gain averaged for an output frame is at most the
-    gain that frame needs, so the ceiling holds; the final clamp only catches rounding.
+    Per frame: the gain each frame needs (ceiling / peak) goes through a running minimum over the last
+    D + 1 frames (a monotonic queue in a ring), an exponential release towards unity that never rises
+    above that minimum, then a (D + 1)-frame moving average. Every gain averaged for an output frame is
+    at most the gain that frame needs, so the ceiling holds; the final clamp only catches rounding.
     State: delay (D, C) gained frames; box (D + 1,) recent smoothed gains; dq_value/dq_index the queue;
-    istate [frame counter, queue head, queue length]; fstate [box sum, smoothed gain].
+    istate [frame counter, queue head, queue length, ring position]; fstate [box sum, smoothed gain].
+    Ring positions wrap by comparison, not modulo (integer division is slow in this loop).
     """
     n_frames, n_channels = work.shape
     lookahead = delay.shape[0]
@@ -104,6 +240,8 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
     t = istate[0]
     head = istate[1]
     count = istate[2]
+    ring = istate[3]            # position in box (0..window-1); the delay slot is ring % lookahead
+    delay_slot = istate[4]
     box_sum = fstate[0]
     smooth = fstate[1]
     for i in range(n_frames):
@@ -115,22 +253,32 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
                 frame_peak = magnitude
         needed = ceiling / frame_peak if frame_peak > ceiling else 1.0
         if count > 0 and dq_index[head] <= t - window:
-            head = (head + 1) % window
+            head += 1
+            if head == window:
+                head = 0
             count -= 1
-        while count > 0 and dq_value[(head + count - 1) % window] >= needed:
+        while count > 0:
+            back = head + count - 1
+            if back >= window:
+                back -= window
+            if dq_value[back] < needed:
+                break
             count -= 1
-        slot = (head + count) % window
+        slot = head + count
+        if slot >= window:
+            slot -= window
         dq_value[slot] = needed
         dq_index[slot] = t
         count += 1
         smooth = 1.0 - release * (1.0 - smooth)
         if dq_value[head] < smooth:
             smooth = dq_value[head]
-        box_slot = t % window
-        box_sum += smooth - box[box_slot]
-        box[box_slot] = smooth
+        box_sum += smooth - box[ring]
+        box[ring] = smooth
+        ring += 1
+        if ring == window:
+            ring = 0
         applied = box_sum / window
-        delay_slot = t % lookahead
         for c in range(n_channels):
             delayed = delay[delay_slot, c]
             delay[delay_slot, c] = work[i, c] * frame_gain
@@ -140,15 +288,25 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
             elif y < -ceiling:
                 y = -ceiling
             out[i, c] = y
+        delay_slot += 1
+        if delay_slot == lookahead:
+            delay_slot = 0
         t += 1
     istate[0] = t
     istate[1] = head
     istate[2] = count
+    istate[3] = ring
+    istate[4] = delay_slot
     fstate[0] = box_sum
     fstate[1] = smooth
 
 
-FAST_SOS_CASCADE = compiled(sos_cascade)
+FAST_SOS_CASCADE = compiled_contract(sos_cascade)
+# The compiled driver calls the compiled helper: Numba resolves this global when it compiles.
+_SECTIONS = compiled_contract(_three_sections_stereo) or _three_sections_stereo
+FAST_SOS_CASCADE_STEREO = compiled_contract(sos_cascade_stereo)
+FAST_K_ENERGY = compiled_contract(k_energy)
+FAST_K_ENERGY_STEREO = compiled_contract(k_energy_stereo)
 FAST_ENVELOPE = compiled(envelope_follower)
 FAST_COMPRESSOR_GAIN = compiled(compressor_gain)
 FAST_LIMITER = compiled(limiter)

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import signal
 
 from .filters import k_weighting
+from .kernels import FAST_K_ENERGY, FAST_K_ENERGY_STEREO
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -25,8 +26,10 @@ class KMeter:
     Channel weights are 1.0 (left, right or mono; the engine supports no surround layouts).
     """
 
-    def __init__(self, sample_rate: int, channels: int) -> None:
+    def __init__(self, sample_rate: int, channels: int, compiled: bool = True) -> None:
         self.sample_rate = sample_rate
+        self._kernel = (FAST_K_ENERGY_STEREO if channels == 2 else FAST_K_ENERGY) if compiled else None
+        self._accumulator = np.zeros(2)
         self.hop = sample_rate // 10
         self._sos = k_weighting(sample_rate)
         self._state = np.zeros((self._sos.shape[0], 2, channels))
@@ -36,11 +39,25 @@ class KMeter:
 
     def feed(self, audio: np.ndarray, skip: int = 0) -> None:
         """Add frames; the first `skip` only settle the filter (pre-roll) and are not measured."""
+        if self._kernel is not None:
+            self._feed_compiled(audio, skip)
+            return
         for start in range(0, audio.shape[0], _FEED_BLOCK):
             block = np.asarray(audio[start:start + _FEED_BLOCK], dtype=np.float64)
             weighted, self._state = signal.sosfilt(self._sos, block, axis=0, zi=self._state)
             drop = min(max(skip - start, 0), weighted.shape[0])
             self._measure((weighted[drop:] ** 2).sum(axis=1))
+
+    def _feed_compiled(self, audio: np.ndarray, skip: int) -> None:
+        skip = min(skip, audio.shape[0])
+        if skip:
+            self._kernel(audio[:skip], self._sos, self._state, False, self.hop, self._accumulator,
+                         np.empty(0))
+        rest = audio[skip:]
+        if rest.shape[0]:
+            energies = np.empty(rest.shape[0] // self.hop + 1)
+            written = self._kernel(rest, self._sos, self._state, True, self.hop, self._accumulator, energies)
+            self._energies.append(energies[:written])
 
     def _measure(self, power: np.ndarray) -> None:
         hop = self.hop
@@ -67,9 +84,9 @@ class KMeter:
         return np.concatenate(self._energies) if self._energies else np.zeros(0)
 
 
-def subblock_energies(audio: np.ndarray, sample_rate: int, skip: int = 0) -> np.ndarray:
+def subblock_energies(audio: np.ndarray, sample_rate: int, skip: int = 0, compiled: bool = True) -> np.ndarray:
     """Channel-summed K-weighted mean square per 100 ms sub-block of `audio` (after `skip` frames)."""
-    meter = KMeter(sample_rate, audio.shape[1])
+    meter = KMeter(sample_rate, audio.shape[1], compiled)
     meter.feed(audio, skip)
     return meter.subblocks()
 

@@ -76,5 +76,5 @@ PRESETS: dict[str, Preset] = {
     "punchy": Preset(
         "punchy", _bands(1.5, -1.2, -0.8, 0.3, 0.8, 1.0, -0.3, -0.5, 0.5, 1.0),
         Compressor(threshold_db=6.0, ratio=3.0, knee_db=4.0, attack_ms=30.0, release_ms=100.0),
-        Limiter(release_ms=50.0), target_lufs=-12.0),
+        Limiter(release_ms=50.0), target_lufs=-13.0),
 }

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..base import AudioInputError
-from .chain import ChainProcessor, KernelSet, get_preset, run_span, tune_chain
+from .chain import ChainProcessor, KernelSet, get_preset, run_span
+from .tuning import SourceLoudness, measure_source, tune_chain
 from .pool import BufferPool
 from .sources import ArraySource, FileSource
 
@@ -46,6 +47,7 @@ class ReferenceStream:
         self._squeeze = squeeze
         self.preset = get_preset(preset).name
         self.opened = time.perf_counter()
+        self._loudness: SourceLoudness | None = None
         self._processor = self._new_processor(self.preset)
         self.latency = self._processor.latency
         self._pending: tuple[str, float] | None = None
@@ -99,7 +101,9 @@ class ReferenceStream:
     # -- internals ----------------------------------------------------------------------------------
     def _new_processor(self, preset: str) -> ChainProcessor:
         chain = get_preset(preset)
-        tuning = tune_chain(self._source, chain, self._kernels)
+        if self._loudness is None:  # the input's loudness does not depend on the preset: measure it once
+            self._loudness = measure_source(self._source, self._kernels.compiled)
+        tuning = tune_chain(self._source, chain, self._kernels, self._loudness)
         return ChainProcessor(chain, self.sample_rate, self.channels, tuning, self._kernels, self._pool)
 
     def _apply_pending(self, position: int, scratch: np.ndarray, zeros: np.ndarray,

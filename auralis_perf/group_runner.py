@@ -11,7 +11,6 @@ a group that never answers a check all become `error` records whose reason says 
 """
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import suites
+from .pipeline import _versions as pipeline_versions  # the same versions block as a notebook run
 from .catalog import Catalog, load_catalog
 from .engines import DEFAULT_ENGINE
 from .results import CheckResult, errored, write_results
@@ -56,6 +56,8 @@ class GroupRunner:
     audio_files: Sequence[Path] = ()
     catalog: Catalog = field(default_factory=load_catalog)
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: Measure the control workload at the start (history needs it to compare across machines).
+    measure_control: bool = True
 
     def __post_init__(self) -> None:
         if self.profile not in suites.PROFILES:
@@ -65,6 +67,7 @@ class GroupRunner:
         from .measure import describe_machine
 
         self.machine = describe_machine()  # at the start: its load average is the one the run began under
+        self.control = _control_workload() if self.measure_control else None
         self.records: dict[str, CheckResult] = {}
         self.group_runs: list[GroupRun] = []
         self._context: suites.SuiteContext | None = None
@@ -148,15 +151,14 @@ class GroupRunner:
         finished = finished or _now()
         engine = self._context.engine if self._context is not None else None
         machine = self.machine
-        versions = {"auralis_perf": _version("auralis-perf"), "python": platform.python_version(),
-                    "pytest": _version("pytest"), **(machine.get("versions") or {})}
+        versions = {**pipeline_versions(machine), "pytest": _version("pytest")}
         return {
             "id": f"{self.started.strftime('%Y%m%dT%H%M%SZ')}-{self.engine_name}-{self.profile}-{FRONT_END}",
             "started_at": _iso(self.started), "finished_at": _iso(finished),
             "duration_s": (finished - self.started).total_seconds(),
             "engine": self.engine_name, "profile": self.profile, "front_end": FRONT_END,
             "engine_description": _safe_describe(engine),
-            "machine": machine, "versions": versions,
+            "machine": machine, "versions": versions, "control": self.control,
             "parameters": {"engine": self.engine_name, "profile": self.profile,
                            "audio": [str(p) for p in self.audio_files], "thresholds": str(self.catalog.path),
                            **self.parameters},
@@ -172,6 +174,15 @@ class GroupRunner:
 
 class _Unavailable(Exception):
     """Why a group cannot run at all; becomes the reason of its checks' error records."""
+
+
+def _control_workload() -> dict[str, Any] | None:
+    from .measure import run_control_workload
+
+    try:
+        return run_control_workload()
+    except Exception as exc:  # a run without a control figure still has its checks; history says why
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _version(distribution: str) -> str | None:

@@ -17,6 +17,7 @@ Outcomes follow the report's tier semantics (`judge`):
 """
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,8 +109,9 @@ def judge(record: Any, tier: str = "critical", catalog: Catalog | None = None) -
         return Judgement(False, f"{what}: misses {tiers} (gating at --perf-tier {tier}){reason}")
     if record.status == "fail" and not missed:  # a suite that failed a check without saying which tier
         return Judgement(False, f"{what}: the suite reported fail; reason: {record.reason or 'none given'}")
-    notes = [f"{record.id} passes at --perf-tier {tier} but misses its {t} tier{_bound(record, t, catalog)}: "
-             f"{format_value(record.value)} {record.unit}".rstrip() for t in missed]
+    notes = [f"{record.id} passes at --perf-tier {tier} but misses its non-gating "
+             + ", ".join(f"{t}{_bound(record, t, catalog)}" for t in missed)
+             + f": {format_value(record.value)} {record.unit}".rstrip()] if missed else []
     return Judgement(True, f"{what}: holds every gating tier ({', '.join(gating)})", notes)
 
 
@@ -149,6 +151,7 @@ class PerfSession:
         self.keep_work = keep_work
         self.runner: Any = None  # GroupRunner, built lazily: plain `make test` never imports the suites
         self.outcomes: dict[str, str] = {}
+        self.env_set: list[str] = []  # environment variables this session set (and removes at the end)
 
     def catalog(self) -> Catalog:
         return load_catalog(self.thresholds)
@@ -172,6 +175,8 @@ class PerfSession:
             return
         if self.results_path is not None:
             self.runner.write(self.results_path, pytest={"tier": self.tier, "outcomes": dict(self.outcomes)})
+        for name in self.env_set:
+            os.environ.pop(name, None)
         if not self.keep_work:
             shutil.rmtree(self.runner.workdir, ignore_errors=True)
 
@@ -262,10 +267,19 @@ def perf_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     """The session's `GroupRunner`: one engine, profile and `SuiteContext` for every catalogue test."""
     from .group_runner import GroupRunner
 
+    from .pipeline import _kernel_env
+
     session = _session(request.config)
     if session.runner is None:
+        workdir = tmp_path_factory.mktemp("auralis-perf")
+        # As in a notebook run: compiled kernels are cached in the run's scratch, not next to the sources,
+        # and subprocesses the suites start (compile time, Numba unavailable) inherit that.
+        for name, value in _kernel_env(workdir).items():
+            if name not in os.environ:
+                os.environ[name] = value
+                session.env_set.append(name)
         session.runner = GroupRunner(
-            engine_name=session.engine, profile=session.profile, workdir=tmp_path_factory.mktemp("auralis-perf"),
+            engine_name=session.engine, profile=session.profile, workdir=workdir,
             audio_files=session.audio, catalog=session.catalog(),
             parameters={"tier": session.tier, "pytest_args": list(request.config.invocation_params.args)})
     return session.runner

@@ -40,6 +40,7 @@ from .sidefile import read_side_file
 
 EXIT_OK, EXIT_CRITICAL_MISS, EXIT_NOTEBOOK_FAILED, EXIT_USAGE, EXIT_REGRESSED = 0, 1, 2, 3, 4
 KERNEL_START_TIMEOUT = 120
+REPORT_SIZE_LIMIT_MB = 3.0
 KEY_PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "pandas", "matplotlib", "SQLAlchemy", "soundfile",
                 "psutil", "papermill", "nbclient", "nbconvert", "ipykernel", "pedalboard", "pyloudnorm")
 
@@ -319,7 +320,7 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
                          exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed))
     _write_report(outcome, changes, changes_html=section[0] if section else None)
     if config.email_to and outcome.report_path is not None:
-        _mail(outcome)
+        mail_report(outcome)
     return outcome
 
 
@@ -337,7 +338,8 @@ def _write_report(outcome: RunOutcome, changes: list[dict[str, Any]] | None, *,
             outcome.exit_code = EXIT_NOTEBOOK_FAILED
 
 
-def _mail(outcome: RunOutcome) -> None:
+def mail_report(outcome: RunOutcome) -> None:
+    """Send the written report to the run's --email-to; a failure is kept in `outcome.mail_error`."""
     from .mail import MailError, send_report
     from .report import subject_line, summarize, text_summary
 
@@ -351,6 +353,7 @@ def _mail(outcome: RunOutcome) -> None:
 
 def print_outcome(outcome: RunOutcome, stream=None) -> None:
     from .report import summarize, text_summary
+    from .report.check import external_references
 
     stream = stream or sys.stdout
     summaries = [summarize(r.results, r.base) for r in outcome.engine_runs]
@@ -360,6 +363,12 @@ def print_outcome(outcome: RunOutcome, stream=None) -> None:
     if outcome.report_path is not None:
         size_mb = outcome.report_path.stat().st_size / 2**20
         print(f"report:  {outcome.report_path} ({size_mb:.2f} MB)", file=stream)
+        external = external_references(outcome.report_path.read_text(encoding="utf-8"))
+        if external:  # e.g. a notebook's markdown linking to a web page: say so, the report is still usable
+            print(f"warning: the report refers to outside resources: {'; '.join(external[:5])}", file=sys.stderr)
+        if size_mb > REPORT_SIZE_LIMIT_MB:
+            print(f"warning: the report is over {REPORT_SIZE_LIMIT_MB} MB; lower the plots' size or dpi",
+                  file=sys.stderr)
     if outcome.report_error:
         print(f"the report could not be written: {outcome.report_error}", file=sys.stderr)
     if outcome.config.email_to:

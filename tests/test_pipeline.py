@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -23,6 +22,7 @@ import pytest
 from auralis_perf import pipeline
 from auralis_perf.catalog import load_catalog
 from auralis_perf.notebook_template import write_generic_notebooks
+from auralis_perf.report.check import external_references
 from auralis_perf.cli import DEFAULT_NOTEBOOKS, UsageError, parse_config
 from auralis_perf.results import read_results, validate_results
 from auralis_perf.sidefile import write_side_file
@@ -125,46 +125,8 @@ def run_cli(args: list[str], notebooks: Path) -> pipeline.RunOutcome:
     return pipeline.run(parse_config(args + ["--no-progress", "--notebooks", str(notebooks)]))
 
 
-class _Refs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.external: list[str] = []
-        self.scripts = 0
-        self.style_text = ""
-        self._in_style = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "script":
-            self.scripts += 1
-        if tag == "link" and "stylesheet" in (attrs.get("rel") or ""):
-            self.external.append(f"<link {attrs}>")
-        for key in ("src", "href", "data", "poster", "action"):
-            value = (attrs.get(key) or "").strip().lower()
-            if value.startswith(("http:", "https:", "//", "ftp:")):
-                self.external.append(f"{tag} {key}={value}")
-        if tag == "style":
-            self._in_style = True
-        if attrs.get("style"):
-            self.style_text += attrs["style"]
-
-    def handle_endtag(self, tag):
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data):
-        if self._in_style:
-            self.style_text += data
-
-
 def assert_self_contained(html: str) -> None:
-    refs = _Refs()
-    refs.feed(html)
-    assert refs.external == []
-    assert refs.scripts == 0
-    style = refs.style_text.lower()
-    assert "@import" not in style
-    assert "url(http" not in style and "url(//" not in style and "url('http" not in style and 'url("http' not in style
+    assert external_references(html) == []
 
 
 # -- command line: exit code 3 ------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""The cache suite (CACHE-01..20) on the reference engine at the smoke profile, and proof that its
+correctness checks can fail: a cache double that skips one invalidation tag makes CACHE-16 fail, and a
+FIFO cache is caught by the LRU check. No timing assertions."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from auralis_perf.catalog import load_catalog
+from auralis_perf.engines import get_engine
+from auralis_perf.results import STATUSES
+from auralis_perf.suites import SuiteContext, groups, run_group
+from auralis_perf.suites._library_workload import LIBRARY_FACTORY, release_libraries
+from auralis_perf.suites.cache import cache16_metadata_update, lru_sequence
+
+CACHE_IDS = load_catalog().ids("cache")
+
+
+@pytest.fixture(scope="module")
+def engine():
+    engine = get_engine("reference")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def cache_records(engine, tmp_path_factory):
+    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("cache-suite"))
+    try:
+        records = [r for g in groups("cache") for r in run_group(ctx, g)]
+    finally:
+        release_libraries(ctx)
+    return {r.id: r for r in records}
+
+
+def test_group_names_match_the_catalogue():
+    catalog = load_catalog()
+    for g in groups("cache"):
+        assert {catalog[i].group for i in g.ids} == {g.name}
+
+
+def test_every_cache_check_has_a_record(cache_records):
+    assert sorted(cache_records) == sorted(CACHE_IDS)
+    for record in cache_records.values():
+        assert record.status in STATUSES
+        if record.status in ("pass", "fail"):
+            assert record.value is not None, record.id
+            assert record.samples, record.id
+        else:
+            assert record.reason, record.id
+
+
+def test_the_reference_library_is_measured_not_skipped(cache_records):
+    # the reference engine has the library and the audio cache: nothing may be skipped or crash
+    broken = {i: (r.status, r.reason) for i, r in cache_records.items() if r.status in ("skip", "error")}
+    assert not broken
+
+
+@pytest.mark.parametrize("check_id", ["CACHE-03", "CACHE-16", "CACHE-17", "CACHE-18", "CACHE-20"])
+def test_no_stale_reads_on_the_reference_caches(cache_records, check_id):
+    record = cache_records[check_id]
+    assert record.value == 0, record.details.get("stale_examples") or record.details
+    assert record.status == "pass"
+
+
+def test_correctness_sequences_really_read_and_write(cache_records):
+    for check_id in ("CACHE-03", "CACHE-16"):
+        details = cache_records[check_id].details
+        assert details["writes"] > 0 and details["reads"] > details["writes"]
+    cascade = cache_records["CACHE-20"].details
+    assert all(row.get("had_tracks", 0) > 0 for row in cascade["artists"])
+
+
+def test_hit_checks_prove_the_second_request_hit(cache_records):
+    for check_id in ("CACHE-11", "CACHE-12", "CACHE-13", "CACHE-14"):
+        rounds = cache_records[check_id].details["rounds"]
+        assert all(r["second_hit"] and r["first_missed"] for r in rounds), check_id
+    assert all(row["hit"] for row in cache_records["CACHE-15"].details["rows"])
+
+
+def test_lru_check_saw_evictions(cache_records):
+    runs = cache_records["CACHE-05"].details["runs"]
+    assert all(r["observed_evictions"] > 0 for r in runs)
+    assert cache_records["CACHE-05"].value == 0
+
+
+def _skipping_invalidation(skipped_prefix: str):
+    """A library factory whose caches ignore one kind of invalidation tag (a deliberately broken cache)."""
+    def factory(engine, path):
+        lib = engine.open_library(path)
+        invalidate = lib.caches.invalidate
+
+        def skipping(tags):
+            return invalidate([t for t in tags if not t.startswith(skipped_prefix)])
+
+        lib.caches.invalidate = skipping
+        return lib
+    return factory
+
+
+def test_a_cache_that_skips_a_tag_fails_cache16(engine, tmp_path):
+    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path)
+    ctx.shared[LIBRARY_FACTORY] = _skipping_invalidation("track:")
+    try:
+        record = cache16_metadata_update(ctx)
+    finally:
+        release_libraries(ctx)
+    assert record.status == "fail"
+    assert record.value > 0
+    assert record.details["stale_examples"]
+
+
+class FifoCache:
+    """A cache double with the query cache's interface that evicts in insertion order (not LRU)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self.entries: OrderedDict = OrderedDict()
+        self.evictions = 0
+
+    @staticmethod
+    def make_key(name, params=None):
+        return (name, tuple(sorted((params or {}).items())))
+
+    def get(self, key, default=None):
+        return self.entries.get(key, default)  # a hit does not refresh the entry: FIFO
+
+    def put(self, key, value, tags=()):
+        self.entries[key] = value
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+            self.evictions += 1
+
+    def keys(self):
+        return list(self.entries)
+
+    def clear(self):
+        self.entries.clear()
+
+    def stats(self):
+        return {"evictions": self.evictions}
+
+
+def test_lru_check_catches_a_fifo_cache():
+    run = lru_sequence(FifoCache(20), list(range(100)), np.random.default_rng(0), 400)
+    assert run["observed_evictions"] > 0
+    assert run["wrong_evictions"] > 0 or run["order_mismatches"] > 0

@@ -1,0 +1,113 @@
+"""The database suite (DB-01..20) on the reference engine at the smoke profile, and its helpers.
+No timing assertions: statuses of timed checks may be pass or fail on a loaded machine."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from auralis_perf.catalog import load_catalog
+from auralis_perf.engines import get_engine
+from auralis_perf.results import STATUSES
+from auralis_perf.suites import SuiteContext, groups, run_group
+from auralis_perf.suites._library_queries import loglog_slope, per_round_slopes
+from auralis_perf.suites._library_workload import release_libraries, zipf_index
+from auralis_perf.suites.database import find_index
+
+DB_IDS = load_catalog().ids("database")
+
+
+@pytest.fixture(scope="module")
+def db_records(tmp_path_factory):
+    engine = get_engine("reference")
+    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("database-suite"))
+    try:
+        records = [r for g in groups("database") for r in run_group(ctx, g)]
+    finally:
+        release_libraries(ctx)
+        engine.close()
+    return {r.id: r for r in records}
+
+
+def test_group_names_match_the_catalogue():
+    catalog = load_catalog()
+    for g in groups("database"):
+        assert {catalog[i].group for i in g.ids} == {g.name}
+
+
+def test_every_database_check_has_a_record(db_records):
+    assert sorted(db_records) == sorted(DB_IDS)
+    for record in db_records.values():
+        assert record.status in STATUSES
+        if record.status in ("pass", "fail"):
+            assert record.value is not None, record.id
+            assert record.samples, record.id
+    broken = {i: (r.status, r.reason) for i, r in db_records.items() if r.status in ("skip", "error")}
+    assert not broken
+
+
+def test_index_checks_show_plans_with_and_without_the_index(db_records):
+    for check_id in ("DB-06", "DB-07", "DB-08", "DB-09"):
+        for case in db_records[check_id].details["cases"]:
+            assert case["index_used"], (check_id, case["plan"])
+            assert case["same_result"]
+            assert case["plan"] and case["plan_without"]
+            assert case["index"] in " ".join(row["plan"] for row in case["plan"])
+
+
+def test_no_repository_query_scans_tracks(db_records):
+    record = db_records["DB-10"]
+    assert record.value == 0, record.details["full_scans_of_tracks"]
+    assert record.details["statements"] > 20
+
+
+def test_eager_listing_avoids_n_plus_one(db_records):
+    statements = db_records["DB-16"].details["statements"]
+    assert max(statements["joined"]) <= 3
+    assert min(statements["lazy"]) > 100  # the N+1 pattern, for comparison
+    assert db_records["DB-17"].violations == []  # eager and lazy list the same tracks
+
+
+def test_keyset_and_offset_pages_agree(db_records):
+    assert all(row["same_page"] for row in db_records["DB-14"].details["depths"])
+
+
+def test_scaling_covers_three_sizes(db_records):
+    details = db_records["DB-13"].details
+    assert len(details["sizes"]) == 3 and details["sizes"] == sorted(details["sizes"])
+    assert set(details["slopes"]) >= {"get_by_id", "keyset_middle", "aggregations"}
+
+
+def test_pool_leaves_no_connection_checked_out(db_records):
+    record = db_records["DB-20"]
+    assert record.value == 0
+    assert all(r["reads"] > 0 and not r["errors"] for r in record.details["rounds"])
+
+
+def test_loglog_slope():
+    xs = [10.0, 100.0, 1000.0]
+    assert loglog_slope(xs, [x ** 0.5 for x in xs]) == pytest.approx(0.5)
+    assert loglog_slope(xs, [3.0, 3.0, 3.0]) == pytest.approx(0.0, abs=1e-12)
+    rounds = per_round_slopes(xs, [[1.0, 2.0], [10.0, 20.0], [100.0, 200.0]])
+    assert rounds == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match="positive"):
+        loglog_slope([1.0, 2.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="two or more"):
+        loglog_slope([1.0], [1.0])
+
+
+def test_find_index_prefers_the_shortest_match():
+    class FakeLibrary:
+        def indexes(self):
+            return {"ix_wide": ["title", "artist"], "ix_title": ["title"], "sqlite_autoindex_x": ["title"],
+                    "ix_genre_year": ["genre", "year"]}
+
+    assert find_index(FakeLibrary(), ("title",)) == "ix_title"
+    assert find_index(FakeLibrary(), ("genre", "year")) == "ix_genre_year"
+    assert find_index(FakeLibrary(), ("year",)) is None
+
+
+def test_zipf_index_is_skewed_and_in_range():
+    rng = np.random.default_rng(0)
+    draws = [zipf_index(rng, 50, 1.1) for _ in range(2000)]
+    assert min(draws) >= 0 and max(draws) < 50
+    assert draws.count(0) > draws.count(10) > 0

@@ -7,6 +7,7 @@ import pytest
 from auralis_perf.catalog import load_catalog
 from auralis_perf.regress import compare, rule_for
 from auralis_perf.regress.normalise import NormalisationError, speed_ratio
+from auralis_perf.regress.rules import samples_scaling, value_scaling
 from auralis_perf.regress.section import changes_section_html
 
 from history_support import CONTROL, check, noisy, results, timing
@@ -25,12 +26,22 @@ def _one(before: dict, after: dict, **kwargs):
     return comparison.verdicts[0]
 
 
+def test_what_follows_machine_speed() -> None:
+    assert value_scaling(check("RT-06", 5, unit="ms", kind="time"), "lower") == 1
+    assert value_scaling(check("RT-01", 30, unit="x", kind="rtf"), "higher") == -1
+    assert value_scaling(check("OPT-01", 3, unit="Msamples/s", kind="throughput"), "higher") == -1
+    cv = check("RT-05", 3, unit="%", kind="time")  # a CV of timings: dimensionless, not scaled
+    assert value_scaling(cv, "lower") == 0 and samples_scaling(cv, "lower") == 0
+    assert value_scaling(check("RT-17", 1.7, unit="x", kind="ratio"), "higher") == 0
+
+
 def test_rule_selection() -> None:
     assert rule_for(check("DB-16", 3, unit="statements", kind=None)) == "exact"
     assert rule_for(check("CACHE-01", 90, unit="%", kind="count")) == "exact"
     assert rule_for(check("MEM-02", 30, unit="MB", kind=None)) == "memory"
     assert rule_for(check("MEM-06", 0.2, unit="MB/1000 cycles", kind=None)) == "memory"
     assert rule_for(check("MEM-16", 300, unit="KB/track", kind=None)) == "memory"
+    assert rule_for(check("MEM-11", 2.5, samples=[2.5] * 5, unit="x input", kind="peak_rss")) == "samples"
     assert rule_for(check("RT-06", 5, samples=[5, 5], unit="ms")) == "samples"
     assert rule_for(check("RT-04", 25, unit="x", kind=None)) == "single"
 
@@ -52,6 +63,9 @@ def test_small_changes_are_unchanged_and_noisy_ones_inconclusive() -> None:
     assert same.verdict == "unchanged" and "floor" in same.note
     few = _one(timing("RT-06", [20, 21, 20]), timing("RT-06", [40, 41, 40]))
     assert few.verdict == "inconclusive" and "too few samples" in few.note
+    one = _one(check("RT-20", 0.0, samples=[0.0], unit="max abs diff", kind="diff"),
+               check("RT-20", 0.0, samples=[0.0], unit="max abs diff", kind="diff"))
+    assert one.verdict == "unchanged", "a single sample per side that did not move is unchanged, not inconclusive"
     wild = [10, 30, 12, 45, 9, 25, 40, 11, 33, 20]
     spread = _one(timing("RT-06", wild), timing("RT-06", [2 * w for w in wild]))
     assert spread.verdict == "inconclusive" and "too much spread" in spread.note

@@ -2,7 +2,7 @@
 
 - "exact": counts (statements, hits, stale reads, mismatches, ...) and figures a suite marks
   deterministic (`kind` "count" or "exact"): any change is a change.
-- "memory": memory figures (`kind` rss/uss/peak_rss/traced/swap, or a unit in B/KB/MB/GB): a change must
+- "memory": memory figures in a memory unit (B/KB/MB/GB, also per track, per chunk, ...): a change must
   exceed the check's `memory_tolerance_mb`.
 - "samples": everything measured repeatedly (timings and what is derived from them): a change beyond
   the check's `floor` AND a one-sided Mann-Whitney U test on the raw samples with p < alpha.
@@ -47,8 +47,8 @@ def rule_for(record: dict[str, Any]) -> str:
     unit = (record.get("unit") or "").strip()
     if kind in EXACT_KINDS or unit.lower() in COUNT_UNITS:
         return "exact"
-    if kind in MEMORY_KINDS or memory_unit_to_mb(unit) is not None:
-        return "memory"
+    if memory_unit_to_mb(unit) is not None or (kind in MEMORY_KINDS and not unit):
+        return "memory"  # a memory kind in another unit (peak as a multiple of the input) is not in MB
     if record.get("samples"):
         return "samples"
     return "single"
@@ -67,9 +67,9 @@ def samples_direction(record: dict[str, Any], value_direction: str) -> str:
 def value_scaling(record: dict[str, Any], value_direction: str) -> int:
     """How a check's value follows machine speed: +1 grows with durations, -1 shrinks with them, 0 neither.
 
-    Durations (time units) and figures a suite computed from durations (`kind == "time"`) scale: lower-is-
-    better ones like a duration, higher-is-better ones (an RTF) like a rate. Rates (`kind` rtf/rate/throughput
-    or a unit per second) scale inversely. Speedups, ratios, memory and counts are left alone.
+    Durations (a time unit) scale with the machine; rates (`kind` rtf/rate/throughput or a unit per second)
+    scale inversely. Anything else is left alone, including figures computed from timings in another unit
+    (a coefficient of variation in %, a speedup): whether they follow machine speed cannot be told.
     """
     kind = (record.get("kind") or "").lower()
     unit = (record.get("unit") or "").strip().lower()
@@ -77,13 +77,12 @@ def value_scaling(record: dict[str, Any], value_direction: str) -> int:
         return -1
     if unit in TIME_UNITS and kind in ("", "time"):
         return 1
-    if kind == "time":
-        return 1 if value_direction == "lower" else -1
     return 0
 
 
 def samples_scaling(record: dict[str, Any], value_direction: str) -> int:
-    """As `value_scaling`, for the raw samples (durations when `kind == "time"`)."""
-    if (record.get("kind") or "").lower() == "time":
+    """As `value_scaling`, for the raw samples: durations when `kind == "time"` and the value is scaled."""
+    scaling = value_scaling(record, value_direction)
+    if scaling and (record.get("kind") or "").lower() == "time":
         return 1
-    return value_scaling(record, value_direction)
+    return scaling

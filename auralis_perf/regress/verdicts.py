@@ -126,9 +126,9 @@ def _samples_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, a
                      policy: _Policy, samples_lower_better: bool) -> tuple[str, float | None, str]:
     """(verdict, p, note) for figures with raw samples."""
     n_b, n_a = len(before_s), len(after_s)
-    if min(n_b, n_a) < policy.min_samples:
-        return "inconclusive", None, (f"too few samples ({n_b} before, {n_a} after; at least {policy.min_samples} "
-                                      "each are needed)")
+    if min(n_b, n_a) < policy.min_samples:  # no test possible: at most "unchanged", never a red verdict
+        return _single_verdict(before, after, policy, untestable=(
+            f"too few samples to test ({n_b} before, {n_a} after; {policy.min_samples} each are needed)"))
     spread_b, spread_a = _rel_spread(before_s), _rel_spread(after_s)
     if max(spread_b, spread_a) > policy.max_spread:
         return "inconclusive", None, (f"too much spread (IQR {spread_b:.0%} of the median before, {spread_a:.0%} "
@@ -175,15 +175,17 @@ def _exact_verdict(before: float, after: float, direction: str) -> tuple[str, No
     return ("regressed" if worse else "improved"), None, f"counts compare exactly: {before:g} -> {after:g}"
 
 
-def _single_verdict(before: float, after: float, policy: _Policy) -> tuple[str, None, str]:
+def _single_verdict(before: float, after: float, policy: _Policy, *,
+                    untestable: str = "one value per side cannot be tested for significance") -> tuple[str, None, str]:
+    """Without a test: unchanged within the floor, otherwise inconclusive (never a red verdict)."""
     if before == after:
         return "unchanged", None, "the same value"
     if before <= 0 or after <= 0:
-        return "inconclusive", None, "one value per side and a ratio is undefined for values <= 0"
+        return "inconclusive", None, f"a ratio is undefined for values <= 0, and {untestable}"
     worse = _worse_factor(before, after, policy.direction)
     if 1 / (1 + policy.floor) < worse < 1 + policy.floor:
         return "unchanged", None, f"{_pct(worse)}, within the {policy.floor:.0%} floor"
-    return "inconclusive", None, f"{_pct(worse)}, but one value per side cannot be tested for significance"
+    return "inconclusive", None, f"{_pct(worse)}, but {untestable}"
 
 
 def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:

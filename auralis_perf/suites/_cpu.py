@@ -32,8 +32,16 @@ class CpuUse:
     threads_max: int
     threads_cpu_s: list[float] = field(default_factory=list)
 
+    @property
+    def others_percent(self) -> float:
+        """Machine use by other programs over the region (mean core use minus ours), in percent."""
+        mean = sum(self.per_core_percent) / len(self.per_core_percent) if self.per_core_percent else 0.0
+        return max(0.0, mean - self.process_percent_of_machine)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["others_percent"] = self.others_percent
+        return data
 
 
 def _thread_times(process: psutil.Process) -> dict[int, float]:

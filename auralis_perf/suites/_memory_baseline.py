@@ -13,10 +13,11 @@ from typing import Any
 import psutil
 
 from ..measure.isolated import run_isolated
-from ..measure.memory import collect_garbage, leak_slope, peak_rss_during, rss_mb, traced_allocations
+from ..measure.memory import collect_garbage, peak_rss_during, rss_mb, traced_allocations
 from ..results import CheckResult
 from . import SuiteContext
 from ._checks import record, scaled
+from ._growth import judge_growth
 from ._workload import decode, downsample_series, music_file, warm_engine
 
 SIZES = {
@@ -128,10 +129,11 @@ def _many_tracks(ctx: SuiteContext) -> dict[str, Any]:
 def mem03_growth_per_track(ctx: SuiteContext) -> CheckResult:
     run = _many_tracks(ctx)
     x = list(range(1, run["n_tracks"] + 1))
-    fit = leak_slope(x, run["retained_mb"])
-    return record(ctx, "MEM-03", fit.slope, samples=run["retained_mb"], kind="rss", details={
+    growth = judge_growth(x, run["retained_mb"], per=1, tolerance=1.0)  # the target: 1 MB per track
+    return record(ctx, "MEM-03", growth["value"], samples=run["retained_mb"], kind="rss", details={
         "what": "slope of RSS (after garbage collection) against tracks processed, least squares",
-        "fit": fit.to_dict(), "tracks": x, "retained_mb": run["retained_mb"], "before_mb": run["before_mb"],
+        "fit": growth["fit"], "ci_mb_per_track": growth["ci"], "leak_beyond_doubt": growth["leak_beyond_doubt"],
+        "tracks": x, "retained_mb": run["retained_mb"], "before_mb": run["before_mb"],
         "track_seconds": run["track_seconds"], "distinct_files": run["distinct_files"],
         **scaled(ctx.profile, "tracks", 100, run["n_tracks"])})
 

@@ -17,10 +17,11 @@ from typing import Any
 import psutil
 
 from ..engines import Capability
-from ..measure.memory import collect_garbage, is_leak, leak_slope, peak_rss_during, rss_mb
+from ..measure.memory import collect_garbage, peak_rss_during, rss_mb
 from ..results import CheckResult
 from . import SuiteContext
 from ._checks import record, require, scaled
+from ._growth import judge_growth
 from ._workload import downsample_series, music, music_file, open_library, warm_engine
 
 SIZES = {
@@ -57,15 +58,12 @@ def mem06_cycles(ctx: SuiteContext) -> CheckResult:
             collect_garbage()
             checkpoints_x.append(i)
             checkpoints_y.append(rss_mb())
-    fit = leak_slope(checkpoints_x, checkpoints_y)
-    per_1000 = fit.slope * 1000
-    tolerance = 1.0 / 1000  # MB per cycle: the target's 1 MB per 1000 cycles
-    return record(ctx, "MEM-06", per_1000, samples=checkpoints_y, kind="rss", details={
+    growth = judge_growth(checkpoints_x, checkpoints_y, per=1000, tolerance=1.0)  # the target: 1 MB / 1000
+    return record(ctx, "MEM-06", growth["value"], samples=checkpoints_y, kind="rss", details={
         "what": "slope of RSS (read after garbage collection every few cycles) against the cycle count, "
                 "least squares, scaled to 1000 cycles; mastering one short clip per cycle",
-        "fit_per_cycle_mb": fit.to_dict(),
-        "ci_per_1000_mb": [fit.ci_low * 1000, fit.ci_high * 1000],
-        "leak_beyond_doubt": is_leak(fit, tolerance),
+        "fit_per_cycle_mb": growth["fit"], "ci_per_1000_mb": growth["ci"],
+        "leak_beyond_doubt": growth["leak_beyond_doubt"],
         "checkpoints": {"cycle": checkpoints_x, "mb": checkpoints_y},
         "every_cycle_mb": per_cycle, "clip_seconds": size["clip_s"], "cycles": cycles,
         **scaled(ctx.profile, "cycles", 1000, cycles)})
@@ -74,8 +72,8 @@ def mem06_cycles(ctx: SuiteContext) -> CheckResult:
 def mem07_batch_recovery(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.BATCH)
     size = ctx.sizes(SIZES)
-    items = [music(ctx, size["batch_s"], seed=20 + i)[0] for i in range(size["batch_items"])]
-    sr = music(ctx, size["batch_s"], seed=20)[1]
+    items = [music(ctx, size["batch_s"], seed=20 + i) for i in range(size["batch_items"])]  # (audio, sr)
+    sr = items[0][1]
     workers = psutil.cpu_count() or 1
     warm_engine(ctx)
     ctx.engine.process_batch(items[:1], workers=1, executor="serial")
@@ -98,7 +96,7 @@ def mem07_batch_recovery(ctx: SuiteContext) -> CheckResult:
     return record(ctx, "MEM-07", retained[-1], samples=retained, kind="rss", details={
         "what": "RSS after a batch (outputs dropped, garbage collected) minus RSS before it, per repetition",
         "peak_above_before_mb": peaks, "batch_items": len(items), "item_seconds": size["batch_s"],
-        "sample_rate": sr, "workers": workers, "executor": "thread",
+        "sample_rate": sr, "workers": workers, "executor": "thread", "batch_repeats": size["batch_repeats"],
         "series": downsample_series(series_t, series_mb)})
 
 

@@ -69,23 +69,30 @@ def mem11_in_memory(ctx: SuiteContext) -> CheckResult:
 def mem12_concurrent(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.BATCH)
     size = ctx.sizes(SIZES)
-    tracks = [music(ctx, size["concurrent_s"], seed=40 + i)[0] for i in range(CONCURRENT_TRACKS)]
-    executor = "process"
+    items = [music(ctx, size["concurrent_s"], seed=40 + i) for i in range(CONCURRENT_TRACKS)]  # (audio, sr)
+    workers = min(CONCURRENT_TRACKS, psutil.cpu_count() or 1)  # as RT-11
     warm_engine(ctx)
-    collect_garbage()
-    outputs, peak = peak_rss_during(
-        lambda: ctx.engine.process_batch(tracks, workers=CONCURRENT_TRACKS, executor=executor),
-        interval=0.01, include_children=True)
-    if len(outputs) != len(tracks):
-        raise RuntimeError(f"process_batch returned {len(outputs)} outputs for {len(tracks)} tracks")
-    del outputs
-    return record(ctx, "MEM-12", peak.peak_mb, samples=peak.series_mb, kind="peak_rss", details={
-        "what": "highest sum of RSS over this process and its child processes while five tracks are "
-                "mastered at once (RT-11's scenario, one worker per track); RSS of shared pages is counted "
-                "once per process, so the sum over-states what the machine really holds",
-        "executor": executor, "workers": CONCURRENT_TRACKS, "cores": psutil.cpu_count(),
-        "track_seconds": size["concurrent_s"], "before_mb": peak.baseline_mb, "above_before_mb": peak.delta_mb,
-        "series": downsample_series(peak.times_s, peak.series_mb)})
+    by_executor = {}
+    for executor in ("thread", "process"):
+        collect_garbage()
+        outputs, peak = peak_rss_during(
+            lambda: ctx.engine.process_batch(items, workers=workers, executor=executor),
+            interval=0.01, include_children=True)
+        if len(outputs) != len(items):
+            raise RuntimeError(f"process_batch returned {len(outputs)} outputs for {len(items)} tracks")
+        del outputs
+        by_executor[executor] = {"peak_mb": peak.peak_mb, "before_mb": peak.baseline_mb,
+                                 "above_before_mb": peak.delta_mb,
+                                 "series": downsample_series(peak.times_s, peak.series_mb)}
+    worst = max(by_executor, key=lambda e: by_executor[e]["peak_mb"])
+    return record(ctx, "MEM-12", by_executor[worst]["peak_mb"],
+                  samples=[f["peak_mb"] for f in by_executor.values()], kind="peak_rss", details={
+        "what": "highest sum of RSS over this process and its child processes while five tracks are mastered "
+                "concurrently (RT-11's scenario: process_batch with min(5, cores) workers, thread and process "
+                "executors); the value is the larger; RSS of pages shared between processes is counted once per "
+                "process, so the sum over-states what the machine really holds",
+        "workers": workers, "cores": psutil.cpu_count(), "tracks": len(items), "track_seconds": size["concurrent_s"],
+        "by_executor": by_executor, "largest": worst})
 
 
 def _stream_file(ctx: SuiteContext, path: Any) -> dict[str, Any]:

@@ -71,7 +71,16 @@ def opt11_core_use(ctx: SuiteContext) -> CheckResult:
                   details={"what": "CPU time of this process (and its children) over wall time x cores, in "
                                    "percent, while the engine's parallel spectrum analysis runs; samples: "
                                    "system-wide use of each core over the same span (other programs included)",
+                           "reading": _busy_note(use),
                            "workload": what, "calls": calls, "audio_seconds": size["analysis_s"], **use.to_dict()})
+
+
+def _busy_note(use: Any) -> str:
+    """Say when other programs held the cores: then a low figure is a lower bound, not the engine's limit."""
+    if use.others_percent >= 25.0:
+        return (f"other programs used about {use.others_percent:.0f} % of the machine meanwhile: the cores were "
+                "not free, so this figure understates what the engine can use on an idle machine")
+    return "the cores were mostly free of other work during the measurement"
 
 
 def _tracks(ctx: SuiteContext, count: int, seconds: float) -> tuple[list[np.ndarray], int]:
@@ -110,7 +119,8 @@ def opt12_thread_pool(ctx: SuiteContext) -> CheckResult:
                            "threads": threads, "cores": cores(), "tracks": len(tracks),
                            "track_seconds": size["track_s"], "sequential_s": seq, "threaded_s": par,
                            "speedup": statistics.median(seq) / statistics.median(par),
-                           "max_abs_diff": max(diffs), "cpu_last_round": monitor_use.to_dict() if monitor_use else None})
+                           "max_abs_diff": max(diffs), "cpu_last_round": monitor_use.to_dict() if monitor_use else None,
+                           "reading": _busy_note(monitor_use) if monitor_use else None})
 
 
 def echo(payload: np.ndarray) -> np.ndarray:
@@ -163,7 +173,8 @@ def opt14_batch_speedup(ctx: SuiteContext) -> CheckResult:
     n_cores = cores()
     tracks, sr = _tracks(ctx, max(2 * n_cores, size["pool_tracks"]), size["track_s"])
     warm_engine(ctx)
-    reference = ctx.engine.process_batch(tracks, workers=1, executor="serial")
+    items = [(t, sr) for t in tracks]
+    reference = ctx.engine.process_batch(items, workers=1, executor="serial")
     usable = min(n_cores, len(tracks))
     figures: dict[str, dict[str, Any]] = {}
     serial_s: list[float] = []
@@ -171,16 +182,17 @@ def opt14_batch_speedup(ctx: SuiteContext) -> CheckResult:
         figures[executor] = {"seconds": [], "efficiency": [], "max_abs_diff": 0.0}
     for _ in range(size["rounds"]):
         started = time.perf_counter()
-        ctx.engine.process_batch(tracks, workers=1, executor="serial")
+        ctx.engine.process_batch(items, workers=1, executor="serial")
         serial_s.append(time.perf_counter() - started)
         for executor, fig in figures.items():
             with CpuMonitor() as monitor:
                 started = time.perf_counter()
-                outputs = ctx.engine.process_batch(tracks, workers=n_cores, executor=executor)
+                outputs = ctx.engine.process_batch(items, workers=n_cores, executor=executor)
                 elapsed = time.perf_counter() - started
             fig["seconds"].append(elapsed)
             fig["efficiency"].append(serial_s[-1] / elapsed / usable)
             fig["cpu"] = monitor.result.to_dict() if monitor.result else None
+            fig["reading"] = _busy_note(monitor.result) if monitor.result else None
             fig["max_abs_diff"] = max(fig["max_abs_diff"], max(max_abs_diff(a, b) for a, b in zip(outputs, reference)))
     for fig in figures.values():
         fig["median_efficiency"] = statistics.median(fig["efficiency"])
@@ -194,7 +206,8 @@ def opt14_batch_speedup(ctx: SuiteContext) -> CheckResult:
                               "divided by the workers that can run at once (min(cores, tracks)); the value is "
                               "the better executor's median",
                       "cores": n_cores, "workers": n_cores, "tracks": len(tracks), "track_seconds": size["track_s"],
-                      "serial_s": serial_s, "by_executor": figures, "best_executor": best})
+                      "serial_s": serial_s, "by_executor": figures, "best_executor": best,
+                      "reading": "; ".join(f"{e}: {f['reading']}" for e, f in figures.items())})
 
 
 def _concurrent_master_mismatches(ctx: SuiteContext, rounds: int) -> dict[str, Any]:
@@ -209,7 +222,8 @@ def _concurrent_master_mismatches(ctx: SuiteContext, rounds: int) -> dict[str, A
                 diff = max_abs_diff(out, reference[i])
                 worst = max(worst, diff)
                 mismatches += diff > SAME_OUTPUT
-    return {"scenario": "master() of 4 tracks from 4 threads at once", "outputs": rounds * len(tracks),
+    return {"name": "master, 4 threads", "scenario": "master() of 4 tracks from 4 threads at once",
+            "outputs": rounds * len(tracks),
             "mismatches": mismatches, "max_abs_diff": worst}
 
 
@@ -224,7 +238,8 @@ def _concurrent_stream_mismatches(ctx: SuiteContext) -> dict[str, Any]:
     with ThreadPoolExecutor(3) as pool:
         outputs = list(pool.map(streamed, tracks))
     diffs = [max_abs_diff(a, b) for a, b in zip(outputs, reference)]
-    return {"scenario": "3 streams of one engine consumed from 3 threads at once", "outputs": len(diffs),
+    return {"name": "3 streams, 3 threads", "scenario": "3 streams of one engine consumed from 3 threads at once",
+            "outputs": len(diffs),
             "mismatches": sum(d > SAME_OUTPUT for d in diffs), "max_abs_diff": max(diffs)}
 
 
@@ -252,7 +267,8 @@ def _shared_cache_consistency(ctx: SuiteContext, n_tracks: int) -> dict[str, Any
         lib.close()
     lookups = threads * per_thread
     counted = stats["hits"] + stats["misses"]
-    return {"scenario": "library track cache read from 4 threads (small cache: constant eviction)",
+    return {"name": "track cache, 4 threads",
+            "scenario": "library track cache read from 4 threads (small cache: constant eviction)",
             "outputs": lookups, "mismatches": wrong + (counted != lookups),
             "wrong_results": wrong, "lookups": lookups, "hits_plus_misses": counted,
             "entries": stats["entries"], "max_entries": stats["max_entries"]}

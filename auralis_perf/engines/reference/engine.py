@@ -7,51 +7,47 @@ from typing import Any
 
 import numpy as np
 
-from ..base import AudioSource, Capability, Engine, KernelPair
-from .chain import ChainProcessor, get_preset, kernel_set, run_span
-from .tuning import tune_chain
+from ..base import AudioInputError, AudioSource, Capability, Engine, KernelPair
+from .analysis import analyze as run_analysis
+from .batch import JobQueue, ProcessPools, process_batch
+from .chain import kernel_set
 from .jit import NUMBA_AVAILABLE, NUMBA_VERSION
+from .mastering import master_array
+from .playback import PlaybackSession
 from .pool import BufferPool
 from .presets import PRESETS
-from .sources import ArraySource, open_source
+from .sources import open_source
 from .stream import ReferenceStream
-from .validate import SUPPORTED_SAMPLE_RATES
-
-#: Frames of zeros fed after the source to flush the limiter's look-ahead.
-_FLUSH_BLOCK = 4096
+from .utilities import AudioUtilities
+from .validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
 
 
-def master_array(audio: np.ndarray, sample_rate: int, preset: str = "default", *,
-                 optimized: bool = True) -> np.ndarray:
-    """Master a whole array (the engine's `master`, as a plain function so worker processes can use it)."""
-    squeeze = isinstance(audio, np.ndarray) and audio.ndim == 1
-    source = ArraySource(audio, sample_rate)
-    chain = get_preset(preset)
-    kernels = kernel_set(optimized)
-    processor = ChainProcessor(chain, source.sample_rate, source.channels, tune_chain(source, chain, kernels),
-                               kernels)
-    try:
-        out = np.empty_like(source.audio)
-        zeros = np.zeros((min(_FLUSH_BLOCK, max(processor.latency, 1)), source.channels), dtype=source.dtype)
-        scratch = np.empty((processor.latency, source.channels), dtype=source.dtype)
-        # Same feed as a stream: source then `latency` zeros, the first `latency` outputs dropped.
-        run_span(processor, source, 0, processor.latency, scratch, zeros)
-        run_span(processor, source, processor.latency, source.frames, out, zeros)
-    finally:
-        processor.close()
-    return out[:, 0] if squeeze else out
+def _cache_analyzers() -> dict[str, Any]:
+    """What the audio cache computes per kind: callables (audio, sample_rate) -> result."""
+    return {
+        "waveform": lambda audio, sr: run_analysis(audio, sr, "waveform"),
+        "spectrum": lambda audio, sr: run_analysis(audio, sr, "spectrum"),
+        "fingerprint": lambda audio, sr: run_analysis(audio, sr, "fingerprint"),
+        "analysis": lambda audio, sr: run_analysis(audio, sr, "loudness"),
+    }
 
 
 class ReferenceEngine(Engine):
-    """Mastering chain (EQ, compressor, limiter, loudness), streaming, analysis, batch and utilities."""
+    """Mastering chain (EQ, compressor, loudness, limiter), streaming, playback, analysis, batch work,
+    utilities, an audio cache and a music library. Created with no arguments."""
 
     name = "reference"
     capabilities = frozenset({
-        Capability.MASTER, Capability.STREAM, Capability.FALLBACKS, Capability.KERNELS,
-        Capability.PRESET_SWITCH, Capability.BUFFER_POOL,
+        Capability.MASTER, Capability.STREAM, Capability.FALLBACKS, Capability.KERNELS, Capability.PLAYBACK,
+        Capability.ANALYSIS, Capability.BATCH, Capability.UTILITIES, Capability.AUDIO_CACHE,
+        Capability.LIBRARY, Capability.PRESET_SWITCH, Capability.BUFFER_POOL,
     })
     presets = tuple(PRESETS)
     sample_rates = SUPPORTED_SAMPLE_RATES
+
+    def __init__(self) -> None:
+        self.utilities = AudioUtilities()
+        self._process_pools = ProcessPools()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -59,6 +55,7 @@ class ReferenceEngine(Engine):
                      "sample_rates": list(self.sample_rates)})
         return info
 
+    # -- every engine -----------------------------------------------------------------------------
     def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
                optimized: bool = True) -> np.ndarray:
         return master_array(audio, sample_rate, preset, optimized=optimized)
@@ -74,6 +71,42 @@ class ReferenceEngine(Engine):
             opened.close()
             raise
 
+    # -- optional capabilities --------------------------------------------------------------------
     def kernels(self) -> Mapping[str, KernelPair]:
         from .kernel_pairs import kernel_pairs
         return kernel_pairs(self)
+
+    def open_playback(self, path: str | PathLike[str], *, chunk_size: int = 4096, buffer_chunks: int = 8,
+                      realtime: bool = False, preset: str = "default", lead_chunks: int = 1) -> PlaybackSession:
+        if not isinstance(path, (str, PathLike)):
+            raise AudioInputError(f"open_playback plays a file: pass its path, got {type(path).__name__}")
+        stream = self.stream(path, chunk_size=chunk_size, preset=preset)
+        try:
+            return PlaybackSession(stream, buffer_chunks=buffer_chunks, realtime=realtime, lead_chunks=lead_chunks)
+        except BaseException:
+            stream.close()
+            raise
+
+    def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
+        checked = check_audio(audio)
+        rate = check_sample_rate(sample_rate)
+        return run_analysis(checked if audio.ndim == 2 else checked[:, 0], rate, kind, **options)
+
+    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
+                      preset: str = "default") -> list[Any]:
+        return process_batch(items, workers=workers, executor=executor, preset=preset,
+                             process_pools=self._process_pools)
+
+    def job_queue(self, workers: int = 1) -> JobQueue:
+        return JobQueue(workers)
+
+    def open_audio_cache(self, directory: str | PathLike[str]) -> Any:
+        from .audio_cache import AudioCache
+        return AudioCache(directory, analyzers=_cache_analyzers())
+
+    def open_library(self, path: str | PathLike[str], **options: Any) -> Any:
+        from .library import open_library
+        return open_library(path, **options)
+
+    def close(self) -> None:
+        self._process_pools.close()

@@ -8,9 +8,15 @@ Which entries a write touches is decided by tags:
 - ``search`` (any search result), ``playlists`` (the playlist list), ``albums:membership`` and
   ``artists:membership`` (lookups that found nothing, an artist's album list).
 A write invalidates the tags of what it changed, after it committed; nothing else is dropped.
+
+The query cache stores listings normalised: the ids of the rows (and the next cursor) only, tagged by
+what decides membership and order; the records come from the tracks cache, which every track write
+keeps exact through ``track:ID``. Entries stay small, and a record is held once however many listings
+show it.
 """
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -27,6 +33,11 @@ SEARCH = "search"
 PLAYLISTS = "playlists"
 #: Columns whose change alters what a search finds.
 _SEARCHED = {"title", "artist_id", "album_id"}
+
+
+def track_key(track_id: int) -> tuple[str, str, int]:
+    """The tracks-cache key of get_track(track_id); equal to make_key("track", {"id": track_id})."""
+    return ("track", "id", track_id)
 
 
 def track_tags(track: Track) -> list[str]:
@@ -87,8 +98,8 @@ class CachedRepository:
 
     # -- tracks --------------------------------------------------------------------------------------
     def get_track(self, track_id: int) -> Track | None:
-        return self._cached(self.caches.tracks, "track", {"id": track_id},
-                            lambda: self.repo.get_track(track_id),
+        return self.caches.tracks.get_or_compute(
+                            track_key(track_id), lambda: self.repo.get_track(track_id),
                             lambda t: track_tags(t) if t else [f"track:{track_id}", MEMBERSHIP])
 
     def get_track_by_path(self, path: str) -> Track | None:
@@ -98,21 +109,50 @@ class CachedRepository:
 
     def get_tracks(self, track_ids: Sequence[int]) -> list[Track]:
         cache = self.caches.tracks
+        wanted = list(dict.fromkeys(track_ids))
         found: dict[int, Track] = {}
         missing = []
-        for track_id in dict.fromkeys(track_ids):
-            hit, value = cache.lookup(cache.make_key("track", {"id": track_id}))
-            if hit and value is not None:
-                found[track_id] = value
-            elif not hit:
+        for track_id, (hit, value) in zip(wanted, cache.lookup_many(map(track_key, wanted))):
+            if hit:
+                if value is not None:
+                    found[track_id] = value
+            else:
                 missing.append(track_id)
         if missing:
-            generation = cache.generation
-            for track in self.repo.get_tracks(missing):
-                found[track.id] = track
-                cache.put(cache.make_key("track", {"id": track.id}), track, track_tags(track),
-                          generation=generation)
+            self._remember(self.repo.get_tracks(missing), cache.generation, found)
         return [found[i] for i in track_ids if i in found]
+
+    def _remember(self, items: Iterable[Track], generation: int, into: dict[int, Track] | None = None) -> None:
+        """Put records read from the database into the tracks cache (unless invalidated meanwhile)."""
+        cache = self.caches.tracks
+        for track in items:
+            if into is not None:
+                into[track.id] = track
+            cache.put(track_key(track.id), track, track_tags(track), generation=generation)
+
+    def _listing(self, name: str, params: dict[str, Any], fixed_tags: list[str],
+                 compute: Callable[[], tuple[Sequence[Track], Any]], bare: bool) -> tuple[list[Track], Any]:
+        """A listing through the query cache: ids (and an extra value) stored, records from the tracks
+        cache. Returns the records and the extra value."""
+        cache = self.caches.query
+        key = cache.make_key(name, params)
+        hit, stored = cache.lookup(key)
+        if hit:
+            ids, extra = stored
+            items = self.get_tracks(ids)
+            if len(items) == len(ids):
+                if bare:
+                    items = [t._replace(album=None, artist=None, featured=()) for t in items]
+                return items, extra
+            cache.discard(key)  # a track went away between the two reads; read the listing afresh
+        generation, track_generation = cache.generation, self.caches.tracks.generation
+        items, extra = compute()
+        ids = [t.id for t in items]
+        packed = array("i" if not ids or max(ids) < 2**31 else "q", ids)  # 4 bytes an id when they fit
+        cache.put(key, (packed, extra), fixed_tags, generation=generation)
+        if not bare:
+            self._remember(items, track_generation)
+        return list(items), extra
 
     def album_tracks(self, album_id: int) -> list[Track]:
         return self._cached(self.caches.tracks, "album_tracks", {"album_id": album_id},
@@ -141,9 +181,10 @@ class CachedRepository:
 
     # -- search and listings ---------------------------------------------------------------------------
     def find_by_title(self, prefix: str, *, limit: int = 50) -> list[Track]:
-        return self._cached(self.caches.query, "find_by_title", {"prefix": prefix, "limit": limit},
-                            lambda: self.repo.find_by_title(prefix, limit=limit),
-                            lambda items: [MEMBERSHIP, "tracks:title"] + tracks_tags(items))
+        items, _ = self._listing("find_by_title", {"prefix": prefix, "limit": limit},
+                                 [MEMBERSHIP, "tracks:title"],
+                                 lambda: (self.repo.find_by_title(prefix, limit=limit), None), bare=False)
+        return items
 
     def search(self, text: str, *, limit: int = 50, offset: int = 0, prefix: bool = True) -> list[Track]:
         key_text = normalise_search_text(text) if isinstance(text, str) else text
@@ -159,10 +200,16 @@ class CachedRepository:
         params = {"sort": sort, "descending": bool(descending), "limit": limit, "offset": offset,
                   "after": after, "load": load, **spec.as_params()}
         fixed = [MEMBERSHIP] + column_tags(spec.columns() | {SORT_TAG_COLUMNS.get(sort)})
-        return self._cached(self.caches.query, "list_tracks", params,
-                            lambda: self.repo.list_tracks(sort=sort, descending=descending, limit=limit,
-                                                          offset=offset, after=after, load=load, **filters),
-                            lambda page: fixed + tracks_tags(page.items))
+
+        def compute() -> tuple[Sequence[Track], Any]:
+            page = self.repo.list_tracks(sort=sort, descending=descending, limit=limit, offset=offset,
+                                         after=after, load=load, **filters)
+            cursor = page.next_cursor
+            return page.items, None if cursor is None else (cursor.key, cursor.id)  # stored compactly
+
+        items, position = self._listing("list_tracks", params, fixed, compute, bare=load == "none")
+        next_cursor = None if position is None else Cursor(sort, bool(descending), position[0], position[1])
+        return Page(tuple(items), next_cursor)
 
     def cursor_at(self, position: int, *, sort: str = "title", descending: bool = False,
                   **filters: Any) -> Cursor | None:

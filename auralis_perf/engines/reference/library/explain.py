@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +38,15 @@ class QueryPlan:
 
     @property
     def full_scans(self) -> list[str]:
-        """Tables read from start to end without any index (virtual tables excluded)."""
+        """Tables read from start to end without any index (virtual tables and the query's own
+        materialised subqueries excluded)."""
+        derived = {detail.split()[-1] for _, _, detail in self.rows
+                   if detail.startswith(("MATERIALIZE ", "CO-ROUTINE "))}
         scans = []
         for _, _, detail in self.rows:
             match = _DETAIL.match(detail)
             if match and match["op"] == "SCAN" and "VIRTUAL TABLE" not in detail \
-                    and not _INDEX.search(detail) and not match["table"].startswith("("):
+                    and not _INDEX.search(detail) and match["table"] not in derived:
                 scans.append(match["table"])
         return scans
 
@@ -78,7 +82,14 @@ def explain(conn: Connection, statement: Any, params: Any = None) -> QueryPlan:
     if isinstance(bound, dict) and not bound:
         bound = ()
     raw = conn.connection.driver_connection
-    rows = raw.execute(f"EXPLAIN QUERY PLAN {sql}", bound).fetchall()
+    # The driver caches prepared statements by text, and a cached EXPLAIN is not re-prepared after a
+    # schema change (an index dropped for comparison, then restored by a rollback): key the text by
+    # the schema version and the set of indexes.
+    version = raw.execute("PRAGMA schema_version").fetchone()[0]
+    names = raw.execute("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master "
+                        "WHERE type = 'index' ORDER BY name)").fetchone()[0] or ""
+    schema = f"{version}-{zlib.crc32(names.encode('utf-8')):08x}"
+    rows = raw.execute(f"/* schema {schema} */ EXPLAIN QUERY PLAN {sql}", bound).fetchall()
     return QueryPlan(sql=sql, params=bound, rows=tuple((r[0], r[1], r[3]) for r in rows))
 
 

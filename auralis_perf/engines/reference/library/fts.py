@@ -10,9 +10,14 @@ from __future__ import annotations
 import unicodedata
 
 
+def _is_token_char(ch: str) -> bool:
+    # the tokenizer's categories (schema.py): L*, N*, Co, So; everything else separates words
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or category in ("Co", "So")
+
+
 def _has_token_char(chunk: str) -> bool:
-    # unicode61 separates on Unicode spaces and punctuation; control characters never form tokens.
-    return any(unicodedata.category(ch)[0] not in "PZC" for ch in chunk)
+    return any(_is_token_char(ch) for ch in chunk)
 
 
 def fts_query(text: str, *, prefix: bool = True) -> str | None:

@@ -26,6 +26,23 @@ WORDS = (
     "ночь", "звезда", "любовь", "город", "θάλασσα", "φως", "夜", "東京", "さくら", "月光", "音乐", "天空",
     "사랑", "별", "قمر", "שלום", "🔥", "🌙", "✨",
 ]
+def _pseudo_words(count: int) -> list[str]:
+    """Made-up but pronounceable words; a fixed list (independent of the seed) so names stay stable."""
+    rng = random.Random(7)
+    syllables = "ka lo mi ra ne so tu vi el an or is da fe gu ho ja ly ma no pe ri sa te un ve wo ya ze".split()
+    found: dict[str, None] = {}
+    while len(found) < count:
+        found["".join(rng.choice(syllables) for _ in range(rng.choice((2, 2, 3))))] = None
+    return list(found)
+
+
+def _vocabulary() -> list[str]:
+    """Real words first (the most frequent ranks), then the rest of the real and made-up words mixed."""
+    tail = WORDS[20:] + _pseudo_words(1400)
+    random.Random(11).shuffle(tail)
+    return WORDS[:20] + tail
+
+
 NAME_PARTS = (
     "the velvet neon paper crystal midnight silver golden electric broken wild lonely distant "
     "owls tigers rivers ghosts mirrors engines lights hearts wolves foxes horses pilots sailors "
@@ -64,11 +81,13 @@ def generate_tracks(n_tracks: int, *, seed: int = 0, root: str = "/music") -> li
     rng = random.Random(seed)
     artist_names = _Names(rng)
     n_artists = max(1, n_tracks // 40)
-    artists = [artist_names.make(NAME_PARTS, rng.choice((1, 2, 2, 3))) for _ in range(n_artists)]
+    name_parts = NAME_PARTS + _pseudo_words(600)[200:]
+    artists = [artist_names.make(name_parts, rng.choice((1, 2, 2, 3))) for _ in range(n_artists)]
     artist_genre = [rng.choices(GENRES, cum_weights=_zipf_weights(len(GENRES), 0.9))[0] for _ in artists]
     artist_era = [rng.randint(1960, 2020) for _ in artists]
-    artist_cum = _zipf_weights(n_artists, 1.05)
-    word_cum = _zipf_weights(len(WORDS), 0.8)
+    artist_cum = _zipf_weights(n_artists, 0.8)
+    vocabulary = _vocabulary()
+    word_cum = _zipf_weights(len(vocabulary), 0.6)
     format_cum = list(itertools.accumulate(share for _, share, _ in FORMATS))
     album_titles: dict[int, set[str]] = {}
 
@@ -79,7 +98,7 @@ def generate_tracks(n_tracks: int, *, seed: int = 0, root: str = "/music") -> li
         artist = artists[artist_index]
         album_number += 1
         titles = album_titles.setdefault(artist_index, set())
-        album = " ".join(rng.choices(WORDS, cum_weights=word_cum, k=rng.randint(1, 3))).capitalize()
+        album = " ".join(rng.choices(vocabulary, cum_weights=word_cum, k=rng.randint(1, 3))).capitalize()
         if album in titles:
             album = f"{album} (Vol. {len(titles) + 1})"
         titles.add(album)
@@ -90,7 +109,7 @@ def generate_tracks(n_tracks: int, *, seed: int = 0, root: str = "/music") -> li
         added = EPOCH - rng.uniform(0, 5 * 365 * 86400)
         folder = f"{root}/{artist}/{album} ({year}) #{album_number}"
         for number in range(1, min(rng.randint(8, 15), n_tracks - len(tracks)) + 1):
-            title = " ".join(rng.choices(WORDS, cum_weights=word_cum, k=rng.randint(1, 4))).capitalize()
+            title = " ".join(rng.choices(vocabulary, cum_weights=word_cum, k=rng.randint(1, 4))).capitalize()
             duration = round(min(900.0, max(30.0, rng.gauss(230.0, 60.0))), 3)
             plays = int(rng.paretovariate(1.5)) - 1
             featured = ()

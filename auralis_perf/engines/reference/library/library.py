@@ -80,7 +80,8 @@ class Library:
         with self._db.read() as conn:
             first = conn.execute(select(tracks.c.id, tracks.c.path, tracks.c.title, tracks.c.genre,
                                         tracks.c.year, tracks.c.album_id, tracks.c.artist_id,
-                                        tracks.c.added_at).order_by(tracks.c.id).limit(1)).first()
+                                        tracks.c.added_at).where(
+                tracks.c.id == select(func.min(tracks.c.id)).scalar_subquery())).first()
             playlist = conn.execute(select(func.min(playlists.c.id))).scalar()
         tid, path, title, genre, year, album_id, artist_id, added = first or (1, "/", "a", "Rock", 2000, 1, 1, 0.0)
         word = (title.split() or ["a"])[0]

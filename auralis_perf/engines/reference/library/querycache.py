@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -20,10 +21,21 @@ import numpy as np
 from .sizing import deep_sizeof
 
 #: Bytes of bookkeeping per entry (OrderedDict node and slot, the entry tuple) and per tag reference
-#: (a slot in the tag's key set), measured with sys.getsizeof on CPython 3.11 and rounded up.
+#: (a slot in the tag's key set and in the entry's tag tuple), from sys.getsizeof on CPython 3.11,
+#: rounded up. Each distinct tag's string and key set are counted once for the whole cache.
 ENTRY_OVERHEAD = 200
 TAG_REFERENCE = 40
-_MISS = object()
+TAG_OVERHEAD = sys.getsizeof(set()) + 100  # the set, its dict slot, growth slack
+
+#: Query and parameter names seen by make_key: literals of the calling code, shared by every key, so
+#: they are not charged to each entry. Bounded, and held strongly so their ids cannot be reused.
+_KEY_NAMES: dict[int, str] = {}
+_KEY_NAMES_LIMIT = 4096
+
+
+def _register_name(name: str) -> None:
+    if id(name) not in _KEY_NAMES and len(_KEY_NAMES) < _KEY_NAMES_LIMIT:
+        _KEY_NAMES[id(name)] = name
 
 
 def _normalise(value: Any) -> Hashable:
@@ -61,6 +73,7 @@ class TaggedLRUCache:
         self._lock = threading.RLock()
         self._entries: OrderedDict[Hashable, tuple[Any, tuple[str, ...], int]] = OrderedDict()
         self._by_tag: dict[str, set[Hashable]] = {}
+        self._tag_strings: dict[str, str] = {}
         self._bytes = 0
         self._generation = 0
         self.reset_stats()
@@ -68,10 +81,18 @@ class TaggedLRUCache:
     # -- keys --------------------------------------------------------------------------------------
     @staticmethod
     def make_key(name: str, params: Mapping[str, Any] | None = None) -> Hashable:
-        """The key of query `name` with `params`: sorted by parameter name, None-valued ones dropped."""
+        """The key of query `name` with `params`: a flat tuple (name, param, value, param, value, ...)
+        sorted by parameter name, None-valued parameters dropped, values normalised."""
+        _register_name(name)
         if not params:
             return (name,)
-        return (name,) + tuple(sorted((k, _normalise(v)) for k, v in params.items() if v is not None))
+        key: list[Any] = [name]
+        for param in sorted(params):
+            value = params[param]
+            if value is not None:
+                _register_name(param)
+                key += (param, _normalise(value))
+        return tuple(key)
 
     # -- reads -------------------------------------------------------------------------------------
     def lookup(self, key: Hashable) -> tuple[bool, Any]:
@@ -83,6 +104,22 @@ class TaggedLRUCache:
             self._entries.move_to_end(key)
             self._hits += 1
             return True, entry[0]
+
+    def lookup_many(self, keys: Iterable[Hashable]) -> list[tuple[bool, Any]]:
+        """lookup() of many keys under one lock acquisition."""
+        found = []
+        with self._lock:
+            entries = self._entries
+            for key in keys:
+                entry = entries.get(key)
+                if entry is None:
+                    self._misses += 1
+                    found.append((False, None))
+                else:
+                    entries.move_to_end(key)
+                    self._hits += 1
+                    found.append((True, entry[0]))
+        return found
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         hit, value = self.lookup(key)
@@ -126,7 +163,7 @@ class TaggedLRUCache:
 
     def _store(self, key: Hashable, value: Any, tags: tuple[str, ...], generation: int | None) -> None:
         tags = tuple(dict.fromkeys(tags))
-        size = deep_sizeof((key, value, tags)) + ENTRY_OVERHEAD + TAG_REFERENCE * len(tags)
+        size = deep_sizeof((key, value), _KEY_NAMES) + ENTRY_OVERHEAD + TAG_REFERENCE * len(tags)
         with self._lock:
             if generation is not None and generation != self._generation:
                 self._stale_skips += 1
@@ -136,14 +173,24 @@ class TaggedLRUCache:
             if size > self.max_bytes:
                 self._rejected += 1
                 return
+            tags = tuple(self._canonical_tag(tag) for tag in tags)
             self._entries[key] = (value, tags, size)
             self._bytes += size
             for tag in tags:
-                self._by_tag.setdefault(tag, set()).add(key)
+                self._by_tag[tag].add(key)
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 oldest = next(iter(self._entries))
                 self._remove(oldest)
                 self._evictions += 1
+
+    def _canonical_tag(self, tag: str) -> str:
+        """The cache's one copy of `tag` (entries share it); its string and set are charged once."""
+        canonical = self._tag_strings.get(tag)
+        if canonical is None:
+            canonical = self._tag_strings[tag] = tag
+            self._by_tag[tag] = set()
+            self._bytes += sys.getsizeof(tag) + TAG_OVERHEAD
+        return canonical
 
     def _remove(self, key: Hashable) -> None:
         _, tags, size = self._entries.pop(key)
@@ -154,6 +201,8 @@ class TaggedLRUCache:
                 keys.discard(key)
                 if not keys:
                     del self._by_tag[tag]
+                    del self._tag_strings[tag]
+                    self._bytes -= sys.getsizeof(tag) + TAG_OVERHEAD
 
     def discard(self, key: Hashable) -> bool:
         with self._lock:
@@ -179,6 +228,7 @@ class TaggedLRUCache:
             self._generation += 1
             self._entries.clear()
             self._by_tag.clear()
+            self._tag_strings.clear()
             self._bytes = 0
 
     # -- figures -----------------------------------------------------------------------------------

@@ -44,22 +44,31 @@ def check_text(value: Any, what: str, *, optional: bool = False) -> None:
         return
     if not isinstance(value, str):
         raise InvalidQueryError(f"{what} must be a str, not {type(value).__name__}")
+    if value.isascii():  # O(1) in CPython; only non-ASCII text can hold a lone surrogate
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidQueryError(f"{what} {value!r} is not valid Unicode text: {exc.reason}") from None
 
 
-def track_values(new: NewTrack, artist_id: int, album_id: int | None, now: float) -> dict[str, Any]:
+#: Columns of a new tracks row, in the order of track_row().
+TRACK_FIELDS = ("title", "path", "artist_id", "album_id", "artist_sort", "genre", "year", "track_number",
+                "duration", "sample_rate", "channels", "format", "file_size", "mtime", "favorite",
+                "play_count", "last_played", "added_at")
+assert set(TRACK_FIELDS) <= set(tracks.c.keys())
+
+
+def track_row(new: NewTrack, artist_id: int, album_id: int | None, now: float) -> tuple[Any, ...]:
     """The tracks row of a NewTrack whose artist and album ids are known (shared by every insert path)."""
-    return {
-        "title": new.title, "path": new.path, "artist_id": artist_id, "album_id": album_id,
-        "artist_sort": new.artist, "genre": new.genre, "year": new.year, "track_number": new.track_number,
-        "duration": float(new.duration), "sample_rate": new.sample_rate, "channels": new.channels,
-        "format": new.format, "file_size": int(new.file_size), "mtime": float(new.mtime),
-        "favorite": bool(new.favorite), "play_count": int(new.play_count), "last_played": new.last_played,
-        "added_at": now if new.added_at is None else float(new.added_at),
-    }
+    return (new.title, new.path, artist_id, album_id, new.artist, new.genre, new.year, new.track_number,
+            float(new.duration), new.sample_rate, new.channels, new.format, int(new.file_size),
+            float(new.mtime), bool(new.favorite), int(new.play_count), new.last_played,
+            now if new.added_at is None else float(new.added_at))
+
+
+def track_values(new: NewTrack, artist_id: int, album_id: int | None, now: float) -> dict[str, Any]:
+    return dict(zip(TRACK_FIELDS, track_row(new, artist_id, album_id, now)))
 
 
 def check_new_track(new: NewTrack) -> None:

@@ -134,14 +134,15 @@ playlist_entries = PlaylistEntryModel.__table__
 
 # -- full-text search -------------------------------------------------------------------------------
 # A regular (content-storing) FTS5 table whose rowid is the track id. The artist column holds the main
-# artist followed by the featured ones.
+# artist followed by the featured ones. Words are letters, digits, private-use characters and other
+# symbols (So: emoji, ♥), so that "🔥" is searchable; fts.py splits user text by the same rule.
 
 _ARTIST_TEXT = """(SELECT a.name FROM tracks t JOIN artists a ON a.id = t.artist_id WHERE t.id = {tid})
     || coalesce(' ' || (SELECT group_concat(a.name, ' ') FROM track_artists ta
                         JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = {tid}), '')"""
 
 FTS_TABLE = "CREATE VIRTUAL TABLE IF NOT EXISTS tracks_fts USING fts5(" \
-            "title, artist, album, tokenize = 'unicode61 remove_diacritics 2')"
+            "title, artist, album, tokenize = \"unicode61 remove_diacritics 2 categories 'L* N* Co So'\")"
 
 #: Triggers that keep the FTS index and the artist sort key in step; name -> DDL.
 INSERT_TRIGGERS: dict[str, str] = {

@@ -29,9 +29,10 @@ def _slot_names(cls: type) -> tuple[str, ...]:
 _SLOTS: dict[type, tuple[str, ...]] = {}
 
 
-def deep_sizeof(obj: Any) -> int:
-    """Bytes held by `obj` and everything it references (each object once)."""
-    seen: set[int] = set()
+def deep_sizeof(obj: Any, shared: Any = ()) -> int:
+    """Bytes held by `obj` and everything it references (each object once). Objects whose id is in
+    `shared` are owned elsewhere (e.g. parameter names that are literals in the code) and count zero."""
+    seen: set[int] = set(shared)
     total = 0
     stack = [obj]
     while stack:

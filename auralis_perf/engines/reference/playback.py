@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..base import AudioInputError
 from .stream import ReferenceStream
 
 
@@ -31,7 +32,7 @@ class PlaybackSession:
     def __init__(self, stream: ReferenceStream, *, buffer_chunks: int = 8, realtime: bool = False,
                  lead_chunks: int = 1) -> None:
         if buffer_chunks < 2:
-            raise ValueError(f"buffer_chunks must be at least 2, got {buffer_chunks}")
+            raise AudioInputError(f"buffer_chunks must be at least 2, got {buffer_chunks}")
         self._stream = stream
         self.sample_rate = stream.sample_rate
         self.channels = stream.channels

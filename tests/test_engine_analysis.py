@@ -1,0 +1,67 @@
+"""Analysis: waveform peaks, spectrum (plain, batched, parallel), fingerprint, loudness."""
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from auralis_perf.engines.reference import ReferenceEngine
+from auralis_perf.engines.reference.analysis import (fingerprint_similarity, spectrum_batched,
+                                                     spectrum_frame_by_frame, spectrum_parallel)
+from auralis_perf.signals import music
+
+SR = 44100
+
+
+@pytest.fixture(scope="module")
+def engine() -> ReferenceEngine:
+    return ReferenceEngine()
+
+
+@pytest.fixture(scope="module")
+def clip() -> np.ndarray:
+    return music(12.0, SR, seed=12)
+
+
+def test_waveform_peaks(engine: ReferenceEngine, clip: np.ndarray) -> None:
+    peaks = engine.analyze(clip, SR, "waveform", columns=300)
+    assert peaks["min"].shape == peaks["max"].shape == (300, 2)
+    assert (peaks["min"] <= peaks["max"]).all()
+    assert np.isclose(peaks["max"].max(), clip.max()) and np.isclose(peaks["min"].min(), clip.min())
+
+
+def test_spectrum_paths_agree(engine: ReferenceEngine, clip: np.ndarray) -> None:
+    short = clip[: SR].astype(np.float64)
+    plain = spectrum_frame_by_frame(short)
+    assert plain.shape == (1 + (SR - 2048) // 512, 1025)
+    assert np.abs(spectrum_batched(short) - plain).max() < 1e-9
+    assert np.abs(spectrum_parallel(short, workers=3) - plain).max() < 1e-9
+    fast = engine.analyze(short, SR, "spectrum", parallel=True, workers=2)
+    assert fast.dtype == np.float32 and np.allclose(fast, plain, atol=1e-4)
+
+
+def test_spectrum_peaks_at_a_tone() -> None:
+    tone = np.sin(2 * np.pi * 1000 * np.arange(SR) / SR)
+    peak_bin = spectrum_batched(tone).mean(axis=0).argmax()
+    assert abs(peak_bin * SR / 2048 - 1000) < SR / 2048
+
+
+def test_fingerprint_is_compact_and_robust(engine: ReferenceEngine, clip: np.ndarray) -> None:
+    print_a = engine.analyze(clip, SR, "fingerprint")
+    assert print_a.dtype == np.uint32 and print_a.nbytes < clip.nbytes / 1000
+    assert fingerprint_similarity(print_a, engine.analyze(clip, SR, "fingerprint")) == 1.0
+    quieter = engine.analyze(clip * 0.3, SR, "fingerprint")
+    assert fingerprint_similarity(print_a, quieter) > 0.95
+    other = engine.analyze(music(12.0, SR, seed=99), SR, "fingerprint")
+    assert fingerprint_similarity(print_a, other) < 0.8
+
+
+def test_loudness_analysis(engine: ReferenceEngine, clip: np.ndarray) -> None:
+    result = engine.analyze(clip, SR, "loudness")
+    reference = pyloudnorm.Meter(SR).integrated_loudness(clip.astype(np.float64))
+    assert abs(result["integrated_lufs"] - reference) < 0.05
+    assert result["true_peak_dbtp"] >= result["sample_peak_dbfs"] - 1e-9
+    assert result["crest_factor_db"] == pytest.approx(result["sample_peak_dbfs"] - result["rms_dbfs"])
+    assert result["loudness_range_lu"] > 1.0  # the clip has a quiet and a loud section
+    mastered = engine.analyze(engine.master(clip, SR), SR, "analysis")
+    assert mastered["sample_peak_dbfs"] <= -1.0 + 1e-6

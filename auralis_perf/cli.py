@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,12 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="run_report.py", description=(
         "Run the category notebooks on an engine and write results.json and one self-contained report.html. "
         "Exit codes: 0 every critical threshold held; 1 a critical threshold was missed; 2 a notebook failed "
-        "or timed out, or a check could not be measured; 3 bad usage or configuration."))
+        "or timed out, or a check could not be measured; 3 bad usage or configuration; 4 a critical check "
+        "regressed against the baseline."))
     p.add_argument("--profile", default=DEFAULT_PROFILE, choices=PROFILES,
                    help="smoke (seconds, what the tests use), standard (default, minutes), full (the seed's sizes)")
     p.add_argument("--engine", default="reference", metavar="NAME[,NAME]",
-                   help="engine(s) to measure; a comma list runs each engine's notebooks separately "
-                        "and compares them in one report (default: reference)")
+                   help="engine(s) to measure, by registered name or as package.module:Factory for an adapter "
+                        "of your own; a comma list runs each engine's notebooks separately and compares them "
+                        "in one report (default: reference)")
     p.add_argument("--categories", default=",".join(CATEGORIES.values()), metavar="LIST",
                    help="comma list of categories or ID prefixes: "
                         + ", ".join(f"{c} ({p})" for p, c in CATEGORIES.items()) + " (default: all)")
@@ -107,12 +110,17 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
     for category in categories:
         notebook_path(notebooks_dir, category)  # fail now, not after the first notebooks ran
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or Path("reports") / f"{stamp}-{'+'.join(engines)}-{args.profile}"
+    out = args.out or Path("reports") / f"{stamp}-{'+'.join(map(path_safe, engines))}-{args.profile}"
     history = _history(args, out.resolve())
     return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
                      history=history)
+
+
+def path_safe(name: str) -> str:
+    """An engine name as a folder name (an adapter path such as pkg.mod:Factory has a colon)."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
 
 
 def notebook_path(notebooks_dir: Path, category: str) -> Path:
@@ -126,10 +134,13 @@ def notebook_path(notebooks_dir: Path, category: str) -> Path:
 
 def _engines(raw: str) -> tuple[str, ...]:
     from .engines import engine_names
+    from .notebook import register_engine_path
 
     names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
     if not names:
         raise UsageError("--engine needs at least one engine name")
+    for name in names:
+        register_engine_path(name)
     unknown = [n for n in names if n not in engine_names()]
     if unknown:
         raise UsageError(f"unknown engine {', '.join(map(repr, unknown))}; known engines: {', '.join(engine_names())}")

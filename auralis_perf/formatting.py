@@ -9,12 +9,14 @@ STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "skip": "#6e7781", "erro
 
 
 def format_value(value: Any) -> str:
-    """A number with four significant digits, or an em dash when there is none."""
+    """A number with four significant digits (whole numbers from 10,000 up), or an em dash when there is none."""
     if value is None or isinstance(value, bool):
         return "—"
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "—"
+        if 1e4 <= abs(value) < 1e15:
+            return f"{value:.0f}"  # 24105, not 2.411e+04
         return f"{value:.4g}"
     return str(value)
 

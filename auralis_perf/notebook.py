@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import suites
+from . import engines, suites
 from .catalog import CATEGORIES, TIERS, Catalog, load_catalog
 from .engines import DEFAULT_ENGINE, get_engine
 from .formatting import STATUS_COLOURS, format_value, tier_mark
@@ -47,8 +47,9 @@ def _now() -> str:
 def default_workdir(category: str) -> Path:
     """Where an interactive run keeps its scratch: reports/lab/<category> in a checkout, else a temp dir."""
     root = Path(__file__).resolve().parents[1]
-    base = root / "reports" / "lab" if (root / "pyproject.toml").exists() else Path(tempfile.gettempdir()) / "auralis-perf-lab"
-    return base / category
+    if (root / "pyproject.toml").exists():
+        return root / "reports" / "lab" / category
+    return Path(tempfile.gettempdir()) / "auralis-perf-lab" / category
 
 
 def apply_suite_overrides(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -65,6 +66,12 @@ def apply_suite_overrides(environ: dict[str, str] | None = None) -> dict[str, st
     return overrides
 
 
+def register_engine_path(name: str) -> None:
+    """Let `engine="package.module:Factory"` name an engine that no registry lists (an adapter of your own)."""
+    if ":" in name and name not in engines.engine_names():
+        engines.register(name, name)
+
+
 class NotebookRun:
     """One category notebook's run: its suite context, its records and its side file."""
 
@@ -77,6 +84,7 @@ class NotebookRun:
         if profile not in suites.PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(suites.PROFILES)}")
         apply_suite_overrides()
+        register_engine_path(engine)
         self.category = category
         self.engine_name = engine
         self.profile = profile

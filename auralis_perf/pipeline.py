@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .catalog import Catalog, load_catalog
-from .cli import RunConfig, UsageError, notebook_path, parse_config
+from .cli import RunConfig, UsageError, notebook_path, parse_config, path_safe
 from .results import errored, read_results, validate_results, write_json_atomic, write_results
 from .sidefile import read_side_file
 
@@ -261,11 +261,12 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         outcome = NotebookOutcome(engine=engine, category=category, notebook=base / "notebooks" / source.name,
                                   side_file=base / "parts" / f"{category}.json", log=base / "logs" / f"{category}.log")
         outcome.side_file.unlink(missing_ok=True)  # a rerun into the same folder must not read old records
+        scratch = work / path_safe(engine) / category
         parameters = {"engine": engine, "profile": config.profile, "audio": [str(p) for p in config.audio],
-                      "workdir": str(work / engine / category), "results_path": str(outcome.side_file),
+                      "workdir": str(scratch), "results_path": str(outcome.side_file),
                       "thresholds": str(config.thresholds) if config.thresholds else None}
         progress.start_notebook(engine, category, outcome.side_file, len(catalog.ids(category)))
-        execute_notebook(source, outcome, parameters, timeout=config.timeout, cwd=work / engine / category, env=env)
+        execute_notebook(source, outcome, parameters, timeout=config.timeout, cwd=scratch, env=env)
         checks.extend(merge_category(catalog, outcome))
         progress.finish_notebook(outcome.status, outcome.duration_s, outcome.error)
         outcomes.append(outcome)
@@ -304,7 +305,7 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
     engine_runs = []
     try:
         for engine in config.engines:
-            base = config.out / engine if config.multi_engine else config.out
+            base = config.out / path_safe(engine) if config.multi_engine else config.out
             engine_runs.append(run_engine(config, engine, base, catalog, progress, batch_id=batch_id,
                                           machine=machine, versions=versions, control=control))
     finally:

@@ -178,6 +178,11 @@ def test_config_defaults_and_choices(tmp_path):
     assert config.timeout > 0 and config.notebooks_dir == DEFAULT_NOTEBOOKS
 
 
+def test_default_folder_name_is_path_safe(fake_suites):
+    config = parse_config(["--engine", "fake_suites:FakeEngine,fake", "--profile", "smoke"])
+    assert config.out.name.endswith("-fake_suites_FakeEngine+fake-smoke")
+
+
 def test_help_exits_0(capsys):
     with pytest.raises(SystemExit) as exc:
         parse_config(["--help"])
@@ -244,14 +249,16 @@ def test_clean_run_writes_results_report_and_exits_0(fake_suites, generic_notebo
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("FAKE_MODE", "clean")
     out = tmp_path / "run"
-    outcome = run_cli(["--engine", "fake", "--profile", "smoke", "--categories", "realtime", "--out", str(out)],
-                      generic_notebooks)
+    # The engine named by its adapter path, as a user's own engine would be: no registry entry needed.
+    outcome = run_cli(["--engine", "fake_suites:FakeEngine", "--profile", "smoke", "--categories", "realtime",
+                       "--out", str(out)], generic_notebooks)
     assert outcome.exit_code == 0, outcome
     data = read_results(out / "results.json")
     assert [c["id"] for c in data["checks"]] == [f"RT-{i:02d}" for i in range(1, 21)]
     assert all(c["status"] == "pass" and c["value"] is not None and c["samples"] for c in data["checks"])
     run = data["run"]
-    assert run["engine"] == "fake" and run["profile"] == "smoke" and run["machine"] and run["versions"]["python"]
+    assert run["engine"] == "fake_suites:FakeEngine" and run["profile"] == "smoke"
+    assert run["machine"] and run["versions"]["python"]
     assert run["notebooks"][0]["kernel_executable"] == sys.executable
     assert (out / run["notebooks"][0]["notebook"]).is_file()
     assert not (out / "work").exists()  # scratch removed

@@ -18,7 +18,7 @@ from .loudness import KMeter, block_energies, gated_loudness, loudness_range, tr
 
 N_FFT = 2048
 HOP = 512
-_BATCH_FRAMES = 512  # STFT frames transformed per batch (~8 MB of float64 at n_fft=2048)
+_BATCH_FRAMES = 64  # STFT frames per batch: ~1 MB of float64 at n_fft=2048, so it stays in cache
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
@@ -53,10 +53,13 @@ def spectrum_frame_by_frame(audio: np.ndarray, n_fft: int = N_FFT, hop: int = HO
 
 def _batched_into(mono: np.ndarray, out: np.ndarray, first: int, last: int, n_fft: int, hop: int,
                   window: np.ndarray) -> None:
+    """Frames [first, last) in batches small enough to stay in cache, through one reused buffer."""
     frames = sliding_window_view(mono, n_fft)[::hop]
+    buffer = np.empty((min(_BATCH_FRAMES, max(last - first, 1)), n_fft))
     for start in range(first, last, _BATCH_FRAMES):
         stop = min(start + _BATCH_FRAMES, last)
-        out[start:stop] = np.abs(sfft.rfft(frames[start:stop] * window, axis=1))
+        windowed = np.multiply(frames[start:stop], window, out=buffer[:stop - start])
+        np.abs(sfft.rfft(windowed, axis=1, overwrite_x=True), out=out[start:stop])
 
 
 def spectrum_batched(audio: np.ndarray, n_fft: int = N_FFT, hop: int = HOP,

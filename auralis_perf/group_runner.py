@@ -12,6 +12,7 @@ a group that never answers a check all become `error` records whose reason says 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -20,6 +21,7 @@ from typing import Any, Sequence
 
 from . import suites
 from .pipeline import _versions as pipeline_versions  # the same versions block as a notebook run
+from .regress.pipeline_step import measure_control  # the same control workload as a notebook run
 from .catalog import Catalog, load_catalog
 from .engines import DEFAULT_ENGINE
 from .results import CheckResult, errored, write_results
@@ -57,17 +59,18 @@ class GroupRunner:
     catalog: Catalog = field(default_factory=load_catalog)
     parameters: dict[str, Any] = field(default_factory=dict)
     #: Measure the control workload at the start (history needs it to compare across machines).
-    measure_control: bool = True
+    with_control: bool = True
 
     def __post_init__(self) -> None:
         if self.profile not in suites.PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(suites.PROFILES)}")
         self.workdir = Path(self.workdir)
         self.started = _now()
+        self.uid = uuid.uuid4().hex[:8]  # the history store keys runs by id: two runs in one second differ
         from .measure import describe_machine
 
         self.machine = describe_machine()  # at the start: its load average is the one the run began under
-        self.control = _control_workload() if self.measure_control else None
+        self.control = measure_control(self.profile) if self.with_control else None
         self.records: dict[str, CheckResult] = {}
         self.group_runs: list[GroupRun] = []
         self._context: suites.SuiteContext | None = None
@@ -153,7 +156,7 @@ class GroupRunner:
         machine = self.machine
         versions = {**pipeline_versions(machine), "pytest": _version("pytest")}
         return {
-            "id": f"{self.started.strftime('%Y%m%dT%H%M%SZ')}-{self.engine_name}-{self.profile}-{FRONT_END}",
+            "id": f"{self.started:%Y%m%dT%H%M%SZ}-{self.engine_name}-{self.profile}-{FRONT_END}-{self.uid}",
             "started_at": _iso(self.started), "finished_at": _iso(finished),
             "duration_s": (finished - self.started).total_seconds(),
             "engine": self.engine_name, "profile": self.profile, "front_end": FRONT_END,
@@ -174,15 +177,6 @@ class GroupRunner:
 
 class _Unavailable(Exception):
     """Why a group cannot run at all; becomes the reason of its checks' error records."""
-
-
-def _control_workload() -> dict[str, Any] | None:
-    from .measure import run_control_workload
-
-    try:
-        return run_control_workload()
-    except Exception as exc:  # a run without a control figure still has its checks; history says why
-        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _version(distribution: str) -> str | None:

@@ -223,7 +223,12 @@ def test_every_record_status_maps_to_its_pytest_outcome(tmp_path: Path, fake_sui
     assert run_meta["pytest"]["outcomes"]["RT-04"] == "skipped"
     assert run_meta["pytest"]["outcomes"]["RT-06"] == "error"
 
+    from auralis_perf.history import HistoryStore
     from auralis_perf.report.render import render_report
+
+    with HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}") as store:  # history takes a pytest run
+        stored = store.run(store.append(doc))
+    assert stored["run"]["id"] == run_meta["id"] and len(stored["checks"]) == len(doc["checks"])
 
     page = render_report([(doc, results.parent)])
     assert "RT-05" in page and "wiring-double" in page and "latency scenario exploded" in page

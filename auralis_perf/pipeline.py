@@ -256,6 +256,9 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
     env = _kernel_env(work)
     outcomes = []
     checks: list[dict[str, Any]] = []
+    from .regress.pipeline_step import NOTEBOOK_CONTROL_BUDGET_S, measure_control  # issue 7
+
+    control_by_category: dict[str, list[dict[str, Any] | None]] = {}
     for category in config.categories:
         source = notebook_path(config.notebooks_dir, category)
         outcome = NotebookOutcome(engine=engine, category=category, notebook=base / "notebooks" / source.name,
@@ -266,7 +269,9 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
                       "workdir": str(scratch), "results_path": str(outcome.side_file),
                       "thresholds": str(config.thresholds) if config.thresholds else None}
         progress.start_notebook(engine, category, outcome.side_file, len(catalog.ids(category)))
+        control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]  # issue 7
         execute_notebook(source, outcome, parameters, timeout=config.timeout, cwd=scratch, env=env)
+        control_by_category[category].append(measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S))
         checks.extend(merge_category(catalog, outcome))
         progress.finish_notebook(outcome.status, outcome.duration_s, outcome.error)
         outcomes.append(outcome)
@@ -282,6 +287,8 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
                        "thresholds": str(config.thresholds) if config.thresholds else None},
         "notebooks": [o.to_dict(base) for o in outcomes],
         "control": control,  # the control workload, for cross-machine baseline comparisons (issue 7)
+        # ... and before/after each notebook: was the machine busier while a category ran? (issue 7)
+        "control_by_category": control_by_category,
     }
     results_path = write_results(base / "results.json", run, checks)
     return EngineRun(engine=engine, base=base, results_path=results_path, results=read_results(results_path),

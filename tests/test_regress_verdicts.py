@@ -6,11 +6,12 @@ import pytest
 
 from auralis_perf.catalog import load_catalog
 from auralis_perf.regress import compare, rule_for
+from auralis_perf.regress.verdicts import run_to_run_threshold
 from auralis_perf.regress.normalise import NormalisationError, speed_ratio
 from auralis_perf.regress.rules import samples_scaling, value_scaling
 from auralis_perf.regress.section import changes_section_html
 
-from history_support import CONTROL, check, noisy, results, timing
+from history_support import CONTROL, check, control, noisy, results, timing
 
 CATALOG = load_catalog()
 
@@ -159,3 +160,37 @@ def test_order_and_dicts_and_section() -> None:
     assert "Changes since baseline" in html and "<script>" not in html and "run &lt;b&gt;" in html
     assert html.index("RT-08") < html.index("DB-16") < html.index("RT-04")
     assert "RT-06" not in html.split("<table>")[1], "unchanged checks are counted, not listed"
+
+
+def test_a_busier_machine_is_not_blamed_on_the_code() -> None:
+    """Same machine: a slowdown while the control workload around that notebook also ran slower is doubtful."""
+    rng = np.random.default_rng(9)
+    before_checks = [timing("RT-06", noisy(rng, 10, scale=20.0))]
+    after_checks = [timing("RT-06", noisy(rng, 10, scale=30.0))]
+    calm = {"realtime": [control(1.0), control(1.0)]}
+    busy = {"realtime": [control(1.3), control(1.2)]}
+    base = results("then", before_checks, control_by_category=calm)
+    assert compare(results("now", after_checks, control_by_category=calm), base, CATALOG).verdicts[0].verdict == "regressed"
+    doubted = compare(results("now", after_checks, control_by_category=busy), base, CATALOG).verdicts[0]
+    assert doubted.verdict == "inconclusive" and "control workload 25% slower" in doubted.note
+    # A faster machine does not excuse a slowdown, but it does cast doubt on an improvement.
+    quick = {"realtime": [control(0.8), control(0.8)]}
+    assert compare(results("now", after_checks, control_by_category=quick), base, CATALOG).verdicts[0].verdict == "regressed"
+    improved = compare(results("now", before_checks, control_by_category=quick),
+                       results("then", after_checks, control_by_category=calm), CATALOG).verdicts[0]
+    assert improved.verdict == "inconclusive" and "faster" in improved.note
+
+
+def test_a_change_must_stand_out_from_the_checks_own_history() -> None:
+    rng = np.random.default_rng(10)
+    steady = [20.0 * f for f in (1.0, 1.02, 0.99, 1.01, 1.0, 0.98)]
+    jumpy = [20.0 * f for f in (1.0, 1.5, 0.8, 1.4, 0.9, 1.3)]
+    assert run_to_run_threshold(steady[:3]) is None, "too little history"
+    assert run_to_run_threshold(steady) < np.log(1.10) < run_to_run_threshold(jumpy)
+    stepped = steady + [26.0 * f for f in (1.0, 1.02, 0.99, 1.01)]
+    assert run_to_run_threshold(stepped) < np.log(1.10), "a past step does not make the check look noisy"
+    before, after = timing("RT-06", noisy(rng, 10, scale=20.0)), timing("RT-06", noisy(rng, 10, scale=27.0))
+    now, then = results("now", [after]), results("then", [before])
+    assert compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(steady)}).verdicts[0].verdict == "regressed"
+    noisy_check = compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(jumpy)}).verdicts[0]
+    assert noisy_check.verdict == "inconclusive" and "earlier runs of this check" in noisy_check.note

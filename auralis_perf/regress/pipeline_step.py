@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..catalog import Catalog, load_catalog
-from ..history import BaselineError, HistoryError, HistoryStore, display_url, resolve_baseline
+from ..history import BaselineError, HistoryError, HistoryStore, display_url, resolve_baseline, run_key
 from ..results import write_json_atomic
 from .options import HistoryOptions, add_history_arguments
 from .section import changes_section_html
 from .trends import TrendPlot, key_metric_ids, trend_plots
-from .verdicts import Comparison, compare
+from .verdicts import Comparison, compare, run_to_run_threshold
 
 #: Exit code when a check with a critical tier regressed (after the pipeline's 0-3).
 EXIT_CRITICAL_REGRESSION = 4
@@ -109,7 +109,9 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
     with store:
         choice = resolve_baseline(options.baseline, results, store, cross_machine=options.cross_machine)
         if choice.found:
-            outcome.comparison = compare(results, choice.results, catalog, baseline_label=choice.label)
+            thresholds = None if choice.cross_machine else _run_to_run(store, results)
+            outcome.comparison = compare(results, choice.results, catalog, baseline_label=choice.label,
+                                         run_to_run=thresholds)
         else:
             outcome.message = f"Nothing to compare with: {choice.label}. This run is now the first of its history."
         try:
@@ -122,6 +124,20 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
         except HistoryError as exc:
             outcome.problems.append(str(exc))
     return _saved(outcome, out_dir)
+
+
+def _run_to_run(store: HistoryStore, results: dict[str, Any], *, history: int = 30) -> dict[str, float]:
+    """Per check, the change needed to stand out from its earlier runs on this machine/engine/profile."""
+    machine, engine, profile = run_key(results)
+    thresholds = {}
+    for record in results["checks"]:
+        if record.get("value") is None:
+            continue
+        values = [p["value"] for p in store.series(record["id"], machine, engine, profile, limit=history)]
+        threshold = run_to_run_threshold(values)
+        if threshold is not None:
+            thresholds[record["id"]] = threshold
+    return thresholds
 
 
 def _saved(outcome: RegressionOutcome, out_dir: str | Path | None) -> RegressionOutcome:
@@ -155,7 +171,7 @@ def make_baseline_hook(options: HistoryOptions, engines: Sequence[str], profile:
             critical = critical or outcome.exit_code == EXIT_CRITICAL_REGRESSION
             sections.append(outcome.section_html(engine=engine_run.engine if multi else None))
             stored = f"stored as #{outcome.run_id} in {display_url(outcome.history_url)}" if outcome.run_id else "not stored"
-            print(f"history ({engine_run.engine}): {outcome.summary_line()}; {stored}"
+            print(f"history ({engine_run.engine}): {outcome.summary_line().rstrip('.')}; {stored}"
                   + "".join(f"; problem: {p}" for p in outcome.problems), file=stream or sys.stdout)
         html = "\n".join(sections)
         return changes, critical, (f"<div id=\"changes\">{html}</div>" if multi else html)
@@ -169,12 +185,16 @@ def baseline_hook_for(config: Any):
     return make_baseline_hook(options, config.engines, config.profile)
 
 
-def measure_control(profile: str) -> dict[str, Any] | None:
-    """The control workload for run["control"] (1 s on smoke, else 2 s); None if it cannot be measured."""
+#: Seconds of control workload around each notebook: how fast the machine was while that category ran.
+NOTEBOOK_CONTROL_BUDGET_S = 0.4
+
+
+def measure_control(profile: str, budget_s: float | None = None) -> dict[str, Any] | None:
+    """The control workload for run["control"] (1 s on smoke, else 2 s, unless `budget_s`); None on failure."""
     from ..measure.control import run_control_workload
 
     try:
-        return run_control_workload(budget_s=1.0 if profile == "smoke" else 2.0)
+        return run_control_workload(budget_s=budget_s or (1.0 if profile == "smoke" else 2.0))
     except Exception as exc:  # a missing control only makes cross-machine comparisons inconclusive
         print(f"warning: the control workload could not be measured: {type(exc).__name__}: {exc}", file=sys.stderr)
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from ..catalog import Catalog, load_catalog
-from .normalise import NormalisationError, speed_ratio
+from .normalise import NormalisationError, category_state_ratio, speed_ratio
 from .rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
 
 VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
@@ -28,6 +28,10 @@ VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
 MIN_SAMPLES = 5
 #: Interquartile range above this fraction of the median on either side: too noisy for any verdict.
 MAX_SPREAD = 0.25
+#: A change must exceed this many times a check's run-to-run spread (from the history) to be credited.
+RUN_TO_RUN_Z = 3.0
+#: Fewest earlier values of a check before its run-to-run spread is estimated.
+MIN_HISTORY = 4
 
 
 @dataclass
@@ -199,8 +203,9 @@ def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:
 
 def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any], policy: _Policy,
            critical: bool, title: str, unit: str, factor: float | None, normalised: bool,
-           factor_problem: str | None) -> Verdict:
+           factor_problem: str | None, run_to_run: float | None = None, state: float | None = None) -> Verdict:
     rule = rule_for(after_rec)
+    follows_machine = bool(value_scaling(after_rec, policy.direction)) or (after_rec.get("kind") or "") == "time"
     value_scale = samples_scale = 0
     if normalised and rule in ("samples", "single"):
         value_scale = value_scaling(after_rec, policy.direction)
@@ -227,8 +232,34 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
         verdict, p, note = _exact_verdict(before, after, policy.direction)
     else:
         verdict, p, note = _single_verdict(before, after, policy)
+    if verdict in ("regressed", "improved") and rule in ("samples", "single"):
+        worse = _worse_factor(before, after, policy.direction)
+        doubt = _doubt(worse, policy, run_to_run, state if follows_machine else None)
+        if doubt:
+            verdict, note = "inconclusive", f"{note}; but {doubt}"
     return Verdict(check_id, title, unit, verdict, before, after, ratio, p, rule, note_prefix + note, critical,
                    bool(value_scale or samples_scale))
+
+
+def _doubt(worse: float, policy: _Policy, run_to_run: float | None, state: float | None) -> str | None:
+    """Why a change beyond the floor may still not be the code's doing, or None.
+
+    - `run_to_run`: the change needed to stand out from this check's spread between earlier runs;
+    - `state`: how much slower (> 1) the machine ran the control workload around this category's
+      notebook than at the baseline; a change in the same direction may be load, not code.
+    """
+    if run_to_run is not None and abs(math.log(worse)) < run_to_run:
+        return (f"earlier runs of this check already differ by up to {math.expm1(run_to_run):.0%} from one run to "
+                f"the next ({RUN_TO_RUN_Z:g} x their robust spread)")
+    margin = math.log1p(policy.floor / 2)
+    if state is not None and abs(math.log(state)) > margin and (state > 1) == (worse > 1):
+        return (f"the machine ran the control workload {_pct_state(state)} around this notebook than at the "
+                "baseline: load, not code, may explain it")
+    return None
+
+
+def _pct_state(state: float) -> str:
+    return f"{abs(state - 1):.0%} {'slower' if state > 1 else 'faster'}"
 
 
 def _missing_value_note(record: dict[str, Any], side: str) -> str:
@@ -238,11 +269,14 @@ def _missing_value_note(record: dict[str, Any], side: str) -> str:
 
 def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog | None = None, *,
             normalise: bool | None = None, min_samples: int = MIN_SAMPLES, max_spread: float = MAX_SPREAD,
-            baseline_label: str = "") -> Comparison:
+            baseline_label: str = "", run_to_run: Mapping[str, float] | None = None) -> Comparison:
     """Judge every check of `current` against `baseline` (two results documents).
 
     `normalise=None` normalises exactly when the runs come from different machines (fingerprints differ);
-    times and rates are then scaled by the control workload's speed ratio.
+    times and rates are then scaled by the control workload's speed ratio. On one machine, a timing change
+    in the direction in which the machine itself ran slower or faster (control workload around the
+    category's notebook) is inconclusive. `run_to_run` maps check ids to the |log ratio| a change must
+    exceed to stand out from that check's history (see `run_to_run_thresholds`).
     """
     from ..history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
 
@@ -279,8 +313,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
                          floor=spec.floor if spec else 0.10,
                          memory_tolerance_mb=spec.memory_tolerance_mb if spec else 5.0,
                          alpha=catalog.alpha, min_samples=min_samples, max_spread=max_spread)
+        state = None if normalise else category_state_ratio(current, baseline, record.get("category", ""))
         verdicts.append(_judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
-                               factor_problem))
+                               factor_problem, (run_to_run or {}).get(check_id), state))
     not_compared += [c for c in before_by_id if c not in {r["id"] for r in current.get("checks", [])}]
     history = baseline.get("history") or {}
     baseline_id = str(history.get("run_id") or baseline["run"].get("id"))
@@ -289,6 +324,20 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
         note = (f"normalised: this machine's control workload takes {factor:.2f}x the baseline's" if factor
                 else f"normalisation impossible: {factor_problem}")
     return Comparison(verdicts, bool(normalise), baseline_id, baseline_label, factor, not_compared, note)
+
+
+def run_to_run_threshold(values: Sequence[float], *, z: float = RUN_TO_RUN_Z,
+                         min_history: int = MIN_HISTORY) -> float | None:
+    """The |log ratio| a new value must move by to stand out from a check's earlier values (oldest first).
+
+    z times the robust spread of successive run-to-run changes (1.4826 x median |diff of log values|):
+    successive differences ignore a past step in the series, the median ignores the odd burst. None with
+    fewer than `min_history` positive values.
+    """
+    logs = np.log([v for v in values if v is not None and v > 0])
+    if logs.size < min_history:
+        return None
+    return float(z * 1.4826 * np.median(np.abs(np.diff(logs))))
 
 
 def judge_samples(before: Sequence[float], after: Sequence[float], *, direction: str = "lower",

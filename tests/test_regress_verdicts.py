@@ -194,3 +194,7 @@ def test_a_change_must_stand_out_from_the_checks_own_history() -> None:
     assert compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(steady)}).verdicts[0].verdict == "regressed"
     noisy_check = compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(jumpy)}).verdicts[0]
     assert noisy_check.verdict == "inconclusive" and "earlier runs of this check" in noisy_check.note
+    grown = compare(results("now", [check("MEM-12", 400.0, unit="MB", kind="peak_rss")]),
+                    results("then", [check("MEM-12", 300.0, unit="MB", kind="peak_rss")]), CATALOG,
+                    run_to_run={"MEM-12": run_to_run_threshold([300.0, 420.0, 280.0, 390.0, 310.0])}).verdicts[0]
+    assert grown.verdict == "inconclusive" and "earlier runs" in grown.note

@@ -232,9 +232,9 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
         verdict, p, note = _exact_verdict(before, after, policy.direction)
     else:
         verdict, p, note = _single_verdict(before, after, policy)
-    if verdict in ("regressed", "improved") and rule in ("samples", "single"):
+    if verdict in ("regressed", "improved") and rule != "exact" and before > 0 and after > 0:
         worse = _worse_factor(before, after, policy.direction)
-        doubt = _doubt(worse, policy, run_to_run, state if follows_machine else None)
+        doubt = _doubt(worse, policy, run_to_run, state if follows_machine and rule != "memory" else None)
         if doubt:
             verdict, note = "inconclusive", f"{note}; but {doubt}"
     return Verdict(check_id, title, unit, verdict, before, after, ratio, p, rule, note_prefix + note, critical,

@@ -48,7 +48,8 @@ KEY_PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "pandas", "matplotlib", "
 #: {id, title, verdict, before, after, ratio, p_value, unit} or None, whether a critical check regressed).
 #: The history/regression step plugs in here; without it there is no "Changes since baseline" section.
 #: It may add a third item: the section as ready HTML (regress.pipeline_step.make_baseline_hook does).
-BaselineHook = Callable[[RunConfig, list["EngineRun"]], "tuple[list[dict[str, Any]] | None, bool] | tuple[list[dict[str, Any]] | None, bool, str]"]
+Verdicts = "list[dict[str, Any]] | None"
+BaselineHook = Callable[[RunConfig, list["EngineRun"]], f"tuple[{Verdicts}, bool] | tuple[{Verdicts}, bool, str]"]
 
 
 @dataclass

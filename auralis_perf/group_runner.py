@@ -11,6 +11,7 @@ a group that never answers a check all become `error` records whose reason says 
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from .pipeline import _versions as pipeline_versions  # the same versions block 
 from .regress.pipeline_step import measure_control  # the same control workload as a notebook run
 from .catalog import Catalog, load_catalog
 from .engines import DEFAULT_ENGINE
-from .results import CheckResult, errored, write_results
+from .results import CheckResult, _jsonable, errored, write_results
 
 FRONT_END = "pytest"
 
@@ -170,9 +171,15 @@ class GroupRunner:
             **extra,
         }
 
-    def write(self, path: str | Path, **extra: Any) -> Path:
-        """Write results.json (atomically) with every record produced so far."""
-        return write_results(path, self.run_metadata(**extra), self.ordered_records())
+    def document(self, **extra: Any) -> dict[str, Any]:
+        """The results document ({"run", "checks"}) of every record produced so far, as JSON types."""
+        return json.loads(json.dumps(_jsonable({"run": self.run_metadata(**extra),
+                                                "checks": [r.to_dict() for r in self.ordered_records()]})))
+
+    def write(self, path: str | Path, document: dict[str, Any] | None = None) -> Path:
+        """Write results.json (atomically): `document`, or every record produced so far."""
+        document = document or self.document()
+        return write_results(path, document["run"], document["checks"])
 
 
 class _Unavailable(Exception):

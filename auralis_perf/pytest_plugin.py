@@ -131,6 +131,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "target, or stretch (every tier)")
     group.addoption("--perf-results", default=None, metavar="PATH",
                     help="write a results.json (the pipeline's contract) with every record measured")
+    group.addoption("--perf-report", default=None, metavar="PATH",
+                    help="also write the report's self-contained HTML page for the records measured")
     group.addoption("--perf-thresholds", default=None, metavar="FILE",
                     help="thresholds TOML with every check (default: auralis_perf/catalog.toml)")
     group.addoption("--perf-audio", action="append", default=[], metavar="FILE_OR_DIR",
@@ -144,12 +146,13 @@ class PerfSession:
 
     Registered as a plugin object by `pytest_configure`, so its hooks see the session's state."""
 
-    def __init__(self, *, engine: str, profile: str, tier: str, results_path: Path | None,
+    def __init__(self, *, engine: str, profile: str, tier: str, results_path: Path | None, report_path: Path | None,
                  thresholds: Path | None, audio: tuple[Path, ...], keep_work: bool) -> None:
         self.engine = engine
         self.profile = profile
         self.tier = tier
         self.results_path = results_path
+        self.report_path = report_path
         self.thresholds = thresholds
         self.audio = audio
         self.keep_work = keep_work
@@ -177,8 +180,14 @@ class PerfSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.runner is None:
             return
+        document = self.runner.document(pytest={"tier": self.tier, "outcomes": dict(self.outcomes)})
         if self.results_path is not None:
-            self.runner.write(self.results_path, pytest={"tier": self.tier, "outcomes": dict(self.outcomes)})
+            self.runner.write(self.results_path, document)
+        if self.report_path is not None:
+            from .report import write_report
+
+            self.report_path.parent.mkdir(parents=True, exist_ok=True)
+            write_report(self.report_path, [(document, self.report_path.parent)])
         for name in self.env_set:
             os.environ.pop(name, None)
         if not self.keep_work:
@@ -187,8 +196,9 @@ class PerfSession:
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         tr = terminalreporter
         if self.runner is None:
-            if self.results_path is not None:
-                tr.write_line(f"auralis-perf: no catalogue check ran; {self.results_path} not written")
+            for path in (self.results_path, self.report_path):
+                if path is not None:
+                    tr.write_line(f"auralis-perf: no catalogue check ran; {path} not written")
             return
         records = self.runner.ordered_records()
         counts = {s: sum(r.status == s for r in records) for s in ("pass", "fail", "skip", "error")}
@@ -201,8 +211,9 @@ class PerfSession:
             tr.write_line(f"  {g.category} / {g.name}: {g.duration_s:.1f} s" + (f" ({g.problem})" if g.problem else ""))
         for note in self.notes():
             tr.write_line(f"  note: {note}")
-        if self.results_path is not None:
-            tr.write_line(f"results: {self.results_path}")
+        for what, path in (("results", self.results_path), ("report", self.report_path)):
+            if path is not None:
+                tr.write_line(f"{what}: {path}")
 
 
 def _check_id(nodeid: str) -> str | None:
@@ -248,6 +259,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = PerfSession(
         engine=engine, profile=config.getoption("--perf-profile"), tier=config.getoption("--perf-tier"),
         results_path=Path(results).resolve() if results else None,
+        report_path=Path(config.getoption("--perf-report")).resolve() if config.getoption("--perf-report") else None,
         thresholds=Path(thresholds).resolve() if thresholds else None, audio=audio,
         keep_work=config.getoption("--perf-keep-work"))
     config.stash[_SESSION_KEY] = session

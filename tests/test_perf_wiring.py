@@ -190,9 +190,10 @@ def fake_suite_env(tmp_path: Path) -> dict[str, str]:
 def test_every_record_status_maps_to_its_pytest_outcome(tmp_path: Path, fake_suite_env: dict[str, str]) -> None:
     results = tmp_path / "out" / "results.json"
     junit = tmp_path / "junit.xml"
+    report = tmp_path / "out" / "report.html"
     run = _pytest(["-p", "wiring_engine", "-m", "performance and (realtime or memory)", "-k", "RT- or MEM-01",
-                   "--perf-engine", "wiring-double", "--perf-results", str(results), f"--junitxml={junit}",
-                   "tests/performance"], tmp_path, fake_suite_env)
+                   "--perf-engine", "wiring-double", "--perf-results", str(results), "--perf-report", str(report),
+                   f"--junitxml={junit}", "tests/performance"], tmp_path, fake_suite_env)
     assert run.returncode == 1, run.stdout + run.stderr  # tests failed
     cases = _junit(junit)
     assert sorted(cases) == sorted(CATALOG.ids("realtime") + ["MEM-01"])
@@ -224,13 +225,12 @@ def test_every_record_status_maps_to_its_pytest_outcome(tmp_path: Path, fake_sui
     assert run_meta["pytest"]["outcomes"]["RT-06"] == "error"
 
     from auralis_perf.history import HistoryStore
-    from auralis_perf.report.render import render_report
 
     with HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}") as store:  # history takes a pytest run
         stored = store.run(store.append(doc))
     assert stored["run"]["id"] == run_meta["id"] and len(stored["checks"]) == len(doc["checks"])
 
-    page = render_report([(doc, results.parent)])
+    page = report.read_text(encoding="utf-8")  # the report's own renderer, from the same document
     assert "RT-05" in page and "wiring-double" in page and "latency scenario exploded" in page
 
 

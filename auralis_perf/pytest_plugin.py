@@ -27,10 +27,9 @@ import pytest
 
 from .catalog import TIERS, Catalog, ThresholdsError, load_catalog
 from .formatting import format_value
+from .suites import PROFILES
 
-PROFILE_CHOICES = ("smoke", "standard", "full")
 DEFAULT_PROFILE = "smoke"
-CATEGORY_MARKERS = ("realtime", "memory", "cache", "database", "optimization")
 
 #: Groups that, at the `full` profile, process one of the seed's large sizes (600 s of audio, 100 tracks,
 #: 1000 cycles, a 1 GB file, 100k tracks) and so run for minutes; they were also the costliest groups of
@@ -122,7 +121,7 @@ def judge(record: Any, tier: str = "critical", catalog: Catalog | None = None) -
 # -- options and session ------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("auralis-perf", "auralis-perf catalogue (tests/performance, run with -m performance)")
-    group.addoption("--perf-profile", choices=PROFILE_CHOICES, default=DEFAULT_PROFILE,
+    group.addoption("--perf-profile", choices=PROFILES, default=DEFAULT_PROFILE,
                     help="size profile of the checks: smoke (seconds, default), standard (minutes), full (seed sizes)")
     group.addoption("--perf-engine", default=None, metavar="NAME",
                     help="engine to measure (default: reference), or package.module:Factory; one per pytest run")

@@ -93,7 +93,7 @@ def _collected(output: str) -> list[str]:
 
 
 def test_collection_lists_every_catalogue_id(tmp_path: Path) -> None:
-    everything = _pytest(["-m", "performance", "--co", "-q"], tmp_path)
+    everything = _pytest(["-m", "performance", "--co", "-q", "tests/performance"], tmp_path)
     assert everything.returncode == 0, everything.stdout + everything.stderr
     assert _collected(everything.stdout) == CATALOG.ids()
     assert len(CATALOG.ids()) == 100
@@ -245,7 +245,7 @@ def test_perf_tier_target_fails_target_misses(tmp_path: Path, fake_suite_env: di
 
 
 def test_an_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
-    run = _pytest(["-m", "performance", "--co", "--perf-engine", "no-such-engine"], tmp_path)
+    run = _pytest(["-m", "performance", "--co", "--perf-engine", "no-such-engine", "tests/performance"], tmp_path)
     assert run.returncode == 4 and "unknown engine" in run.stderr
 
 
@@ -253,7 +253,7 @@ def test_an_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
 def test_smoke_run_of_two_real_checks_writes_a_results_file(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     run = _pytest(["-m", "performance and realtime", "-k", "RT-06 or RT-07", "--perf-profile", "smoke",
-                   "--perf-results", str(results)], tmp_path)
+                   "--perf-results", str(results), "tests/performance"], tmp_path)
     assert run.returncode in (0, 1), run.stdout + run.stderr  # 1: a check missed a critical tier here
     assert "2 selected" in run.stdout, run.stdout
     doc = read_results(results)

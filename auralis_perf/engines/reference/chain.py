@@ -88,6 +88,7 @@ class Reader(Protocol):
     def read(self, start: int, count: int, out: np.ndarray | None = None) -> np.ndarray: ...
 
 
+
 class ChainProcessor:
     """The chain for one preset, sample rate and channel count, carrying every state between calls.
 

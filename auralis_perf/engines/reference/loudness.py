@@ -26,8 +26,9 @@ class KMeter:
     Channel weights are 1.0 (left, right or mono; the engine supports no surround layouts).
     """
 
-    def __init__(self, sample_rate: int, channels: int, compiled: bool = True) -> None:
+    def __init__(self, sample_rate: int, channels: int, compiled: bool = True, scale: float = 1.0) -> None:
         self.sample_rate = sample_rate
+        self._scale = scale  # multiplies the samples fed (e.g. 2**-15 for raw int16): energies get scale**2
         self._kernel = (FAST_K_ENERGY_STEREO if channels == 2 else FAST_K_ENERGY) if compiled else None
         self._accumulator = np.zeros(2)
         self.hop = sample_rate // 10
@@ -81,7 +82,8 @@ class KMeter:
 
     def subblocks(self) -> np.ndarray:
         """Energies of the complete 100 ms sub-blocks so far (a trailing partial one is left out)."""
-        return np.concatenate(self._energies) if self._energies else np.zeros(0)
+        energies = np.concatenate(self._energies) if self._energies else np.zeros(0)
+        return energies * (self._scale * self._scale) if self._scale != 1.0 else energies
 
 
 def subblock_energies(audio: np.ndarray, sample_rate: int, skip: int = 0, compiled: bool = True) -> np.ndarray:

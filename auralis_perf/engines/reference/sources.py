@@ -34,12 +34,13 @@ class ArraySource:
         out[:block.shape[0]] = block
         return out[:block.shape[0]]
 
+
     def close(self) -> None:
         self.audio = self.audio[:0]
 
 
-def _wav_truncation(path: str, file_size: int) -> str | None:
-    """For a RIFF/WAVE file, a message if its data chunk is shorter than the header declares."""
+def _wav_data_chunk(path: str) -> tuple[int, int] | None:
+    """(offset, declared size) of a little-endian RIFF/WAVE file's data chunk, or None."""
     with open(path, "rb") as handle:
         header = handle.read(12)
         if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
@@ -50,11 +51,25 @@ def _wav_truncation(path: str, file_size: int) -> str | None:
                 return None
             chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
             if chunk_id == b"data":
-                available = file_size - handle.tell()
-                if size not in (0, 0xFFFFFFFF) and size > available:
-                    return f"truncated: the header declares {size} data bytes but only {available} remain"
-                return None
+                return handle.tell(), size
             handle.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def _wav_truncation(path: str, file_size: int) -> str | None:
+    """For a RIFF/WAVE file, a message if its data chunk is shorter than the header declares."""
+    found = _wav_data_chunk(path)
+    if found is None:
+        return None
+    offset, size = found
+    available = file_size - offset
+    if size not in (0, 0xFFFFFFFF) and size > available:
+        return f"truncated: the header declares {size} data bytes but only {available} remain"
+    return None
+
+
+#: Subtypes read as raw integers and scaled by NumPy: libsndfile's own int-to-float conversion costs
+#: several times more than the read, and x * 2**-15 in float32 is exact, so the values are identical.
+_NATIVE_INT = {"PCM_16": (np.int16, 2.0 ** -15)}
 
 
 class FileSource:
@@ -84,6 +99,9 @@ class FileSource:
         self.frames = int(self._file.frames)
         self.dtype = np.dtype(dtype)
         self._position = 0
+        native = _NATIVE_INT.get(self._file.subtype)
+        self.native_dtype, self.native_scale = (np.dtype(native[0]), native[1]) if native else (self.dtype, 1.0)
+        self._scratch = np.empty((0, self.channels), dtype=self.native_dtype)
 
     def _check_header(self, file_size: int) -> None:
         handle = self._file
@@ -98,17 +116,32 @@ class FileSource:
                 raise AudioFileError(f"{self.path}: {problem}")
 
     def read(self, start: int, count: int, out: np.ndarray | None = None) -> np.ndarray:
-        """Frames [start, start + count) clipped to the file, into `out` if given."""
+        """Frames [start, start + count) clipped to the file as floats, into `out` if given."""
         count = max(0, min(count, self.frames - start))
         if out is None:
             out = np.empty((count, self.channels), dtype=self.dtype)
         target = out[:count]
+        if self.native_scale == 1.0:
+            return self._decode(start, target)
+        if self._scratch.shape[0] < count:
+            self._scratch = np.empty((count, self.channels), dtype=self.native_dtype)
+        raw = self._decode(start, self._scratch[:count])
+        np.multiply(raw, target.dtype.type(self.native_scale), out=target)
+        return target
+
+    def read_native(self, start: int, count: int, out: np.ndarray) -> np.ndarray:
+        """Frames as stored (int16 for 16-bit PCM, else floats): multiply by `native_scale` for floats."""
+        count = max(0, min(count, self.frames - start))
+        return self._decode(start, out[:count])
+
+    def _decode(self, start: int, target: np.ndarray) -> np.ndarray:
+        count = target.shape[0]
         if count == 0:
             return target
         try:
             if start != self._position:
                 self._file.seek(start)
-            got = self._file.read(count, dtype=self.dtype.name, always_2d=True, out=target)
+            got = self._file.read(count, dtype=target.dtype.name, always_2d=True, out=target)
         except (sf.SoundFileError, RuntimeError) as exc:
             self._position = -1
             raise AudioFileError(f"{self.path}: corrupt or truncated audio data near frame {start} ({exc})") from exc
@@ -116,7 +149,8 @@ class FileSource:
         if got.shape[0] < count:
             raise AudioFileError(f"{self.path}: truncated: expected {count} frames from frame {start}, "
                                  f"decoded {got.shape[0]}")
-        if not np.isfinite(target.sum(dtype=np.float64)) and not np.isfinite(target).all():
+        if target.dtype.kind == "f" and not np.isfinite(target.sum(dtype=np.float64)) \
+                and not np.isfinite(target).all():
             raise AudioFileError(f"{self.path}: corrupt audio data (NaN or Inf samples) near frame {start}")
         return target
 

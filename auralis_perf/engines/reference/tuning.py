@@ -26,6 +26,7 @@ import numpy as np
 from .chain import ChainProcessor, KernelSet, Reader, Tuning
 from .loudness import ABSOLUTE_GATE_LUFS, KMeter, block_energies, gated_loudness
 from .presets import Preset
+from .sources import ArraySource
 
 ANALYSIS_WINDOWS = 12
 ANALYSIS_WINDOW_SECONDS = 0.6
@@ -56,11 +57,16 @@ class Window:
 
 
 def measure_source(source: Reader, compiled: bool = True) -> SourceLoudness:
-    """Integrated loudness of the whole source, read block by block."""
-    meter = KMeter(source.sample_rate, source.channels, compiled)
-    buffer = np.empty((min(_READ_BLOCK, source.frames), source.channels), dtype=source.dtype)
-    for start in range(0, source.frames, _READ_BLOCK):
-        meter.feed(source.read(start, _READ_BLOCK, buffer))
+    """Integrated loudness of the whole source: an array in place, a file block by block in its stored
+    sample format (bounded memory and no float conversion; the scale is applied to the energies)."""
+    if isinstance(source, ArraySource):
+        meter = KMeter(source.sample_rate, source.channels, compiled)
+        meter.feed(source.audio)
+    else:
+        meter = KMeter(source.sample_rate, source.channels, compiled, scale=source.native_scale)
+        buffer = np.empty((min(_READ_BLOCK, source.frames), source.channels), dtype=source.native_dtype)
+        for start in range(0, source.frames, _READ_BLOCK):
+            meter.feed(source.read_native(start, _READ_BLOCK, buffer))
     subblocks = meter.subblocks()
     return SourceLoudness(subblocks, gated_loudness(block_energies(subblocks)))
 

@@ -26,9 +26,9 @@ RT_IDS = [f"RT-{i:02d}" for i in range(1, 21)]
 TINY = {
     "rtf_seconds": (0.5, 1.0, 1.5), "rtf_runs": 5, "stream_seconds": 1.0, "latency_repeats": 5,
     "playback_seconds": 1.0, "preset_switches": 3, "start_seconds": 1.0, "concurrent_seconds": 0.5,
-    "concurrent_rounds": 5, "batch": (3, 0.5), "batch_repeats": 3, "queue_jobs": 6, "queue_clip_seconds": 0.2,
-    "queue_rounds": 5, "sustained_wall_seconds": 0.3, "envelope_seconds": 0.2, "eq_seconds": 0.3,
-    "spectrum_seconds": 1.0, "chain_seconds": 0.3, "pair_rounds": 5,
+    "concurrent_rounds": 5, "batch": (3, 0.5), "batch_repeats": 3, "memory_repeats": 2, "queue_jobs": 6,
+    "queue_clip_seconds": 0.2, "queue_rounds": 5, "sustained_wall_seconds": 0.3, "envelope_seconds": 0.2,
+    "eq_seconds": 0.3, "spectrum_seconds": 1.0, "chain_seconds": 0.3, "pair_rounds": 5,
 }
 
 
@@ -170,12 +170,17 @@ def test_evidence_that_master_runs_the_plain_path_is_a_violation(tiny_sizes, eng
 
 
 def test_evidence_rules():
-    assert rt.evidence_violations("eq", None, None) == []
-    assert rt.evidence_violations("eq", {"master_calls_compiled": 1, "master_calls_plain": 0},
-                                  {"master_calls_compiled": 2, "master_calls_plain": 0}) == []
-    assert rt.evidence_violations("eq", {}, {"used_by_master": False, "reason": "Numba missing"})
-    assert rt.evidence_violations("eq", {"master_calls_compiled": 3, "master_calls_plain": 1},
-                                  {"master_calls_compiled": 3, "master_calls_plain": 2})
+    assert rt.judge_evidence("eq", None, None)[1] == []
+    verdict, violations = rt.judge_evidence("eq", {"master_calls_compiled": 1, "master_calls_plain": 0},
+                                            {"master_calls_compiled": 2, "master_calls_plain": 0})
+    assert verdict.startswith("in use") and violations == []
+    assert rt.judge_evidence("eq", {}, {"used_by_master": False, "reason": "Numba missing"})[1]
+    assert rt.judge_evidence("eq", {"master_calls_compiled": 3, "master_calls_plain": 1},
+                             {"master_calls_compiled": 3, "master_calls_plain": 2})[1]
+
+
+def test_the_reference_engine_proves_master_uses_its_compiled_envelope(records):
+    assert records["RT-16"].details["evidence"]["verdict"].startswith("in use")
 
 
 def test_user_files_are_used_wherever_generated_audio_is(engine, tmp_path):

@@ -36,9 +36,12 @@ from ._library_workload import open_library, remove_library_files, replay
 KIND_CHECKS = {"CACHE-11": "waveform", "CACHE-12": "spectrum", "CACHE-13": "fingerprint", "CACHE-14": "analysis"}
 KINDS = tuple(KIND_CHECKS.values())
 SIZES = {
-    "smoke": {"seconds": 5.0, "files": 2, "rounds": 5, "scan_files": 6},
-    "standard": {"seconds": 30.0, "files": 3, "rounds": 5, "scan_files": 12},
-    "full": {"seconds": 120.0, "files": 5, "rounds": 7, "scan_files": 40},
+    "smoke": {"seconds": 5.0, "files": 2, "rounds": 5, "persist_files": 1, "change_seconds": 3.0,
+              "scan_files": 5},
+    "standard": {"seconds": 30.0, "files": 3, "rounds": 5, "persist_files": 3, "change_seconds": 10.0,
+                 "scan_files": 12},
+    "full": {"seconds": 120.0, "files": 5, "rounds": 7, "persist_files": 5, "change_seconds": 30.0,
+             "scan_files": 40},
 }
 _FILES = "audio_cache.files"
 
@@ -180,6 +183,7 @@ def persistence_child(engine_name: str, directory: str, paths: list[str], kinds:
                 diff = max_abs_diff(found, computed)
                 rows.append({"file": Path(path).name, "kind": kind, "first_request_s": first_s, "cold_s": cold_s,
                              "hit": _delta(before, after, "hits") >= 1 and _delta(before, after, "misses") == 0,
+                             "disk_hit": _delta(before, after, "disk_hits") >= 1 if "disk_hits" in after else None,
                              "max_abs_diff": _finite(diff), "same": diff == 0.0})
         stats = {"persisted": persisted.stats(), "cold": cold.stats()}
         persisted.close()
@@ -192,7 +196,7 @@ def persistence_child(engine_name: str, directory: str, paths: list[str], kinds:
 def persistence_check(ctx: SuiteContext) -> CheckResult:
     """CACHE-15: entries written by this process are found on disk by a new one, faster than computing."""
     require(ctx, Capability.AUDIO_CACHE)
-    files = test_files(ctx)
+    files = test_files(ctx)[:ctx.sizes(SIZES)["persist_files"]]
     root = _root(ctx)
     directory = root / "persist"
     cache = open_cache(ctx, directory)
@@ -263,7 +267,7 @@ def file_change_check(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.AUDIO_CACHE)
     root = _root(ctx)
     folder = _fresh_folder(root / "change-files")
-    seconds = min(10.0, ctx.sizes(SIZES)["seconds"])
+    seconds = ctx.sizes(SIZES)["change_seconds"]
     cache = open_cache(ctx, root / "change-store")
     rows, stale_counts = [], []
     try:
@@ -309,7 +313,7 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.AUDIO_CACHE)
     root = _root(ctx)
     folder = _fresh_folder(root / "scan-folder")
-    seconds = min(4.0, ctx.sizes(SIZES)["seconds"])
+    seconds = min(4.0, ctx.sizes(SIZES)["change_seconds"])
     n = ctx.sizes(SIZES)["scan_files"]
     files = []
     for i in range(n):
@@ -345,9 +349,15 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
         for j in range(2):
             audio, sr = test_audio(ctx, seconds, seed=260 + j)
             added.append(write_audio(folder / f"scan-new-{j + 1}.flac", audio, sr, tags=_scan_tags(100 + j)))
-        bytes_before = cache.stats().get("bytes")
+        before = cache.stats()
         second = lib.scan(folder, audio_cache=cache)
-        bytes_after = cache.stats().get("bytes")
+        after = cache.stats()
+        # entries of changed and removed files must be gone right after the rescan (where the cache
+        # tells how many entries it holds on disk)
+        undropped = None
+        if "disk_entries" in before and "disk_entries" in after:
+            expected = before["disk_entries"] - len(KINDS) * (len(changed) + len(removed))
+            undropped = max(0, after["disk_entries"] - expected)
         tally = StaleTally()
         missed = {"changed": sorted({str(p) for p in changed} - set(second.changed)),
                   "removed": sorted({str(p) for p in removed} - set(second.removed)),
@@ -372,19 +382,19 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
     finally:
         cache.close()
         lib.close()
-    stale = (tally.stale + len(audio_stale) + len(served_removed) + sum(len(v) for v in missed.values()))
     parts = [float(tally.stale), float(len(audio_stale)), float(len(served_removed)),
-             float(sum(len(v) for v in missed.values()))]
+             float(sum(len(v) for v in missed.values())), float(undropped or 0)]
+    stale = sum(parts)
     return record(ctx, "CACHE-18", float(stale), samples=parts, kind="count", details={
         "files": n, "changed": len(changed), "removed": len(removed), "added": len(added),
         "first_scan": {"added": len(first.added), "errors": [e.message for e in first.errors][:5]},
         "rescan": {"added": len(second.added), "changed": len(second.changed), "removed": len(second.removed),
                    "unchanged": second.unchanged, "seconds": second.seconds},
         "missed_by_rescan": missed, "library_stale_reads": tally.to_dict(), "audio_stale": audio_stale,
-        "served_for_removed_files": served_removed, "cache_bytes_before_rescan": bytes_before,
-        "cache_bytes_after_rescan": bytes_after,
+        "served_for_removed_files": served_removed, "entries_not_dropped": undropped,
+        "cache_stats_before_rescan": before, "cache_stats_after_rescan": after,
         "samples_are": ["library stale reads", "audio stale answers", "answers for removed files",
-                        "files the rescan missed"], **describe_source(ctx)})
+                        "files the rescan missed", "entries not dropped"], **describe_source(ctx)})
 
 
 __all__ = ["CHANGES", "KINDS", "KIND_CHECKS", "change_file", "file_change_check", "hit_rounds", "kind_check",

@@ -34,12 +34,12 @@ from ._library_workload import (PAGE, QUERY_READS, BuiltLibrary, cache_stats_del
 CATEGORY = "cache"
 
 SIZES = {
-    "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 600, "stale_steps": 40, "fill_rounds": 2,
-              "lru_accesses": 400, "selective_edits": 3, "cascade_artists": 2},
+    "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 600, "stale_steps": 25, "fill_rounds": 2,
+              "fill_limit": 200, "lru_accesses": 400, "selective_edits": 3, "cascade_artists": 2},
     "standard": {"replay": 10_000, "hot_calls": 120, "entity_replay": 3000, "stale_steps": 200,
-                 "fill_rounds": 3, "lru_accesses": 1000, "selective_edits": 5, "cascade_artists": 5},
+                 "fill_rounds": 3, "fill_limit": 1500, "lru_accesses": 1000, "selective_edits": 5, "cascade_artists": 5},
     "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 10_000, "stale_steps": 600, "fill_rounds": 5,
-             "lru_accesses": 3000, "selective_edits": 8, "cascade_artists": 10},
+             "fill_limit": 12_000, "lru_accesses": 3000, "selective_edits": 8, "cascade_artists": 10},
 }
 SEQUENCES = 5  # randomized sequences per correctness check (one sample each)
 HIT_RATE_WINDOWS = 20
@@ -207,7 +207,7 @@ def cache04_memory(ctx: SuiteContext) -> CheckResult:
     built = _library(ctx)
     lib = built.lib
     cache = lib.caches.query
-    limit = ctx.sizes({"smoke": 300, "standard": 1500, "full": 12_000})
+    limit = ctx.sizes(SIZES)["fill_limit"]
     ops = fill_ops(built)
     rounds = [fill_and_measure(lib, ops, limit) for _ in range(ctx.sizes(SIZES)["fill_rounds"])]
     values = [r["at_capacity_mb"] for r in rounds]
@@ -284,7 +284,7 @@ def cache05_lru(ctx: SuiteContext) -> CheckResult:
     capacity = min(cache.stats()["max_entries"], cache.stats()["max_bytes"] // entry_bytes)
     n_keys = int(min(5000, max(300, 3 * capacity)))
     values = [results[i % len(results)] for i in range(n_keys)]
-    accesses = max(ctx.sizes(SIZES)["lru_accesses"], 2 * n_keys)
+    accesses = max(ctx.sizes(SIZES)["lru_accesses"], n_keys)
     runs = [lru_sequence(cache, values, np.random.default_rng(500 + i), accesses) for i in range(SEQUENCES)]
     wrong = [float(r["wrong_evictions"]) for r in runs]
     violations = []

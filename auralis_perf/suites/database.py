@@ -30,12 +30,12 @@ from ._library_workload import (PAGE, BuiltLibrary, cached_against_uncached, equ
 CATEGORY = "database"
 
 SIZES = {
-    "smoke": {"depths": (0.0, 0.05, 0.25, 0.5, 0.9, 0.99), "listing": 500, "bulk_rows": 2000,
-              "row_rows": 150, "import_rounds": 3, "pool_rounds": 3, "pool_reads": 40},
+    "smoke": {"depths": (0.0, 0.05, 0.25, 0.5, 0.9, 0.99), "listing": 500, "load_rounds": 3, "bulk_rows": 1000,
+              "row_rows": 100, "import_rounds": 3, "pool_rounds": 2, "pool_reads": 30},
     "standard": {"depths": (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99), "listing": 500,
-                 "bulk_rows": 10_000, "row_rows": 400, "import_rounds": 3, "pool_rounds": 3, "pool_reads": 120},
+                 "load_rounds": 5, "bulk_rows": 10_000, "row_rows": 400, "import_rounds": 3, "pool_rounds": 3, "pool_reads": 120},
     "full": {"depths": (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99), "listing": 500,
-             "bulk_rows": 100_000, "row_rows": 2000, "import_rounds": 5, "pool_rounds": 5, "pool_reads": 400},
+             "load_rounds": 7, "bulk_rows": 100_000, "row_rows": 2000, "import_rounds": 5, "pool_rounds": 5, "pool_reads": 400},
 }
 
 
@@ -344,8 +344,9 @@ def listing_loads(ctx: SuiteContext) -> dict[str, Any]:
                 repo.list_tracks(sort="title", limit=size, offset=offset, load=load)
             counts[load].append(block.count)
     listing = {load: (lambda l=load: repo.list_tracks(sort="title", limit=size, load=l)) for load in LOADS}
-    comparison = compare_paths(listing[EAGER], listing["lazy"], rounds=5, tolerance=0.0)
-    selectin = measure_time(listing["selectin"], warmup=1, repeat=5, min_time=0.0, max_time=1.0)
+    rounds = ctx.sizes(SIZES)["load_rounds"]
+    comparison = compare_paths(listing[EAGER], listing["lazy"], rounds=rounds, tolerance=0.0)
+    selectin = measure_time(listing["selectin"], warmup=1, repeat=rounds, min_time=0.0, max_time=1.0)
     cache[built.n_tracks] = result = {"built": built, "size": size, "offsets": offsets, "statements": counts,
                                       "eager_vs_lazy": comparison, "selectin": selectin}
     return result

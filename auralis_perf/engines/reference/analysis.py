@@ -6,6 +6,7 @@ processed in bounded batches, so memory stays proportional to the result, not to
 from __future__ import annotations
 
 import math
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +19,8 @@ from .loudness import KMeter, block_energies, gated_loudness, loudness_range, tr
 
 N_FFT = 2048
 HOP = 512
+#: Which spectrum path `analyze` ran, for the evidence that the batched/parallel forms are in use.
+SPECTRUM_CALLS: Counter[str] = Counter()
 _BATCH_FRAMES = 64  # STFT frames per batch: ~1 MB of float64 at n_fft=2048, so it stays in cache
 
 
@@ -110,12 +113,19 @@ FINGERPRINT_LOW_HZ, FINGERPRINT_HIGH_HZ = 300.0, 2000.0
 
 def fingerprint(audio: np.ndarray, sample_rate: int, n_fft: int = 4096, hop: int = 2048) -> np.ndarray:
     """A compact fingerprint: one uint32 per hop, each bit the sign of the change over time of the energy
-    difference between adjacent log-spaced bands (300-2000 Hz). Robust to gain and mild EQ."""
-    spectrum = spectrum_batched(audio, n_fft, hop, dtype=np.float32) ** 2
+    difference between adjacent log-spaced bands (300-2000 Hz). Robust to gain and mild EQ. Band
+    energies are computed batch by batch, so memory stays proportional to the fingerprint."""
+    _check_fft(n_fft, hop)
+    mono = _padded(_mono(audio), n_fft)
+    frames = sliding_window_view(mono, n_fft)[::hop]
+    window = np.hanning(n_fft)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    edges = np.geomspace(FINGERPRINT_LOW_HZ, FINGERPRINT_HIGH_HZ, FINGERPRINT_BANDS + 1)
-    bins = np.searchsorted(freqs, edges)
-    energy = np.add.reduceat(spectrum, bins[:-1], axis=1)[:, :FINGERPRINT_BANDS]
+    bins = np.searchsorted(freqs, np.geomspace(FINGERPRINT_LOW_HZ, FINGERPRINT_HIGH_HZ, FINGERPRINT_BANDS + 1))
+    energy = np.empty((frames.shape[0], FINGERPRINT_BANDS))
+    for start in range(0, frames.shape[0], _BATCH_FRAMES):
+        stop = min(start + _BATCH_FRAMES, frames.shape[0])
+        power = np.abs(sfft.rfft(frames[start:stop] * window, axis=1)) ** 2
+        energy[start:stop] = np.add.reduceat(power, bins[:-1], axis=1)[:, :FINGERPRINT_BANDS]
     diff = energy[:, :-1] - energy[:, 1:]
     bits = (diff[1:] - diff[:-1]) > 0
     weights = (1 << np.arange(FINGERPRINT_BANDS - 1, dtype=np.uint64)).astype(np.uint64)
@@ -170,6 +180,7 @@ def analyze(audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> A
         parallel = options.pop("parallel", False)
         workers = options.pop("workers", 2)
         dtype = options.pop("dtype", np.float32)
+        SPECTRUM_CALLS["parallel" if parallel else "batched"] += 1
         if parallel:
             return spectrum_parallel(audio, workers=workers, dtype=dtype, **options)
         return spectrum_batched(audio, dtype=dtype, **options)

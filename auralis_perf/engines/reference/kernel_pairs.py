@@ -15,7 +15,7 @@ import numpy as np
 from ...signals import music
 from ..base import KernelPair
 from . import kernels as k
-from .analysis import spectrum_batched, spectrum_frame_by_frame, spectrum_parallel
+from .analysis import SPECTRUM_CALLS, spectrum_batched, spectrum_frame_by_frame, spectrum_parallel
 from .chain import KERNEL_CALLS, kernel_set, slow_kernels
 from .filters import design_eq, pad_sections
 from .jit import NUMBA_AVAILABLE, signatures
@@ -126,6 +126,7 @@ def _spectrum_pairs() -> dict[str, KernelPair]:
         plain=lambda audio: spectrum_frame_by_frame(audio),
         make_input=make_input,
         tolerance=1e-9,
+        evidence=lambda: {"analyze_spectrum_calls": dict(SPECTRUM_CALLS), "analyze_default": "batched"},
         info={"n_fft": 2048, "hop": 512},
     )
     parallel = KernelPair(
@@ -135,6 +136,8 @@ def _spectrum_pairs() -> dict[str, KernelPair]:
         plain=lambda audio: spectrum_batched(audio),
         make_input=make_input,
         tolerance=1e-9,
+        evidence=lambda: {"analyze_spectrum_calls": dict(SPECTRUM_CALLS),
+                          "analyze_parallel_option": "analyze(audio, sr, 'spectrum', parallel=True, workers=n)"},
         info={"workers": workers, "n_fft": 2048, "hop": 512},
     )
     return {"spectrum_batched": batched, "spectrum_parallel": parallel}

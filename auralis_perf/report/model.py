@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..catalog import CATEGORIES
 from ..formatting import format_duration, format_value
 from ..results import STATUSES
 
@@ -74,10 +73,6 @@ def summarize(doc: dict[str, Any], base_dir: str | Path = ".") -> EngineSummary:
         critical_misses=[c for c in checks if (c.get("tiers") or {}).get("critical") is False],
         errors=[c for c in checks if c.get("status") == "error"],
         notebooks=list(run.get("notebooks") or []))
-
-
-def category_of(check_id: str) -> str:
-    return CATEGORIES.get(check_id.split("-")[0], "?")
 
 
 def comparison_rows(summaries: list[EngineSummary]) -> list[dict[str, Any]]:

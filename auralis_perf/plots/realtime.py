@@ -196,7 +196,12 @@ def plot_throughput(run: NotebookRun):
 
     r15 = _record(run, "RT-15")
     if _usable(r15):
-        ax15.bar(range(1, len(r15.samples) + 1), r15.samples, color=STATUS_COLOURS[r15.status], alpha=0.7)
+        runs = range(1, len(r15.samples) + 1)
+        ax15.bar(runs, r15.samples, color=STATUS_COLOURS[r15.status], alpha=0.7, width=0.5)
+        for x, growth in zip(runs, r15.samples):
+            ax15.annotate(f"{growth:.1f}", (x, growth), textcoords="offset points", xytext=(0, 3), ha="center",
+                          fontsize=7)
+        ax15.set_xticks(list(runs))
         _bound_line(run, ax15, "RT-15", (0.5, len(r15.samples) + 0.5), labelled=set())
         ax15.legend(fontsize=7)
         ax15.set_xlabel(f"batch run ({r15.details['tracks']} tracks each)")

@@ -8,9 +8,11 @@ A missing capability (`NotSupported`) becomes a `skip` with the engine's reason,
 """
 from __future__ import annotations
 
+import gc
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..engines import NotSupported
@@ -39,6 +41,23 @@ def run_checks(ctx: SuiteContext, checks: Sequence[tuple[str, CheckFunction]]) -
     return records
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects alive now out of the garbage collector's sight for the block (gc.freeze).
+
+    A notebook kernel holds hundreds of thousands of objects (NumPy, SciPy, Numba, pandas, matplotlib);
+    a full collection walks all of them, 0.1-0.5 s each time, and the memory checks collect before every
+    reading. Frozen objects are the ones that existed before the checks (never the engine's work under
+    measurement, which is allocated later and collected as usual), so collections cost microseconds.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def record(ctx: SuiteContext, check_id: str, value: float | None, **kwargs: Any) -> CheckResult:
     """`results.check_record` judged against this run's thresholds file."""
     return check_record(check_id, value, catalog=ctx.catalog, **kwargs)
@@ -57,4 +76,4 @@ def scaled(profile: str, what: str, seed_size: Any, used: Any) -> dict[str, str]
     return {"scaled": f"{what}: {seed_size} -> {used} ({profile} profile; `full` uses the seed's size)"}
 
 
-__all__ = ["CheckFunction", "record", "require", "run_checks", "scaled"]
+__all__ = ["CheckFunction", "frozen_heap", "record", "require", "run_checks", "scaled"]

@@ -15,8 +15,8 @@ import psutil
 from ..measure.isolated import run_isolated
 from ..measure.memory import collect_garbage, peak_rss_during, rss_mb, traced_allocations
 from ..results import CheckResult
-from . import SuiteContext
-from ._checks import record, scaled
+from . import SuiteContext, _background as background
+from ._checks import record, run_checks, scaled
 from ._growth import judge_growth
 from ._workload import decode, downsample_series, music_file, warm_engine
 
@@ -30,6 +30,7 @@ SIZES = {
 }
 
 # Runs in a fresh interpreter: import the engine package, build the engine, read this process's memory.
+# RSS comes from /proc before psutil is imported (so psutil's own pages are not in it); USS needs psutil.
 _IDLE_CODE = """
 import gc, sys, time
 started = time.perf_counter()
@@ -37,30 +38,43 @@ from auralis_perf.engines import get_engine
 imported = time.perf_counter()
 engine = get_engine({engine!r})
 created = time.perf_counter()
-import psutil
 gc.collect()
+rss_mb = None
+try:
+    with open("/proc/self/status") as status:
+        rss_mb = next(int(l.split()[1]) / 1024 for l in status if l.startswith("VmRSS:"))
+except OSError:
+    pass
+import psutil
 info = psutil.Process().memory_full_info()
-emit({{"rss_mb": info.rss / 2**20, "uss_mb": info.uss / 2**20, "import_s": imported - started,
-       "create_s": created - imported, "modules_loaded": len(sys.modules),
+emit({{"rss_mb": rss_mb if rss_mb is not None else info.rss / 2**20, "uss_mb": info.uss / 2**20,
+       "import_s": imported - started, "create_s": created - imported, "modules_loaded": len(sys.modules),
        "numba_loaded": "numba" in sys.modules}})
 """
 
 
+def _idle_runs(engine: str, count: int) -> list[dict[str, Any]]:
+    code = _IDLE_CODE.format(engine=engine)
+    # RSS does not depend on what else runs, so the fresh processes may start side by side
+    with ThreadPoolExecutor(max(1, min(count, psutil.cpu_count() or 1))) as pool:
+        return [r.result for r in pool.map(lambda _: run_isolated(code, timeout=300), range(count))]
+
+
+def start_idle_runs(ctx: SuiteContext) -> None:
+    """Start MEM-01's fresh processes now; the in-process checks run meanwhile."""
+    background.start(ctx, "MEM-01", _idle_runs, ctx.engine.name, ctx.sizes(SIZES)["idle_runs"])
+
+
 def mem01_idle_footprint(ctx: SuiteContext) -> CheckResult:
-    size = ctx.sizes(SIZES)
-    code = _IDLE_CODE.format(engine=ctx.engine.name)
-    workers = max(1, min(size["idle_runs"], psutil.cpu_count() or 1))
-    # RSS does not depend on what else runs, so fresh processes may start side by side
-    with ThreadPoolExecutor(workers) as pool:
-        runs = list(pool.map(lambda _: run_isolated(code, timeout=180), range(size["idle_runs"])))
-    rss = [r.result["rss_mb"] for r in runs]
-    uss = [r.result["uss_mb"] for r in runs]
+    runs = background.result(ctx, "MEM-01", _idle_runs, ctx.engine.name, ctx.sizes(SIZES)["idle_runs"])
+    rss = [r["rss_mb"] for r in runs]
+    uss = [r["uss_mb"] for r in runs]
     return record(ctx, "MEM-01", statistics.median(rss), samples=rss, kind="rss", details={
         "what": "RSS of a fresh Python process after `from auralis_perf.engines import get_engine` and "
-                "building the engine, before any processing (psutil imported after the reading's inputs)",
+                "building the engine, before any processing; USS beside it",
         "uss_mb": uss, "uss_median_mb": statistics.median(uss),
-        "import_s": [r.result["import_s"] for r in runs], "create_s": [r.result["create_s"] for r in runs],
-        "modules_loaded": runs[0].result["modules_loaded"], "numba_loaded": runs[0].result["numba_loaded"],
+        "import_s": [r["import_s"] for r in runs], "create_s": [r["create_s"] for r in runs],
+        "modules_loaded": runs[0]["modules_loaded"], "numba_loaded": runs[0]["numba_loaded"],
         "processes": len(runs)})
 
 
@@ -160,3 +174,10 @@ def mem05_release(ctx: SuiteContext) -> CheckResult:
 
 CHECKS = [("MEM-01", mem01_idle_footprint), ("MEM-02", mem02_single_track), ("MEM-03", mem03_growth_per_track),
           ("MEM-04", mem04_ceiling), ("MEM-05", mem05_release)]
+
+
+def measure(ctx: SuiteContext) -> list[CheckResult]:
+    """The group: MEM-01's fresh processes start first and are collected last."""
+    start_idle_runs(ctx)
+    records = run_checks(ctx, CHECKS[1:] + CHECKS[:1])
+    return sorted(records, key=lambda r: r.id)

@@ -19,7 +19,7 @@ from ._checks import record, require
 from ._workload import decode, music, music_file, open_library, warm_engine
 
 SIZES = {
-    "smoke": {"library_tracks": 1000, "loaded_tracks": 300, "zipf_requests": 3000, "zipf_seeds": 2,
+    "smoke": {"library_tracks": 1000, "loaded_tracks": 300, "zipf_requests": 2000, "zipf_seeds": 2,
               "stream_s": 5.0, "lazy_s": 10.0, "fragment_cycles": 16, "fragment_max_s": 2.0},
     "standard": {"library_tracks": 5000, "loaded_tracks": 2000, "zipf_requests": 20000, "zipf_seeds": 3,
                  "stream_s": 30.0, "lazy_s": 120.0, "fragment_cycles": 200, "fragment_max_s": 4.0},
@@ -27,7 +27,8 @@ SIZES = {
              "stream_s": 120.0, "lazy_s": 600.0, "fragment_cycles": 1000, "fragment_max_s": 4.0},
 }
 ZIPF_EXPONENT = 1.1
-CACHE_FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5)
+CACHE_FRACTIONS = {"smoke": (0.01, 0.05, 0.1, 0.3), "standard": (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5),
+                   "full": (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5)}
 POOL_WARM_CHUNKS = 4
 REFERENCE_FRACTION = 0.1  # the value of MEM-17: hit rate with a cache of a tenth of the library
 
@@ -41,7 +42,7 @@ def mem16_per_track(ctx: SuiteContext) -> CheckResult:
         per_track = []
         for _ in range(3):
             collect_garbage(trim=False)
-            page, traced = traced_allocations(lambda: lib.repo.list_tracks(sort="id", limit=n, load="joined"))
+            page, traced = traced_allocations(lambda: lib.repo.list_tracks(sort="title", limit=n, load="joined"))
             loaded = len(page.items)
             del page
             per_track.append(traced.net_bytes / loaded / 1024)
@@ -103,7 +104,7 @@ def mem17_hit_rate_curve(ctx: SuiteContext) -> CheckResult:
     n = size["library_tracks"]
     requests = zipf_requests(n, size["zipf_requests"], seed=0)
     curve = []
-    for fraction in CACHE_FRACTIONS:
+    for fraction in ctx.sizes(CACHE_FRACTIONS):
         capacity = max(1, int(n * fraction))
         point = _replay(ctx, n, capacity, requests)
         point["fraction"] = fraction
@@ -207,8 +208,10 @@ def mem20_fragmentation(ctx: SuiteContext) -> CheckResult:
     size = ctx.sizes(SIZES)
     rng = random.Random(20)
     lengths = [rng.uniform(0.2, size["fragment_max_s"]) for _ in range(size["fragment_cycles"])]
-    clips = {round(s, 1): music(ctx, round(s, 1), seed=int(s * 10))[0] for s in lengths}
-    sr = music(ctx, round(lengths[0], 1), seed=int(lengths[0] * 10))[1]
+    source, sr = music(ctx, size["fragment_max_s"] + 1.0, seed=20)
+    # excerpts of one signal at random offsets and lengths: allocations of every size, one render
+    clips = [source[int(o * sr): int(o * sr) + int(n * sr)] for o, n in
+             ((rng.uniform(0.0, 1.0), n) for n in lengths)]
     warm_engine(ctx)
     collect_garbage()
     was_tracing = tracemalloc.is_tracing()
@@ -219,12 +222,12 @@ def mem20_fragmentation(ctx: SuiteContext) -> CheckResult:
         rss_before = rss_mb()
         keep: list[np.ndarray] = []
         growth = []
-        for i, seconds in enumerate(lengths):
-            out = ctx.engine.master(clips[round(seconds, 1)], sr)
+        for i, clip in enumerate(clips):
+            out = ctx.engine.master(clip, sr)
             if i % 7 == 0:  # a few small results outlive their neighbours, as in a real session
                 keep.append(out[:64].copy())
             del out
-            if (i + 1) % max(1, len(lengths) // 10) == 0:
+            if (i + 1) % max(1, len(clips) // 10) == 0:
                 collect_garbage(trim=False)
                 traced_now, _ = tracemalloc.get_traced_memory()
                 growth.append((rss_mb() - rss_before) - (traced_now - traced_before) / MB)

@@ -26,13 +26,13 @@ from ._workload import downsample_series, music, music_file, open_library, warm_
 
 SIZES = {
     "smoke": {"cycles": 60, "clip_s": 0.25, "checkpoints": 10, "batch_items": 3, "batch_s": 3.0,
-              "batch_repeats": 2, "sessions": 5, "session_chunks": 4, "cache_tracks": 1000,
+              "batch_repeats": 2, "sessions": 5, "session_chunks": 4, "cache_tracks": 1000, "cache_bound": 60,
               "stream_s": 5.0, "warm_chunks": 8},
     "standard": {"cycles": 1000, "clip_s": 0.5, "checkpoints": 25, "batch_items": 6, "batch_s": 20.0,
-                 "batch_repeats": 3, "sessions": 30, "session_chunks": 8, "cache_tracks": 5000,
+                 "batch_repeats": 3, "sessions": 30, "session_chunks": 8, "cache_tracks": 5000, "cache_bound": 200,
                  "stream_s": 30.0, "warm_chunks": 16},
     "full": {"cycles": 1000, "clip_s": 1.0, "checkpoints": 40, "batch_items": 10, "batch_s": 60.0,
-             "batch_repeats": 3, "sessions": 100, "session_chunks": 16, "cache_tracks": 10000,
+             "batch_repeats": 3, "sessions": 100, "session_chunks": 16, "cache_tracks": 10000, "cache_bound": 500,
              "stream_s": 120.0, "warm_chunks": 16},
 }
 CHUNK = 4096
@@ -203,7 +203,8 @@ def mem09_cache_bounds(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.LIBRARY)
     size = ctx.sizes(SIZES)
     # small bounds, so that the fill goes well past them in seconds; bytes bound the entity caches first
-    rows = _fill_library_caches(ctx, size["cache_tracks"], bound_entries=200, bound_bytes=256 * 1024)
+    bound = size["cache_bound"]
+    rows = _fill_library_caches(ctx, size["cache_tracks"], bound_entries=bound, bound_bytes=bound * 1280)
     filled = [r for r in rows if r["evictions"] > 0]
     if not filled:
         raise RuntimeError("no library cache evicted anything: the fill did not reach the bounds")

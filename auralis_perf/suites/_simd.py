@@ -9,6 +9,7 @@ along time, so a scalar listing there is the honest expected answer, not a defec
 """
 from __future__ import annotations
 
+import functools
 import re
 import types
 from collections import Counter
@@ -134,12 +135,16 @@ def _uncached_twin(dispatcher: Any) -> Any:
     return numba.jit(**options)(dispatcher.py_func)
 
 
-def inspect_dispatcher(dispatcher: Any) -> list[dict[str, Any]]:
-    """Instruction profile of every compiled signature of a Numba dispatcher."""
+def inspect_dispatcher(dispatcher: Any, max_signatures: int = 1) -> list[dict[str, Any]]:
+    """Instruction profile of the first `max_signatures` compiled signatures of a Numba dispatcher.
+
+    Signatures of one kernel differ in argument types (float32 or float64 input, read-only or not), not
+    in their loops, so one listing tells whether the loop vectorized; each costs a compilation.
+    """
     twin = _uncached_twin(dispatcher)
     name = getattr(dispatcher.py_func, "__qualname__", "?")
     rows = []
-    for signature in list(dispatcher.signatures):
+    for signature in list(dispatcher.signatures)[:max_signatures]:
         twin.compile(signature)
         asm = twin.inspect_asm(signature)
         rows.append({"function": name, "signature": str(signature), "asm_lines": asm.count("\n"),
@@ -147,6 +152,7 @@ def inspect_dispatcher(dispatcher: Any) -> list[dict[str, Any]]:
     return rows
 
 
+@functools.lru_cache(maxsize=1)
 def control_kernel_profile() -> dict[str, Any] | None:
     """Compile a plainly vectorizable loop (a gain stage) to show what this CPU and Numba emit for it.
 

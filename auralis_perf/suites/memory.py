@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..results import CheckResult
 from . import SuiteContext, group
 from . import _memory_baseline, _memory_efficiency, _memory_leaks, _memory_peak
-from ._checks import run_checks
+from ._checks import frozen_heap, run_checks
 
 CATEGORY = "memory"
 
@@ -17,22 +17,26 @@ CATEGORY = "memory"
 @group("Baseline", category=CATEGORY, ids=["MEM-01", "MEM-02", "MEM-03", "MEM-04", "MEM-05"])
 def baseline(ctx: SuiteContext) -> list[CheckResult]:
     _memory_peak.note_swap_start(ctx)  # MEM-15 looks at swap over the whole category
-    return run_checks(ctx, _memory_baseline.CHECKS)
+    with frozen_heap():
+        return _memory_baseline.measure(ctx)
 
 
 @group("Leaks", category=CATEGORY, ids=["MEM-06", "MEM-07", "MEM-08", "MEM-09", "MEM-10"])
 def leaks(ctx: SuiteContext) -> list[CheckResult]:
     _memory_peak.note_swap_start(ctx)
-    return run_checks(ctx, _memory_leaks.CHECKS)
+    with frozen_heap():
+        return run_checks(ctx, _memory_leaks.CHECKS)
 
 
 @group("Peak", category=CATEGORY, ids=["MEM-11", "MEM-12", "MEM-13", "MEM-14", "MEM-15"])
 def peak(ctx: SuiteContext) -> list[CheckResult]:
     _memory_peak.note_swap_start(ctx)
-    return run_checks(ctx, _memory_peak.CHECKS)
+    with frozen_heap():
+        return _memory_peak.measure(ctx)
 
 
 @group("Efficiency", category=CATEGORY, ids=["MEM-16", "MEM-17", "MEM-18", "MEM-19", "MEM-20"])
 def efficiency(ctx: SuiteContext) -> list[CheckResult]:
     _memory_peak.note_swap_start(ctx)
-    return run_checks(ctx, _memory_efficiency.CHECKS)
+    with frozen_heap():
+        return run_checks(ctx, _memory_efficiency.CHECKS)

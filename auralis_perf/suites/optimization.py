@@ -19,7 +19,7 @@ CATEGORY = "optimization"
 @group("Numba", category=CATEGORY, ids=["OPT-01", "OPT-02", "OPT-03", "OPT-04", "OPT-05"])
 def numba_group(ctx: SuiteContext) -> list[CheckResult]:
     prepare(ctx)  # evidence of use first: nothing may call a fast path before it
-    return run_checks(ctx, _opt_numba.CHECKS)
+    return _opt_numba.measure(ctx)
 
 
 @group("Vectorization", category=CATEGORY, ids=["OPT-06", "OPT-07", "OPT-08", "OPT-09", "OPT-10"])

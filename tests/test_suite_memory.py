@@ -1,0 +1,180 @@
+"""The memory suite (MEM-01..MEM-20) on the reference engine at tiny sizes, its leak judge and plots.
+
+No timing or size assertions on the reference engine: its figures depend on the machine. What is
+asserted is the shape of every record, that the leak judge flags a synthetic leak and passes a flat
+series, and that an engine which really leaks makes MEM-06 fail.
+"""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from auralis_perf.catalog import load_catalog  # noqa: E402
+from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
+from auralis_perf.results import STATUSES, check_record  # noqa: E402
+from auralis_perf.suites import SuiteContext, groups, run_group  # noqa: E402
+from auralis_perf.suites import (_memory_baseline, _memory_efficiency, _memory_leaks,  # noqa: E402
+                                 _memory_peak)
+from auralis_perf.suites._growth import judge_growth  # noqa: E402
+
+MEM_IDS = [f"MEM-{i:02d}" for i in range(1, 21)]
+KINDS = {"rss", "uss", "peak_rss", "traced", "swap", "ratio"}
+
+#: Smoke sizes shrunk further so the whole category runs in seconds (the real ones stay in the modules).
+TINY = {
+    _memory_baseline: {"track_s": 2.0, "n_tracks": 3, "tracks_len_s": 1.0, "distinct_files": 2},
+    _memory_leaks: {"cycles": 24, "clip_s": 0.2, "checkpoints": 6, "batch_items": 2, "batch_s": 1.0,
+                    "batch_repeats": 1, "sessions": 3, "cache_tracks": 300, "cache_bound": 20, "stream_s": 2.0},
+    _memory_peak: {"in_memory_s": 2.0, "concurrent_s": 0.5, "large_mb": (1, 3), "analysis_s": 3.0},
+    _memory_efficiency: {"library_tracks": 300, "loaded_tracks": 100, "zipf_requests": 600, "stream_s": 2.0,
+                         "lazy_s": 2.0, "fragment_cycles": 8, "fragment_max_s": 0.5},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_sizes():
+    saved = {module: dict(module.SIZES["smoke"]) for module in TINY}
+    for module, overrides in TINY.items():
+        module.SIZES["smoke"].update(overrides)
+    yield
+    for module, smoke in saved.items():
+        module.SIZES["smoke"].clear()
+        module.SIZES["smoke"].update(smoke)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = get_engine("reference")
+    yield e
+    e.close()
+
+
+@pytest.fixture(scope="module")
+def records(tiny_sizes, engine, tmp_path_factory):
+    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("memory"))
+    return {r.id: r for g in groups("memory") for r in run_group(ctx, g)}
+
+
+def test_groups_match_the_catalogue():
+    catalog = load_catalog()
+    registered = groups("memory")
+    assert [g.name for g in registered] == ["Baseline", "Leaks", "Peak", "Efficiency"]
+    for g in registered:
+        assert all(catalog[i].group == g.name for i in g.ids)
+    assert sorted(i for g in registered for i in g.ids) == MEM_IDS
+
+
+def test_every_check_has_a_record_of_the_right_shape(records):
+    assert sorted(records) == MEM_IDS
+    for check_id, r in records.items():
+        assert r.status in STATUSES, check_id
+        if r.status in ("pass", "fail"):
+            assert r.value is not None and np.isfinite(r.value), check_id
+            assert r.samples, f"{check_id} has no samples"
+            assert r.kind in KINDS, f"{check_id} says no memory kind: {r.kind!r}"
+        else:
+            assert r.reason, f"{check_id} is {r.status} without a reason"
+    json.dumps([r.to_dict() for r in records.values()], allow_nan=False)  # strict JSON, as results.json
+
+
+def test_the_reference_engine_measures_every_check(records):
+    not_measured = {i: f"{r.status}: {r.reason}" for i, r in records.items() if r.status not in ("pass", "fail")}
+    assert not not_measured
+
+
+def test_figures_say_what_they_are(records):
+    assert records["MEM-01"].kind == "rss" and records["MEM-01"].details["uss_mb"]
+    assert records["MEM-13"].kind == "peak_rss" and len(records["MEM-13"].details["runs"]) == 2
+    assert records["MEM-10"].kind == "traced"
+    assert records["MEM-15"].kind == "swap"
+    assert "ci_per_1000_mb" in records["MEM-06"].details
+
+
+def test_leak_judge_flags_a_synthetic_leak():
+    rng = np.random.default_rng(1)
+    cycles = np.arange(0, 1001, 50)
+    leaking = 300.0 + 0.004 * cycles + rng.normal(0.0, 0.3, cycles.size)  # 4 MB per 1000 cycles, noisy
+    growth = judge_growth(cycles, leaking, per=1000, tolerance=1.0)
+    assert growth["leak_beyond_doubt"]
+    assert growth["ci"][0] > 1.0
+    assert check_record("MEM-06", growth["value"]).status == "fail"
+
+
+def test_leak_judge_passes_a_flat_series():
+    rng = np.random.default_rng(2)
+    cycles = np.arange(0, 1001, 50)
+    flat = 300.0 + rng.normal(0.0, 0.3, cycles.size)
+    growth = judge_growth(cycles, flat, per=1000, tolerance=1.0)
+    assert not growth["leak_beyond_doubt"]
+    assert check_record("MEM-06", growth["value"]).status == "pass"
+
+
+def test_leak_judge_handles_a_series_of_equal_readings():
+    growth = judge_growth([0, 10, 20, 30], [250.0] * 4, per=1000, tolerance=1.0)
+    assert growth["value"] == 0.0 and growth["ci"] == [0.0, 0.0] and not growth["leak_beyond_doubt"]
+
+
+class LeakyEngine(Engine):
+    """Masters by copying, and keeps 256 KiB of every call forever: a leak MEM-06 must catch."""
+
+    name = "leaky"
+    capabilities = frozenset({Capability.MASTER, Capability.STREAM})
+
+    def __init__(self) -> None:
+        self.kept: list[np.ndarray] = []
+
+    def master(self, audio, sample_rate, preset="default", *, optimized=True):
+        self.kept.append(np.ones(32 * 1024))  # touched pages: they count in RSS
+        return np.array(audio, copy=True)
+
+    def stream(self, source, *, sample_rate=None, chunk_size=4096, preset="default"):
+        raise NotImplementedError
+
+
+def test_a_leaking_engine_fails_mem06(tiny_sizes, tmp_path):
+    ctx = SuiteContext(engine=LeakyEngine(), profile="smoke", workdir=tmp_path)
+    r = _memory_leaks.mem06_cycles(ctx)
+    assert r.status == "fail"
+    assert r.value > 100  # 256 KiB per cycle is 250 MB per 1000 cycles
+    assert r.details["leak_beyond_doubt"]
+
+
+def test_zipf_requests_are_skewed_and_lru_gains_with_size():
+    requests = _memory_efficiency.zipf_requests(1000, 5000, seed=0)
+    counts = np.bincount(requests, minlength=1001)
+    top = np.sort(counts)[::-1]
+    assert top[:100].sum() > 0.5 * len(requests)  # a tenth of the items takes most requests
+    rates = [_memory_efficiency.lru_hit_rate(requests, c) for c in (10, 100, 500)]
+    assert rates[0] < rates[1] < rates[2] <= 1.0
+
+
+def test_deep_sizeof_counts_tuple_subclasses_and_shared_objects_once():
+    from typing import NamedTuple
+
+    class Row(NamedTuple):
+        title: str
+        tags: tuple
+
+    shared = "x" * 1000
+    one = _memory_leaks.deep_sizeof(Row(shared, ("a",)))
+    two = _memory_leaks.deep_sizeof([Row(shared, ("a",)), Row(shared, ("b",))])
+    assert one > 1000  # the string inside the named tuple is counted
+    assert two < 2 * one  # the shared string is counted once
+
+
+def test_plots_draw_from_the_records(records, tmp_path):
+    from auralis_perf.notebook import NotebookRun
+    from auralis_perf.plots import memory as mem_plots
+
+    run = NotebookRun("memory", profile="smoke", workdir=tmp_path, show=False)
+    run.records.update(records)
+    for draw in (mem_plots.plot_baseline, mem_plots.plot_leaks, mem_plots.plot_peak, mem_plots.plot_efficiency):
+        fig = draw(run)
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert not any("could not draw" in t for t in texts), (draw.__name__, texts)
+        matplotlib.pyplot.close(fig)

@@ -28,6 +28,7 @@ from .records import (Album, Cursor, DeleteReport, GroupStat, NewTrack, Page, Pl
                       Track)
 from .repository import Repository
 
+_ABSENT = object()
 MEMBERSHIP = "tracks:membership"
 SEARCH = "search"
 PLAYLISTS = "playlists"
@@ -112,12 +113,11 @@ class CachedRepository:
         wanted = list(dict.fromkeys(track_ids))
         found: dict[int, Track] = {}
         missing = []
-        for track_id, (hit, value) in zip(wanted, cache.lookup_many(map(track_key, wanted))):
-            if hit:
-                if value is not None:
-                    found[track_id] = value
-            else:
+        for track_id, value in zip(wanted, cache.lookup_many([("track", "id", i) for i in wanted], _ABSENT)):
+            if value is _ABSENT:
                 missing.append(track_id)
+            elif value is not None:
+                found[track_id] = value
         if missing:
             self._remember(self.repo.get_tracks(missing), cache.generation, found)
         return [found[i] for i in track_ids if i in found]

@@ -105,21 +105,25 @@ class TaggedLRUCache:
             self._hits += 1
             return True, entry[0]
 
-    def lookup_many(self, keys: Iterable[Hashable]) -> list[tuple[bool, Any]]:
-        """lookup() of many keys under one lock acquisition."""
-        found = []
+    def lookup_many(self, keys: Iterable[Hashable], default: Any = None) -> list[Any]:
+        """The values of many keys (`default` for a miss) under one lock acquisition; hits move to
+        most-recent in the order given."""
+        values: list[Any] = []
+        append = values.append
         with self._lock:
-            entries = self._entries
+            get, touch = self._entries.get, self._entries.move_to_end
+            hits = 0
             for key in keys:
-                entry = entries.get(key)
+                entry = get(key)
                 if entry is None:
-                    self._misses += 1
-                    found.append((False, None))
+                    append(default)
                 else:
-                    entries.move_to_end(key)
-                    self._hits += 1
-                    found.append((True, entry[0]))
-        return found
+                    touch(key)
+                    append(entry[0])
+                    hits += 1
+            self._hits += hits
+            self._misses += len(values) - hits
+        return values
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         hit, value = self.lookup(key)

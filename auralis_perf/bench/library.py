@@ -11,7 +11,6 @@ import argparse
 import gc
 import json
 import random
-import statistics
 import sys
 import tempfile
 import threading

@@ -247,7 +247,8 @@ class AudioCache:
         try:
             meta, arrays = self._read(file)
             if meta.get("kind") != kind or meta.get("identity") != list(identity):
-                self._counts["stale"] += 1
+                with self._lock:
+                    self._counts["stale"] += 1
                 file.unlink(missing_ok=True)
                 return None
             return (_decode(meta["value"], arrays),)

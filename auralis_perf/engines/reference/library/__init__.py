@@ -13,7 +13,10 @@ Entry point::
 Parts (each a module of this package):
 
 ``lib.repo`` -- :class:`Repository` (repository.py), direct SQL, every call returns detached records
-(records.py: Track, Album, Artist, Playlist, PlaylistSummary, Page, Cursor, GroupStat, DeleteReport):
+(records.py). Track, Album, Artist, GroupStat and PlaylistSummary are NamedTuples (cheap to build in
+bulk; compare by value; ``track._replace(...)``); Page, Cursor, Playlist, DeleteReport, ImportReport,
+ScanReport and NewTrack are frozen dataclasses. A Track carries ``.album`` (Album, its ``.artist`` left
+None), ``.artist`` and ``.featured`` (tuple of Artist).
 
     reads
       get_track(track_id) -> Track | None               by primary key, with album, artist, featured
@@ -87,21 +90,28 @@ tags touch (including an artist's cascade). Also ``.repo`` (the uncached reposit
     bytes() -> int (all caches together), names() -> tuple[str, ...], and ``lib.caches["tracks"]``.
     TaggedLRUCache (querycache.py; QueryCache is the same class):
       TaggedLRUCache(max_entries=10_000, max_bytes=8 * 2**20, name="query")
-      make_key(name, params) -> Hashable    normalised: parameters sorted by name, sequences as tuples,
-                                            arrays by dtype/shape/content hash; never id() or repr()
+      make_key(name, params) -> Hashable    a flat tuple (name, param, value, ...): parameters sorted by
+                                            name, None-valued ones dropped, sequences as tuples, arrays by
+                                            dtype/shape/content hash; never id() or repr()
       get(key, default=None) -> Any         a hit moves the entry to most-recent
       lookup(key) -> (hit: bool, value)
-      put(key, value, tags=()) -> None      size measured (deep, shared objects counted once per entry)
-      get_or_compute(key, compute, tags_of) -> Any   tags_of(value) -> iterable of tags
+      lookup_many(keys, default=None) -> list    values in order, one lock acquisition
+      put(key, value, tags=(), *, generation=None) -> None   size measured (deep, each object once per
+                                            entry; each distinct tag once per cache); with `generation`
+                                            (read from .generation before computing) the value is not
+                                            stored if an invalidation happened since
+      get_or_compute(key, compute, tags_of) -> Any   tags_of(value) -> iterable of tags; race-safe
+      bytes (property), generation (property), tags() -> {tag: entries}
       invalidate(tags) -> int               drops every entry carrying any of the tags
       discard(key) -> bool, clear(), __contains__ (does not touch LRU order), __len__
       keys() -> list[Hashable]              least recently used first
       stats() -> {"hits", "misses", "evictions", "invalidations", "entries", "bytes",
-                  "max_entries", "max_bytes", "hit_rate"}
+                  "max_entries", "max_bytes", "hit_rate", "rejected", "stale_skips"}
       reset_stats() -> None
     Tags: "track:ID", "album:ID", "artist:ID", "playlist:ID", "search" (any search result), "playlists"
     (the playlist list), and "tracks:FIELD" / "tracks:membership" (listings and aggregations whose
-    membership or order depends on that field, or on tracks being added or removed).
+    membership or order depends on that field, or on tracks being added or removed). The query cache
+    stores listings as track ids (plus the next cursor) and takes the records from the tracks cache.
 
 ``lib.statements`` -- :class:`StatementCounter` (database.py), a SQLAlchemy cursor-execute listener:
     total -> int                   statements issued through this library since it opened
@@ -140,7 +150,9 @@ Import and generation:
         them, and through audio_cache.apply_scan(report) when one is given)
 
 Other: lib.path, lib.counts() -> {"tracks", "albums", "artists", "playlists"}, lib.file_bytes(),
-lib.close() (idempotent; context manager).
+lib.closed, lib.close() (idempotent; context manager; later use raises LibraryError).
+
+The audio cache lives beside this package: ``auralis_perf.engines.reference.audio_cache.AudioCache``.
 
 Errors (errors.py): LibraryError > LibraryFileError > NotALibraryError, CorruptLibraryError;
 ReadOnlyLocationError; NotFoundError; InvalidQueryError. Every LibraryError is an EngineError.

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from .errors import InvalidQueryError
 from .records import ImportReport, NewTrack
 from .repository import TRACK_FIELDS, check_new_track, track_row, track_values
 from .schema import (FTS_FILL_RANGE, INSERT_TRIGGERS, AlbumModel, ArtistModel, TrackArtistModel,
-                     TrackModel, albums, artists, track_artists, tracks)
+                     TrackModel, albums, artists, tracks)
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:

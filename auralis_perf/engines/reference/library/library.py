@@ -12,11 +12,11 @@ from sqlalchemy import func, select, text
 from .cached import CachedRepository
 from .caches import LibraryCaches
 from .database import BoundSource, Database, inspect_existing, prepare_location
-from .errors import InvalidQueryError, LibraryError
+from .errors import InvalidQueryError
 from .explain import QueryPlan, explainable
 from .generator import generate_tracks
 from .importer import bulk_import, row_by_row_import
-from .records import Cursor, ImportReport, NewTrack, ScanReport
+from .records import ImportReport, NewTrack, ScanReport
 from .repository import Repository
 from .scanner import scan_folder
 from .schema import (APPLICATION_ID, FTS_TABLE, INSERT_TRIGGERS, OTHER_TRIGGERS, SCHEMA_VERSION, Base,
@@ -208,4 +208,4 @@ class Library:
         return f"Library({str(self.path)!r}{', closed' if self.closed else ''})"
 
 
-__all__ = ["Library", "Cursor", "LibraryError"]
+__all__ = ["Library", "create_schema"]

@@ -114,6 +114,8 @@ def scan_folder(folder: str | os.PathLike[str], *, db: Any, cached: Any,
         else:
             _update(db, cached, known[0], new)
             changed.append(path)
+    if changed:
+        cached.tracks_added()  # a changed file may have brought a new artist or album
     removed = sorted(path for path in stored if path not in disk)
     if removed:
         cached.delete_tracks([stored[path][0] for path in removed])
@@ -135,4 +137,3 @@ def _update(db: Any, cached: Any, track_id: int, new: NewTrack) -> None:
                         year=new.year, track_number=new.track_number, duration=new.duration,
                         sample_rate=new.sample_rate, channels=new.channels, format=new.format,
                         file_size=new.file_size, mtime=new.mtime)
-    cached.tracks_added()  # the artist or album may be new

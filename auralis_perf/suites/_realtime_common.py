@@ -26,7 +26,7 @@ SIZES: dict[str, dict[str, Any]] = {
     # RT-10: the file played (its length barely matters: only the start is timed)
     "start_seconds": {"smoke": 5.0, "standard": 10.0, "full": 30.0},
     # RT-11: 5 tracks of this length, this many interleaved rounds
-    "concurrent_seconds": {"smoke": 3.0, "standard": 8.0, "full": 60.0},
+    "concurrent_seconds": {"smoke": 3.0, "standard": 5.0, "full": 60.0},
     "concurrent_rounds": {"smoke": 5, "standard": 5, "full": 7},
     # RT-12 / RT-15: a batch of (tracks, seconds each)
     "batch": {"smoke": (4, 3.0), "standard": (8, 8.0), "full": (100, 30.0)},
@@ -37,7 +37,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "queue_clip_seconds": {"smoke": 0.5, "standard": 1.0, "full": 1.0},
     "queue_rounds": {"smoke": 5, "standard": 5, "full": 7},
     # RT-14: wall seconds of one continuous streaming run
-    "sustained_wall_seconds": {"smoke": 2.0, "standard": 10.0, "full": 120.0},
+    "sustained_wall_seconds": {"smoke": 2.0, "standard": 6.0, "full": 120.0},
     # RT-16/RT-17: input length of the kernel pairs (seconds of audio)
     "envelope_seconds": {"smoke": 1.0, "standard": 3.0, "full": 10.0},
     "eq_seconds": {"smoke": 2.0, "standard": 10.0, "full": 60.0},

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..base import AudioInputError
 from . import kernels as k
 from .filters import design_eq, pad_sections
 from .jit import NUMBA_AVAILABLE
@@ -63,7 +64,7 @@ def slow_kernels() -> frozenset[str]:
 
 
 def get_preset(name: str) -> Preset:
-    from ..base import AudioInputError
+    """The preset called `name`, or AudioInputError listing the known ones."""
     try:
         return PRESETS[name]
     except (KeyError, TypeError):
@@ -108,11 +109,9 @@ class ChainProcessor:
         self._pool = pool or BufferPool()
         self.sos = pad_sections(design_eq(preset.bands, sample_rate))
         self._eq = kernels.eq_stereo if channels == 2 else kernels.eq
-        self.eq_state = np.zeros((self.sos.shape[0], 2, channels))
         comp = preset.compressor
         self.attack = math.exp(-1.0 / (comp.attack_ms * 1e-3 * sample_rate))
         self.release = math.exp(-1.0 / (comp.release_ms * 1e-3 * sample_rate))
-        self.env_state = np.zeros(1)
         self.threshold_db = tuning.input_lufs + comp.threshold_db
         self.slope = 1.0 / comp.ratio - 1.0
         self.knee_db = comp.knee_db
@@ -122,18 +121,32 @@ class ChainProcessor:
         self.latency = max(1, round(lim.lookahead_ms * 1e-3 * sample_rate))
         self.ceiling = 10.0 ** (lim.ceiling_db / 20.0)
         self.limiter_release = math.exp(-1.0 / (lim.release_ms * 1e-3 * sample_rate))
+        self.eq_state = np.zeros((self.sos.shape[0], 2, channels))
+        self.env_state = np.zeros(1)
         self._delay = np.zeros((self.latency, channels))
         self._box = np.ones(self.latency + 1)
         self._dq_value = np.ones(self.latency + 1)
         self._dq_index = np.zeros(self.latency + 1, dtype=np.int64)
         self._istate = np.zeros(5, dtype=np.int64)
-        self._fstate = np.array([float(self.latency + 1), 1.0])
+        self._fstate = np.zeros(2)
+        self.reset()
         self._work = self._pool.acquire((block_frames, channels), np.float64)
         self._peak = self._pool.acquire((block_frames,), np.float64)
         self._env = self._pool.acquire((block_frames,), np.float64)
         self._gain = self._pool.acquire((block_frames,), np.float64)
         self._env_scratch = np.zeros(1)
         self._closed = False
+
+    def reset(self) -> None:
+        """Back to silence: every filter, envelope and limiter state as at the start of a track."""
+        self.eq_state[...] = 0.0
+        self.env_state[...] = 0.0
+        self._delay[...] = 0.0
+        self._box[...] = 1.0
+        self._dq_value[...] = 1.0
+        self._dq_index[...] = 0
+        self._istate[...] = 0
+        self._fstate[:] = (float(self.latency + 1), 1.0)
 
     # -- stages ----------------------------------------------------------------------------------
     def _envelope(self, level: np.ndarray, env: np.ndarray) -> None:

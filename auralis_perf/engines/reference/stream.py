@@ -53,6 +53,7 @@ class ReferenceStream:
         self._pending: tuple[str, float] | None = None
         self._fading: ChainProcessor | None = None
         self._fade_pos = 0
+        self._switch_requested = 0.0
         self._fade_len = max(1, round(CROSSFADE_SECONDS * self.sample_rate))
         #: [[requested, applied], ...] in time.perf_counter() seconds.
         self.preset_switches: list[list[float]] = []

@@ -108,27 +108,34 @@ def tune_chain(source: Reader, preset: Preset, kernels: KernelSet,
     hop = rate // 10
     unity = Tuning(loudness.input_lufs, 0.0)
     windows = analysis_windows(source.frames, rate)
-    raw_sets, pre_sets, pre_audio = [], [], []
-    for w in windows:
-        processor = ChainProcessor(preset, rate, source.channels, unity, kernels)
-        pre = processor.pre_limiter(source.read(w.start - w.preroll, w.preroll + w.length))
+    processor = ChainProcessor(preset, rate, source.channels, unity, kernels)  # reset per window
+    try:
+        raw_sets, pre_sets, pre_audio = [], [], []
+        for w in windows:
+            processor.reset()
+            pre = processor.pre_limiter(source.read(w.start - w.preroll, w.preroll + w.length))
+            pre_audio.append(pre)
+            pre_sets.append(_energies(pre, rate, w.preroll, compiled))
+            raw_sets.append(loudness.subblocks[w.start // hop:w.start // hop + pre_sets[-1].shape[0]])
+        chain_change = _gated(pre_sets) - _gated(raw_sets)
+        gain_db = preset.target_lufs - (loudness.input_lufs + chain_change)
+        gain_db = float(np.clip(gain_db, -MAX_GAIN_DB, MAX_GAIN_DB))
+        # What the limiter takes off at that gain, on the same windows (its output lags by `latency`).
+        # Where no sample reaches the ceiling the limiter passes the signal unchanged: no need to run it.
+        limited_sets, reference_sets = [], []
+        factor = 10.0 ** (gain_db / 20.0)
+        for w, pre, pre_energy in zip(windows, pre_audio, pre_sets):
+            measured = (pre.shape[0] - w.preroll - processor.latency) // hop
+            reference = pre_energy[:measured] * (factor * factor)
+            if np.abs(pre).max() * factor > processor.ceiling:
+                processor.reset()
+                limited = processor.limit_only(pre, factor)
+                limited_sets.append(_energies(limited, rate, w.preroll + processor.latency, compiled))
+            else:
+                limited_sets.append(reference)
+            reference_sets.append(reference)
+    finally:
         processor.close()
-        pre_audio.append(pre)
-        pre_sets.append(_energies(pre, rate, w.preroll, compiled))
-        raw_sets.append(loudness.subblocks[w.start // hop:w.start // hop + pre_sets[-1].shape[0]])
-    chain_change = _gated(pre_sets) - _gated(raw_sets)
-    gain_db = preset.target_lufs - (loudness.input_lufs + chain_change)
-    gain_db = float(np.clip(gain_db, -MAX_GAIN_DB, MAX_GAIN_DB))
-    # What the limiter takes off at that gain, on the same windows (its output lags by `latency`).
-    limited_sets, reference_sets = [], []
-    factor = 10.0 ** (gain_db / 20.0)
-    for w, pre, pre_energy in zip(windows, pre_audio, pre_sets):
-        processor = ChainProcessor(preset, rate, source.channels, unity, kernels)
-        limited = processor.limit_only(pre, factor)
-        energies = _energies(limited, rate, w.preroll + processor.latency, compiled)
-        processor.close()
-        limited_sets.append(energies)
-        reference_sets.append(pre_energy[:energies.shape[0]] * factor * factor)
     limiter_change = _gated(limited_sets) - _gated(reference_sets) if limited_sets else 0.0
     if math.isfinite(limiter_change):
         gain_db = float(np.clip(gain_db - limiter_change, -MAX_GAIN_DB, MAX_GAIN_DB))

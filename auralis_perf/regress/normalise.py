@@ -54,8 +54,8 @@ def speed_ratio(current: dict[str, Any], baseline: dict[str, Any]) -> float:
     return control_time(now) / control_time(then)
 
 
-def _category_time(results: dict[str, Any], category: str) -> tuple[float, Any] | None:
-    """(control time around the category's notebook, control version), or None when not measured."""
+def _category_times(results: dict[str, Any], category: str) -> tuple[list[float], Any] | None:
+    """(control times measured around the category's notebook, control version), or None when not measured."""
     controls = ((results.get("run") or {}).get("control_by_category") or {}).get(category) or []
     usable = []
     for control in controls:
@@ -66,13 +66,15 @@ def _category_time(results: dict[str, Any], category: str) -> tuple[float, Any] 
                 continue
     if not usable or len({version for _, version in usable}) != 1:
         return None
-    return math.exp(sum(math.log(t) for t, _ in usable) / len(usable)), usable[0][1]
+    return [t for t, _ in usable], usable[0][1]
 
 
-def category_state_ratio(current: dict[str, Any], baseline: dict[str, Any], category: str) -> float | None:
-    """How much slower the machine was around this category's notebook now than at the baseline (same
-    machine); None when either run lacks those controls or their versions differ."""
-    now, then = _category_time(current, category), _category_time(baseline, category)
+def category_state_bounds(current: dict[str, Any], baseline: dict[str, Any],
+                          category: str) -> tuple[float, float] | None:
+    """How much slower the machine may have been around this category's notebook now than at the
+    baseline, as (lowest, highest) ratio of control times: fastest-now / slowest-then and slowest-now /
+    fastest-then. None when either run lacks those controls or their versions differ."""
+    now, then = _category_times(current, category), _category_times(baseline, category)
     if now is None or then is None or now[1] != then[1]:
         return None
-    return now[0] / then[0]
+    return min(now[0]) / max(then[0]), max(now[0]) / min(then[0])

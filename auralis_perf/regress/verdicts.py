@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from ..catalog import Catalog, load_catalog
-from .normalise import NormalisationError, category_state_ratio, speed_ratio
+from .normalise import NormalisationError, category_state_bounds, speed_ratio
 from .rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
 
 VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
@@ -203,7 +203,8 @@ def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:
 
 def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any], policy: _Policy,
            critical: bool, title: str, unit: str, factor: float | None, normalised: bool,
-           factor_problem: str | None, run_to_run: float | None = None, state: float | None = None) -> Verdict:
+           factor_problem: str | None, run_to_run: float | None = None,
+           state: tuple[float, float] | None = None) -> Verdict:
     rule = rule_for(after_rec)
     follows_machine = bool(value_scaling(after_rec, policy.direction)) or (after_rec.get("kind") or "") == "time"
     value_scale = samples_scale = 0
@@ -241,20 +242,28 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
                    bool(value_scale or samples_scale))
 
 
-def _doubt(worse: float, policy: _Policy, run_to_run: float | None, state: float | None) -> str | None:
+def _doubt(worse: float, policy: _Policy, run_to_run: float | None,
+           state: tuple[float, float] | None) -> str | None:
     """Why a change beyond the floor may still not be the code's doing, or None.
 
-    - `run_to_run`: the change needed to stand out from this check's spread between earlier runs;
-    - `state`: how much slower (> 1) the machine ran the control workload around this category's
-      notebook than at the baseline; a change in the same direction may be load, not code.
+    - `run_to_run`: the |log ratio| needed to stand out from this check's spread between earlier runs;
+    - `state`: (lowest, highest) ratio of the machine's control-workload time around this category's
+      notebook now to the baseline's. A slowdown must stay beyond the floor after dividing by the highest
+      (the most the machine's own slowness can explain); an improvement, after dividing by the lowest.
     """
     if run_to_run is not None and abs(math.log(worse)) < run_to_run:
         return (f"earlier runs of this check already differ by up to {math.expm1(run_to_run):.0%} from one run to "
                 f"the next ({RUN_TO_RUN_Z:g} x their robust spread)")
-    margin = math.log1p(policy.floor / 2)
-    if state is not None and abs(math.log(state)) > margin and (state > 1) == (worse > 1):
-        return (f"the machine ran the control workload {_pct_state(state)} around this notebook than at the "
-                "baseline: load, not code, may explain it")
+    if state is None:
+        return None
+    low, high = state
+    bound = 1 + policy.floor
+    if worse > 1 and high > 1 and worse / high < bound:
+        return (f"the machine ran the control workload up to {_pct_state(high)} around this notebook than at the "
+                "baseline, which could explain it (load, not code)")
+    if worse < 1 and low < 1 and worse / low > 1 / bound:
+        return (f"the machine ran the control workload up to {_pct_state(low)} around this notebook than at the "
+                "baseline, which could explain it")
     return None
 
 
@@ -274,9 +283,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
 
     `normalise=None` normalises exactly when the runs come from different machines (fingerprints differ);
     times and rates are then scaled by the control workload's speed ratio. On one machine, a timing change
-    in the direction in which the machine itself ran slower or faster (control workload around the
-    category's notebook) is inconclusive. `run_to_run` maps check ids to the |log ratio| a change must
-    exceed to stand out from that check's history (see `run_to_run_thresholds`).
+    that the machine's own state can explain (its control workload ran slower, or faster, around the
+    category's notebook than at the baseline) is inconclusive. `run_to_run` maps check ids to the |log
+    ratio| a change must exceed to stand out from that check's history (see `run_to_run_threshold`).
     """
     from ..history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
 
@@ -313,7 +322,7 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
                          floor=spec.floor if spec else 0.10,
                          memory_tolerance_mb=spec.memory_tolerance_mb if spec else 5.0,
                          alpha=catalog.alpha, min_samples=min_samples, max_spread=max_spread)
-        state = None if normalise else category_state_ratio(current, baseline, record.get("category", ""))
+        state = None if normalise else category_state_bounds(current, baseline, record.get("category", ""))
         verdicts.append(_judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
                                factor_problem, (run_to_run or {}).get(check_id), state))
     not_compared += [c for c in before_by_id if c not in {r["id"] for r in current.get("checks", [])}]

@@ -122,8 +122,9 @@ def _worse_factor(before: float, after: float, direction: str) -> float:
     return after / before if direction == "lower" else before / after
 
 
-def _pct(worse: float) -> str:
-    return f"{abs(worse - 1):.0%} {'worse' if worse > 1 else 'better'}"
+def _pct(before: float, after: float, worse: float) -> str:
+    """The change of the value as shown, e.g. "-53 % (worse)" for a throughput that halved."""
+    return f"{after / before - 1:+.0%} ({'worse' if worse > 1 else 'better'})"
 
 
 def _samples_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, after: float,
@@ -150,9 +151,9 @@ def _samples_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, a
     significance = f"one-sided Mann-Whitney U p = {p:.2g} ({n_b} vs {n_a} samples; alpha {policy.alpha:g})"
     if worse >= bound or worse <= 1 / bound:
         if p < policy.alpha:
-            return ("regressed" if worse > 1 else "improved"), p, f"{_pct(worse)}; {significance}"
-        return "inconclusive", p, f"{_pct(worse)} but not significant: {significance}"
-    return "unchanged", p, f"{_pct(worse)}, within the {policy.floor:.0%} floor"
+            return ("regressed" if worse > 1 else "improved"), p, f"{_pct(before, after, worse)}; {significance}"
+        return "inconclusive", p, f"{_pct(before, after, worse)} but not significant: {significance}"
+    return "unchanged", p, f"{_pct(before, after, worse)}, within the {policy.floor:.0%} floor"
 
 
 def _memory_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, after: float, unit: str,
@@ -188,8 +189,8 @@ def _single_verdict(before: float, after: float, policy: _Policy, *,
         return "inconclusive", None, f"a ratio is undefined for values <= 0, and {untestable}"
     worse = _worse_factor(before, after, policy.direction)
     if 1 / (1 + policy.floor) < worse < 1 + policy.floor:
-        return "unchanged", None, f"{_pct(worse)}, within the {policy.floor:.0%} floor"
-    return "inconclusive", None, f"{_pct(worse)}, but {untestable}"
+        return "unchanged", None, f"{_pct(before, after, worse)}, within the {policy.floor:.0%} floor"
+    return "inconclusive", None, f"{_pct(before, after, worse)}, but {untestable}"
 
 
 def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:

@@ -94,13 +94,18 @@ def bench_streaming(engine: Any, workdir: Path, runs: int) -> list[dict[str, Any
     if not path.exists():
         write_music(path, 60.0, SR, subtype="PCM_16")
 
+    cpu_ms: list[float] = []
+
     def first_chunk() -> float:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with engine.stream(path, chunk_size=CHUNK) as stream:
             next(iter(stream))
-            return time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+        cpu_ms.append((time.process_time() - cpu) * 1e3)
+        return elapsed
 
     first_chunk()  # warm-up: compiled kernels loaded, the file in the page cache
+    cpu_ms.clear()
     latencies = [first_chunk() * 1e3 for _ in range(max(runs, 5))]
     chunk_percent: list[float] = []
     for _ in range(max(1, runs // 2)):
@@ -115,8 +120,9 @@ def bench_streaming(engine: Any, workdir: Path, runs: int) -> list[dict[str, Any
     p99 = float(np.percentile(chunk_percent, 99))
     return [
         _row("stream a 60 s WAV: first processed chunk", _median(latencies), "ms", "< 20 ms",
-             _median(latencies) < 20.0, f"min {min(latencies):.1f}, max {max(latencies):.1f} ms; includes "
-             "opening, the whole-track loudness pass and the chain analysis", latencies),
+             _median(latencies) < 20.0, f"min {min(latencies):.1f}, max {max(latencies):.1f} ms; CPU time "
+             f"{_median(cpu_ms):.1f} ms; includes opening, the whole-track loudness pass and the chain analysis",
+             latencies),
         _row("stream 4096-frame chunks: p99 chunk time", p99, "% of chunk", "< 10 %", p99 < 10.0,
              f"median {np.median(chunk_percent):.2f} %, max {max(chunk_percent):.1f} % over "
              f"{len(chunk_percent)} chunks ({CHUNK / SR * 1e3:.1f} ms each)"),

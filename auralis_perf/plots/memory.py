@@ -148,7 +148,8 @@ def plot_peak(run: NotebookRun):
     items = []
     r11, r12, r14, r15 = (_record(run, c) for c in ("MEM-11", "MEM-12", "MEM-14", "MEM-15"))
     if _usable(r11):
-        items.append((f"MEM-11\n{r11.details['input_seconds']:g} s in memory", float(np.median(r11.details["peak_delta_mb"])), r11,
+        items.append((f"MEM-11\n{r11.details['input_seconds']:g} s in memory",
+                      float(np.median(r11.details["peak_delta_mb"])), r11,
                       f"{r11.value:.1f}x input"))
     if _usable(r12):
         items.append(("MEM-12\n5 tracks, all\nprocesses", r12.value, r12, f"{r12.value:.0f} MB"))
@@ -234,7 +235,8 @@ def plot_efficiency(run: NotebookRun):
         ax20.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=7)
     title = "Fragmentation (MEM-20)"
     if _usable(r16):
-        title += f"; library: {r16.value:.1f} KB/track objects, {r16.details['db_bytes_per_track']:.0f} B/track db (MEM-16)"
+        title += (f"; library: {r16.value:.1f} KB/track objects, "
+                  f"{r16.details['db_bytes_per_track']:.0f} B/track db (MEM-16)")
     ax20.set_title(title, fontsize=8)
     ax20.set_ylabel("MB")
     _note_missing(ax20, [("MEM-20", r20), ("MEM-16", r16)])

@@ -29,7 +29,8 @@ def plot_numba(run: NotebookRun):
     if _usable(r02):
         rows = r02.details["by_size"]
         x = [r["n_frames"] for r in rows]
-        ax02.plot(x, [r["speedup"] for r in rows], "-o", color=STATUS_COLOURS[r02.status], label="compiled / pure Python")
+        ax02.plot(x, [r["speedup"] for r in rows], "-o", color=STATUS_COLOURS[r02.status],
+                  label="compiled / pure Python")
         for r in rows:
             ax02.plot([r["n_frames"]] * len(r["fast_samples"]),
                       [p / f for f, p in zip(r["fast_samples"], r["plain_samples"])], ".", color=GREY, ms=3)
@@ -49,7 +50,8 @@ def plot_numba(run: NotebookRun):
     bars = []
     if _usable(r04):
         d = r04.details
-        bars += [("compile,\nempty cache", d["cold_compile_s"], BLUE), ("compile,\nwarm cache", d["cached_compile_s"], GREY),
+        bars += [("compile,\nempty cache", d["cold_compile_s"], BLUE),
+                 ("compile,\nwarm cache", d["cached_compile_s"], GREY),
                  ("first-call\noverhead, cold", d["cold_first_call_overhead_s"], BLUE),
                  ("first-call\noverhead, cached", d["cached_first_call_overhead_s"], GREY)]
     if r05 is not None and r05.details.get("completed"):
@@ -241,8 +243,8 @@ def plot_algorithms(run: NotebookRun):
     ax1819.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=5)
     ax1819.set_yscale("log")
     ax1819.set_ylabel("RTF (blue) / Msamples per s (orange), log")
-    ax1819.set_title("Resampling (OPT-18) and conversions (OPT-19)" +
-                     (f"; round-trip SNR {r18.details['round_trip_snr_db']:.0f} dB" if _usable(r18) else ""), fontsize=8)
+    snr = f"; round-trip SNR {r18.details['round_trip_snr_db']:.0f} dB" if _usable(r18) else ""
+    ax1819.set_title("Resampling (OPT-18) and conversions (OPT-19)" + snr, fontsize=8)
     _note_missing(ax1819, [("OPT-18", r18), ("OPT-19", r19)])
 
     r20 = _record(run, "OPT-20")

@@ -152,6 +152,28 @@ def compare_paths(fast: Callable[[], Any], plain: Callable[[], Any], *, rounds: 
                           speedups=speedups, max_abs_diff=diff, tolerance=tolerance, units=units)
 
 
+def time_side_by_side(calls: Mapping[str, Callable[[], Any]], *, rounds: int = 5,
+                      sample_target: float = 0.005) -> dict[str, Timing]:
+    """Time several callables in alternating rounds (order rotated each round); per-call seconds each.
+
+    The same idea as `compare_paths` for more than two ways of doing one job (FFT libraries, filter
+    realisations): a burst of load on a shared machine then hits every contender alike.
+    """
+    names = list(calls)
+    loops = {}
+    for name in names:  # warm-up, then calibration from the warm call's duration
+        start = time.perf_counter()
+        calls[name]()
+        first = time.perf_counter() - start
+        loops[name] = 1 if first >= sample_target else calibrate_loops(calls[name], sample_target=sample_target)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            samples[name].append(_batch_seconds(calls[name], loops[name]))
+    return {name: Timing(samples[name], loops=loops[name], warmup=1) for name in names}
+
+
 def compare_kernel_pair(pair: Any, n_frames: int, sample_rate: int, **options: Any) -> PathComparison:
     """`compare_paths` on an engine `KernelPair` with the input it makes for `n_frames` frames.
 
@@ -176,4 +198,5 @@ def first_array(data: Any) -> np.ndarray | None:
     return None
 
 
-__all__ = ["PathComparison", "compare_kernel_pair", "compare_paths", "first_array", "max_abs_diff"]
+__all__ = ["PathComparison", "compare_kernel_pair", "compare_paths", "first_array", "max_abs_diff",
+           "time_side_by_side"]

@@ -21,13 +21,13 @@ from ._workload import decode, music, music_file, open_library, warm_engine
 SIZES = {
     "smoke": {"library_tracks": 1000, "loaded_tracks": 300, "zipf_requests": 2000, "zipf_seeds": 2,
               "stream_s": 5.0, "lazy_s": 10.0, "fragment_cycles": 16, "fragment_max_s": 2.0},
-    "standard": {"library_tracks": 5000, "loaded_tracks": 2000, "zipf_requests": 20000, "zipf_seeds": 3,
-                 "stream_s": 30.0, "lazy_s": 120.0, "fragment_cycles": 200, "fragment_max_s": 4.0},
+    "standard": {"library_tracks": 5000, "loaded_tracks": 2000, "zipf_requests": 6000, "zipf_seeds": 2,
+                 "stream_s": 30.0, "lazy_s": 60.0, "fragment_cycles": 200, "fragment_max_s": 4.0},
     "full": {"library_tracks": 10000, "loaded_tracks": 5000, "zipf_requests": 100000, "zipf_seeds": 5,
              "stream_s": 120.0, "lazy_s": 600.0, "fragment_cycles": 1000, "fragment_max_s": 4.0},
 }
 ZIPF_EXPONENT = 1.1
-CACHE_FRACTIONS = {"smoke": (0.01, 0.05, 0.1, 0.3), "standard": (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5),
+CACHE_FRACTIONS = {"smoke": (0.01, 0.05, 0.1, 0.3), "standard": (0.005, 0.02, 0.05, 0.1, 0.25, 0.5),
                    "full": (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5)}
 POOL_WARM_CHUNKS = 4
 REFERENCE_FRACTION = 0.1  # the value of MEM-17: hit rate with a cache of a tenth of the library

@@ -26,8 +26,8 @@ from ._workload import downsample_series, long_wav, music, warm_engine
 
 SIZES = {
     "smoke": {"in_memory_s": 10.0, "repeats": 1, "concurrent_s": 2.0, "executors": ("thread",),
-              "large_mb": (4, 12), "analysis_s": 20.0},
-    "standard": {"in_memory_s": 60.0, "repeats": 3, "concurrent_s": 30.0, "executors": ("thread", "process"),
+              "large_mb": (10, 30), "analysis_s": 20.0},
+    "standard": {"in_memory_s": 60.0, "repeats": 2, "concurrent_s": 10.0, "executors": ("thread", "process"),
                  "large_mb": (50, 200), "analysis_s": 300.0},
     "full": {"in_memory_s": 60.0, "repeats": 5, "concurrent_s": 60.0, "executors": ("thread", "process"),
              "large_mb": (250, 1024), "analysis_s": 600.0},

@@ -32,7 +32,7 @@ SIZES = {
     "smoke": {"frames": [4096, 44100], "rounds": 5, "throughput_frames": 441000, "compile_runs": 1,
               "fallback_s": 0.5, "fallback_repeats": 2},
     "standard": {"frames": [4096, 44100, 441000], "rounds": 7, "throughput_frames": 2646000,
-                 "compile_runs": 2, "fallback_s": 5.0, "fallback_repeats": 3},
+                 "compile_runs": 1, "fallback_s": 3.0, "fallback_repeats": 3},
     "full": {"frames": [4096, 44100, 441000, 2646000], "rounds": 9, "throughput_frames": 26460000,
              "compile_runs": 3, "fallback_s": 10.0, "fallback_repeats": 5},
 }

@@ -27,7 +27,7 @@ from ._workload import music, open_library, warm_engine
 SIZES = {
     "smoke": {"analysis_s": 20.0, "busy_s": 0.6, "pool_tracks": 4, "track_s": 2.0, "rounds": 3,
               "pool_tasks": 10, "batch_executors": ("thread",), "safety_rounds": 2, "library_tracks": 1000},
-    "standard": {"analysis_s": 60.0, "busy_s": 2.0, "pool_tracks": 6, "track_s": 10.0, "rounds": 5,
+    "standard": {"analysis_s": 60.0, "busy_s": 2.0, "pool_tracks": 6, "track_s": 5.0, "rounds": 4,
                  "pool_tasks": 30, "batch_executors": ("thread", "process"), "safety_rounds": 4,
                  "library_tracks": 5000},
     "full": {"analysis_s": 120.0, "busy_s": 5.0, "pool_tracks": 10, "track_s": 30.0, "rounds": 7,

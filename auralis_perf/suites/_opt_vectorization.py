@@ -20,7 +20,7 @@ from ._simd import control_kernel_profile, inspect_dispatcher, numba_dispatchers
 SIZES = {
     "smoke": {"eq_frames": 44100, "spectrum_frames": 88200, "chain_frames": 11025, "envelope_frames": 44100,
               "rounds": 5, "float32_frames": 4096},
-    "standard": {"eq_frames": 441000, "spectrum_frames": 441000, "chain_frames": 88200,
+    "standard": {"eq_frames": 441000, "spectrum_frames": 441000, "chain_frames": 44100,
                  "envelope_frames": 441000, "rounds": 7, "float32_frames": 8192},
     "full": {"eq_frames": 2646000, "spectrum_frames": 2646000, "chain_frames": 441000,
              "envelope_frames": 2646000, "rounds": 9, "float32_frames": 44100},

@@ -16,6 +16,8 @@ DEFAULT_ENGINE = "reference"
 # (pedalboard, auralis) costs nothing unless that engine is chosen.
 _REGISTRY: dict[str, str] = {
     "reference": "auralis_perf.engines.reference:ReferenceEngine",
+    "pedalboard": "auralis_perf.engines.pedalboard_peer:PedalboardEngine",
+    "auralis": "auralis_perf.engines.auralis_adapter:AuralisEngine",
 }
 
 

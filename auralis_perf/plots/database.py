@@ -16,6 +16,16 @@ from ..notebook import TIER_COLOURS, NotebookRun
 from .realtime import _bound_line, _never_raises, _note_missing, _record, _usable
 
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
+
+
+def _plain_log(ax: Any) -> None:
+    """Log axes labelled with plain numbers (1000, 0.5) instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):
+        if axis.get_scale() == "log":
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
 QUERY_LABELS = {"get_by_id": "by id", "get_by_path": "by path", "artist_page": "artist page",
                 "aggregations": "aggregations", "search": "text search", "keyset_middle": "keyset page",
                 "offset_middle": "OFFSET page"}
@@ -155,6 +165,8 @@ def plot_scaling(run: NotebookRun):
         ax_size.set_xscale("log")
         ax_size.set_yscale("log")
         ax_size.set_xticks(sizes, [f"{s // 1000}k" if s >= 1000 else str(s) for s in sizes])
+        _plain_log(ax_size)
+        ax_size.set_xticks(sizes, [f"{s // 1000}k" if s >= 1000 else str(s) for s in sizes])
         ax_size.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax_size.set_title(f"Time against library size (DB-13: worst indexed slope {r13.value:.2f}, target < 0.3)",
                           fontsize=8)
@@ -172,6 +184,7 @@ def plot_scaling(run: NotebookRun):
                       label=f"keyset: slope {r14.value:.2f}")
         ax_depth.set_xscale("log")
         ax_depth.set_yscale("log")
+        _plain_log(ax_depth)
         ax_depth.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax_depth.set_title(f"Page of 50 by depth, {r14.details['library_tracks']} tracks (DB-14)", fontsize=8)
     ax_depth.set_xlabel("rows skipped (log)")

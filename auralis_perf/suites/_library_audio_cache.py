@@ -296,7 +296,8 @@ def file_change_check(ctx: SuiteContext) -> CheckResult:
     violations = [f"{r['change']}: the new content gives the same {', '.join(r['kinds_whose_result_did_not_change'])}"
                   " as the old, so staleness cannot be seen" for r in rows if r["kinds_whose_result_did_not_change"]]
     return record(ctx, "CACHE-17", sum(stale_counts), samples=stale_counts, kind="count", violations=violations,
-                  details={"changes": rows, "kinds": list(KINDS), "seconds_of_audio": seconds,
+                  details={"checked": 2 * len(KINDS) * len(CHANGES), "changes": rows, "kinds": list(KINDS),
+                           "seconds_of_audio": seconds,
                            **describe_source(ctx)})
 
 
@@ -385,8 +386,10 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
     parts = [float(tally.stale), float(len(audio_stale)), float(len(served_removed)),
              float(sum(len(v) for v in missed.values())), float(undropped or 0)]
     stale = sum(parts)
+    checked = (tally.reads + len(KINDS) * (len(changed) + len(removed)) + len(changed) + len(removed) + len(added)
+               + (1 if undropped is not None else 0))
     return record(ctx, "CACHE-18", float(stale), samples=parts, kind="count", details={
-        "files": n, "changed": len(changed), "removed": len(removed), "added": len(added),
+        "checked": checked, "files": n, "changed": len(changed), "removed": len(removed), "added": len(added),
         "first_scan": {"added": len(first.added), "errors": [e.message for e in first.errors][:5]},
         "rescan": {"added": len(second.added), "changed": len(second.changed), "removed": len(second.removed),
                    "unchanged": second.unchanged, "seconds": second.seconds},

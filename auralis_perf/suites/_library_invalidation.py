@@ -505,14 +505,15 @@ def cascade_reads(lib: Any, artist_id: int) -> tuple[list[Op], dict[str, int]]:
     return distinct(reads), counts
 
 
-def cascade_delete(lib: Any, model: AccessModel, artist: ArtistEntry, rng: np.random.Generator) -> tuple[StaleTally, dict[str, Any]]:
+def cascade_delete(lib: Any, model: AccessModel, artist: ArtistEntry,
+                   rng: np.random.Generator) -> tuple[StaleTally, dict[str, Any]]:
     """Cache everything about an artist, delete the artist through the caches, count stale reads."""
     if lib.repo.get_artist(artist.id) is None:
         return StaleTally(), {"artist": artist.id, "skipped": "already deleted"}
     own = list(lib.repo.list_tracks(artist_id=artist.id, sort="title", limit=6).items)
-    if own:  # make sure a playlist holds their tracks among others'
+    if own:  # make sure a playlist holds their tracks among others' (earlier scenarios deleted some tracks)
         pid = lib.cached.create_playlist(f"Mix with {artist.name}")
-        others = [model.track_id(rng) for _ in range(4)]
+        others = [t.id for t in (alive_track(lib, model, rng, WriteState()) for _ in range(4)) if t is not None]
         lib.cached.add_to_playlist(pid, [t.id for t in own[:3]] + others)
     reads, counts = cascade_reads(lib, artist.id)
     for op in reads:

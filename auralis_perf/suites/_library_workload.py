@@ -20,7 +20,7 @@ so the same few queries come back again and again, as they do in a real session.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -416,8 +416,9 @@ def equality_violations(comparison: PathComparison) -> list[str]:
     return [f"cached results differ from the database's (max difference {comparison.max_abs_diff})"]
 
 
-__all__ = ["ArtistEntry", "AccessModel", "BuiltLibrary", "ENTITY_READS", "LIBRARY_FACTORY", "Op", "PAGE",
-           "QUERY_MIX", "QUERY_READS", "build_library", "build_model", "cache_stats_delta", "cache_totals",
-           "cached_against_uncached", "call", "create_playlists", "describe_op", "distinct", "entity_op", "equality_violations", "entity_ops", "main_size",
-           "op_key", "open_library", "query_op", "query_ops", "release_libraries", "remove_library_files",
-           "replay", "scaling_sizes", "shared_library", "zipf_index"]
+__all__ = ["AccessModel", "ArtistEntry", "build_library", "build_model", "BuiltLibrary", "cache_stats_delta",
+           "cache_totals", "cached_against_uncached", "call", "create_playlists", "describe_op", "distinct",
+           "entity_op", "entity_ops", "ENTITY_READS", "equality_violations", "LIBRARY_FACTORY", "main_size",
+           "Op", "op_key", "open_library", "PAGE", "QUERY_MIX", "query_op", "query_ops", "QUERY_READS",
+           "release_libraries", "remove_library_files", "replay", "scaling_sizes", "shared_library",
+           "zipf_index"]

@@ -35,11 +35,14 @@ CATEGORY = "cache"
 
 SIZES = {
     "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 600, "stale_steps": 25, "fill_rounds": 2,
-              "fill_limit": 200, "lru_accesses": 400, "selective_edits": 3, "cascade_artists": 2},
-    "standard": {"replay": 10_000, "hot_calls": 120, "entity_replay": 3000, "stale_steps": 200,
-                 "fill_rounds": 3, "fill_limit": 1500, "lru_accesses": 1000, "selective_edits": 5, "cascade_artists": 5},
+              "fill_limit": 100, "fill_traced": 100, "lru_accesses": 400, "selective_edits": 3,
+              "cascade_artists": 2},
+    "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 3000, "stale_steps": 100,
+                 "fill_rounds": 3, "fill_limit": 1000, "fill_traced": 200, "lru_accesses": 1000,
+                 "selective_edits": 5, "cascade_artists": 5},
     "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 10_000, "stale_steps": 600, "fill_rounds": 5,
-             "fill_limit": 12_000, "lru_accesses": 3000, "selective_edits": 8, "cascade_artists": 10},
+             "fill_limit": 12_000, "fill_traced": 500, "lru_accesses": 3000, "selective_edits": 8,
+             "cascade_artists": 10},
 }
 SEQUENCES = 5  # randomized sequences per correctness check (one sample each)
 HIT_RATE_WINDOWS = 20
@@ -127,7 +130,7 @@ def _stale_check(ctx: SuiteContext, check_id: str, writes: tuple[str, ...], read
         per_sequence.append(float(tally.stale))
         total.add(tally)
     return record(ctx, check_id, float(total.stale), samples=per_sequence, kind="count", details={
-        **_library_details(built), "sequences": SEQUENCES, "write_kinds": list(writes),
+        **_library_details(built), "checked": total.reads, "sequences": SEQUENCES, "write_kinds": list(writes),
         "read_methods": list(reads), **total.to_dict()})
 
 
@@ -161,17 +164,22 @@ def _traced_now() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-def fill_and_measure(lib: Any, ops: list, limit: int) -> dict[str, Any]:
-    """Fill the query cache with up to `limit` distinct queries (stopping at its bound) under tracemalloc;
-    its memory is the traced drop when it is cleared."""
+def fill_and_measure(lib: Any, ops: list, fill: int, traced: int) -> dict[str, Any]:
+    """Fill the query cache with `fill` distinct queries, then `traced` more under tracemalloc (stopping
+    at its bound); the traced entries' memory is what clearing the cache frees of traced allocations.
+
+    Only the last entries are traced because tracemalloc slows every allocation down several times; the
+    ones before give the cache its realistic state (sizes, tags, LRU order).
+    """
     cache = lib.caches.query
     lib.caches.clear()
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
-        curve, used = [], 0
-        for op in ops[:limit]:
+    curve: list[list[float]] = []
+    used = 0
+
+    def add(ops_slice: list) -> dict[str, Any]:
+        nonlocal used
+        stats = cache.stats()
+        for op in ops_slice:
             replay(lib.cached, [op])
             used += 1
             stats = cache.stats()
@@ -179,7 +187,15 @@ def fill_and_measure(lib: Any, ops: list, limit: int) -> dict[str, Any]:
                 curve.append([stats["entries"], stats["bytes"] / MB])
             if stats["evictions"] > 0 or stats["entries"] >= stats["max_entries"]:
                 break
-        stats = cache.stats()
+        return stats
+
+    add(ops[:fill])
+    untraced_entries = cache.stats()["entries"]
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        stats = add(ops[used:used + traced])
         full = _traced_now()
         cache.clear()
         empty = _traced_now()
@@ -187,16 +203,17 @@ def fill_and_measure(lib: Any, ops: list, limit: int) -> dict[str, Any]:
         if not was_tracing:
             tracemalloc.stop()
     lib.caches.clear()
-    entries = max(1, stats["entries"])
+    traced_entries = max(1, stats["entries"] - untraced_entries)
     at_capacity = bool(stats["evictions"] > 0 or stats["entries"] >= stats["max_entries"])
-    traced_mb = (full - empty) / MB
-    reported_per_entry = stats["bytes"] / entries
-    capacity = min(stats["max_entries"], stats["max_bytes"] / reported_per_entry) if reported_per_entry else 0
-    at_capacity_mb = traced_mb if at_capacity else traced_mb / entries * capacity
-    return {"traced_mb": traced_mb, "reported_mb": stats["bytes"] / MB, "entries": stats["entries"],
-            "evictions": stats["evictions"], "queries": used, "at_capacity": at_capacity,
-            "capacity_entries": capacity, "traced_bytes_per_entry": (full - empty) / entries,
-            "reported_bytes_per_entry": reported_per_entry, "at_capacity_mb": at_capacity_mb, "curve": curve}
+    per_entry = (full - empty) / traced_entries
+    reported_per_entry = stats["bytes"] / max(1, stats["entries"])
+    capacity = stats["entries"] if at_capacity else \
+        min(stats["max_entries"], stats["max_bytes"] / reported_per_entry if reported_per_entry else 0)
+    return {"traced_mb": (full - empty) / MB, "traced_entries": traced_entries, "entries": stats["entries"],
+            "reported_mb": stats["bytes"] / MB, "evictions": stats["evictions"], "queries": used,
+            "at_capacity": at_capacity, "capacity_entries": capacity, "traced_bytes_per_entry": per_entry,
+            "reported_bytes_per_entry": reported_per_entry, "at_capacity_mb": per_entry * capacity / MB,
+            "curve": curve}
 
 
 def cache04_memory(ctx: SuiteContext) -> CheckResult:
@@ -207,9 +224,10 @@ def cache04_memory(ctx: SuiteContext) -> CheckResult:
     built = _library(ctx)
     lib = built.lib
     cache = lib.caches.query
-    limit = ctx.sizes(SIZES)["fill_limit"]
+    size = ctx.sizes(SIZES)
     ops = fill_ops(built)
-    rounds = [fill_and_measure(lib, ops, limit) for _ in range(ctx.sizes(SIZES)["fill_rounds"])]
+    rounds = [fill_and_measure(lib, ops, size["fill_limit"], size["fill_traced"])
+              for _ in range(size["fill_rounds"])]
     values = [r["at_capacity_mb"] for r in rounds]
     last = rounds[-1]
     stats = cache.stats()
@@ -218,10 +236,13 @@ def cache04_memory(ctx: SuiteContext) -> CheckResult:
         "max_entries": stats["max_entries"], "reported_mb": last["reported_mb"],
         "at_capacity": all(r["at_capacity"] for r in rounds),
         "projected": not all(r["at_capacity"] for r in rounds),
-        "measured_entries": last["entries"], "capacity_entries": last["capacity_entries"],
-        "accounting_ratio": (last["traced_mb"] / last["reported_mb"]) if last["reported_mb"] else None,
-        "method": "tracemalloc: traced bytes with the query cache filled minus after clearing it; "
-                  "projected per entry to the capacity its bounds allow when the fill stopped short"})
+        "measured_entries": last["entries"], "traced_entries": last["traced_entries"],
+        "capacity_entries": last["capacity_entries"],
+        "accounting_ratio": (last["traced_bytes_per_entry"] / last["reported_bytes_per_entry"])
+        if last["reported_bytes_per_entry"] else None,
+        "method": "tracemalloc: the last entries of the fill are traced; what clearing the cache frees of "
+                  "them, per entry, times the entries the cache holds at its bound (reached, or computed "
+                  "from its entry and byte bounds when the library has fewer distinct queries)"})
 
 
 _ABSENT = object()
@@ -295,7 +316,8 @@ def cache05_lru(ctx: SuiteContext) -> CheckResult:
     if any(r["observed_evictions"] != r["reported_evictions"] for r in runs):
         violations.append("the cache's eviction count differs from the evictions observed")
     return record(ctx, "CACHE-05", sum(wrong), samples=wrong, kind="count", violations=violations, details={
-        **_library_details(built), "runs": runs, "max_bytes_mb": cache.stats()["max_bytes"] / MB,
+        **_library_details(built), "checked": sum(r["observed_evictions"] for r in runs), "runs": runs,
+        "max_bytes_mb": cache.stats()["max_bytes"] / MB,
         "max_entries": cache.stats()["max_entries"], "entry_bytes": entry_bytes, "capacity_entries": capacity,
         "method": "skewed get/put of real listing results on the library's query cache, every eviction "
                   "checked against a model LRU"})
@@ -371,7 +393,8 @@ def cache19_selective(ctx: SuiteContext) -> CheckResult:
     kept = sum(r.unrelated_kept for r in results)
     cached = sum(r.unrelated_cached for r in results)
     value = 100.0 * kept / cached if cached else None
-    violations = [f"{sum(r.stale for r in results)} unrelated reads were stale"] if any(r.stale for r in results) else []
+    stale = sum(r.stale for r in results)
+    violations = [f"{stale} unrelated reads were stale"] if stale else []
     by_method: dict[str, list[int]] = {}
     for r in results:
         for method, (k, c) in r.kept_by_method.items():
@@ -408,7 +431,7 @@ def cache20_cascade(ctx: SuiteContext) -> CheckResult:
         per_artist.append(float(tally.stale))
         rows.append(info)
     return record(ctx, "CACHE-20", float(total.stale), samples=per_artist, kind="count", details={
-        **_library_details(built), "artists": rows, **total.to_dict()})
+        **_library_details(built), "checked": total.reads, "artists": rows, **total.to_dict()})
 
 
 @group("Invalidation", category=CATEGORY, ids=["CACHE-16", "CACHE-17", "CACHE-18", "CACHE-19", "CACHE-20"])

@@ -22,9 +22,10 @@ from ..results import CheckResult
 from . import SuiteContext, group
 from ._checks import record, require, run_checks
 from ._compare import compare_paths
-from ._library_queries import (INDEXED, QUERY_CHECK, loglog_slope, of_bound, per_round_slopes,
+from ._library_queries import (INDEXED, loglog_slope, of_bound, per_round_slopes,
                                query_mix_timings)
-from ._library_workload import (PAGE, BuiltLibrary, cached_against_uncached, equality_violations, main_size, open_library,
+from ._library_workload import (PAGE, BuiltLibrary, cached_against_uncached, equality_violations, main_size,
+                                open_library,
                                 remove_library_files, scaling_sizes, shared_library)
 
 CATEGORY = "database"
@@ -33,9 +34,11 @@ SIZES = {
     "smoke": {"depths": (0.0, 0.05, 0.25, 0.5, 0.9, 0.99), "listing": 500, "load_rounds": 3, "bulk_rows": 1000,
               "row_rows": 100, "import_rounds": 3, "pool_rounds": 2, "pool_reads": 30},
     "standard": {"depths": (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99), "listing": 500,
-                 "load_rounds": 5, "bulk_rows": 10_000, "row_rows": 400, "import_rounds": 3, "pool_rounds": 3, "pool_reads": 120},
+                 "load_rounds": 5, "bulk_rows": 10_000, "row_rows": 400, "import_rounds": 3, "pool_rounds": 3,
+                 "pool_reads": 120},
     "full": {"depths": (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99), "listing": 500,
-             "load_rounds": 7, "bulk_rows": 100_000, "row_rows": 2000, "import_rounds": 5, "pool_rounds": 5, "pool_reads": 400},
+             "load_rounds": 7, "bulk_rows": 100_000, "row_rows": 2000, "import_rounds": 5, "pool_rounds": 5,
+             "pool_reads": 400},
 }
 
 
@@ -186,7 +189,8 @@ def db10_plans(ctx: SuiteContext) -> CheckResult:
     return record(ctx, "DB-10", float(len(scans)), samples=[float("tracks" in r["full_scans"]) for r in rows],
                   kind="count", details={**_library_details(built), "statements": len(rows),
                                          "full_scans_of_tracks": [r["query"] + ": " + r["sql"] for r in scans],
-                                         "other_full_scans": sorted({t for r in rows for t in r["full_scans"]} - {"tracks"}),
+                                         "other_full_scans": sorted({t for r in rows for t in r["full_scans"]}
+                                                                   - {"tracks"}),
                                          "helper_statements_left_out": len(helper_sql),
                                          "plans": rows})
 

@@ -17,6 +17,15 @@ from .realtime import _bound_line, _never_raises, _note_missing, _record, _usabl
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
 
 
+def _two_lines(name: str) -> str:
+    """A long snake_case name broken at the underscore nearest its middle, for a tick label."""
+    cuts = [i for i, ch in enumerate(name) if ch == "_" and 0 < i < len(name) - 1]
+    if len(name) <= 14 or not cuts:
+        return name
+    cut = min(cuts, key=lambda i: abs(i - len(name) / 2))
+    return name[:cut + 1] + "\n" + name[cut + 1:]
+
+
 def _annotate(ax: Any, x: float, y: float, text: str) -> None:
     ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
 
@@ -103,7 +112,7 @@ def plot_vectorization(run: NotebookRun):
         rows = list(by_function.values())
         if r08.details.get("control_kernel"):
             rows.append(r08.details["control_kernel"])
-        labels = [r["function"].split(":")[0].replace("_", "_\n", 1) for r in rows]
+        labels = [_two_lines(r["function"].split(":")[0]) for r in rows]
         xs = np.arange(len(rows))
         ax08.bar(xs - 0.2, [r["packed"] for r in rows], width=0.4, color=BLUE, label="packed (vector) FP instructions")
         ax08.bar(xs + 0.2, [r["scalar"] for r in rows], width=0.4, color=GREY, label="scalar FP instructions")
@@ -184,6 +193,10 @@ def plot_parallel(run: NotebookRun):
         ax15.barh(range(len(scenarios)), [s["mismatches"] for s in scenarios], color=STATUS_COLOURS["fail"],
                   label="mismatches")
         ax15.set_yticks(range(len(scenarios)), [s.get("name", s["scenario"][:24]) for s in scenarios], fontsize=7)
+        for i, s in enumerate(scenarios):
+            ax15.annotate(f"{s['mismatches']} of {s['outputs']}", (s["outputs"], i), textcoords="offset points",
+                          xytext=(3, 0), va="center", fontsize=7)
+        ax15.set_xscale("log")
         ax15.legend(fontsize=7)
     ax15.set_xlabel("outputs / reads")
     ax15.set_title("Thread safety (OPT-15)" + (f": {int(r15.value)} mismatches" if _usable(r15) else ""), fontsize=8)

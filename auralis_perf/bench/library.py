@@ -56,13 +56,13 @@ def _below(name: str, value: float, unit: str, bound: float, note: str = "") -> 
     return Figure(name, value, unit, f"< {bound:g} {unit}", value < bound, note)
 
 
-def import_figures(folder: Path, n_tracks: int, seed: int) -> tuple[Library, list[Figure]]:
+def import_figures(folder: Path, n_tracks: int, seed: int, row_by_row: int) -> tuple[Library, list[Figure]]:
     lib = open_library(folder / "library.db", query_cache_entries=10_000, query_cache_bytes=64 * 2**20)
     start = time.perf_counter()
     items = lib.generate(n_tracks, seed=seed)
     generated = time.perf_counter() - start
     bulk = lib.import_tracks(items)
-    rows = min(2000, n_tracks)
+    rows = min(row_by_row, n_tracks)
     with open_library(folder / "row-by-row.db") as other:
         slow = other.import_tracks_row_by_row(items[:rows])
     bulk_rate, slow_rate = bulk.tracks / bulk.seconds, slow.tracks / slow.seconds
@@ -128,7 +128,7 @@ def query_figures(lib: Library, n_tracks: int, seed: int) -> list[Figure]:
     return figures
 
 
-def cache_figures(lib: Library, n_tracks: int, seed: int) -> list[Figure]:
+def cache_figures(lib: Library, n_tracks: int, seed: int, fill: int) -> list[Figure]:
     cached, repo = lib.cached, lib.repo
     lib.caches.clear()
     cached.list_tracks(sort="title", limit=PAGE)
@@ -147,7 +147,7 @@ def cache_figures(lib: Library, n_tracks: int, seed: int) -> list[Figure]:
         Figure("cached get_track (hit)", hit_track * US, "us",
                note=f"{repo_get_ms(lib) / (hit_track * MS):.0f}x faster than the query"),
     ]
-    # fill the query cache with 10,000 distinct queries of a browsing workload (keyset pages from
+    # fill the query cache with `fill` (10,000) distinct queries of a browsing workload (keyset pages from
     # random positions in three orders, genre pages, counts, title prefixes); measure its memory
     rng = random.Random(seed)
     lib.caches.clear()
@@ -157,7 +157,7 @@ def cache_figures(lib: Library, n_tracks: int, seed: int) -> list[Figure]:
     gc.collect()
     tracemalloc.start()
     attempts = 0
-    while len(query) < 10_000 and attempts < 40_000:
+    while len(query) < fill and attempts < 4 * fill:
         attempts += 1
         kind = rng.random()
         if kind < 0.8:
@@ -233,15 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m auralis_perf.bench library", description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100_000, help="library size (default 100000)")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    parser.add_argument("--row-by-row", type=int, default=2000, help="tracks for the row-by-row import (default 2000)")
+    parser.add_argument("--cache-entries", type=int, default=10_000,
+                        help="distinct queries filled into the query cache for its memory figure (default 10000)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if args.tracks < 1000:
         parser.error("--tracks must be at least 1000")
+    if args.row_by_row < 1 or args.cache_entries < 1:
+        parser.error("--row-by-row and --cache-entries must be positive")
     with tempfile.TemporaryDirectory(prefix="auralis-library-bench-") as folder:
-        lib, figures = import_figures(Path(folder), args.tracks, args.seed)
+        lib, figures = import_figures(Path(folder), args.tracks, args.seed, args.row_by_row)
         try:
             figures += query_figures(lib, args.tracks, args.seed)
-            figures += cache_figures(lib, args.tracks, args.seed)
+            figures += cache_figures(lib, args.tracks, args.seed, args.cache_entries)
             figures += pool_figures(lib, args.tracks)
             figures += plan_figures(lib)
         finally:

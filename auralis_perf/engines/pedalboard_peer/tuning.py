@@ -157,7 +157,9 @@ def tune(source: Reader, preset: Preset, *, input_lufs: float | None = None, mea
     windows = analysis_windows(source.frames, rate)
     raw = [planar(source.read(w.start - w.preroll, w.preroll + w.length)) for w in windows]
     pre = [pre_board(preset, rate, input_lufs).process(block, rate) for block in raw]  # a fresh board each
-    raw_lufs = parts_loudness([r[:, w.preroll:] for w, r in zip(windows, raw)], rate)
+    # the whole source's loudness is the input's, measured already
+    raw_lufs = input_lufs if len(windows) == 1 else parts_loudness([r[:, w.preroll:] for w, r in zip(windows, raw)],
+                                                                   rate)
     pre_lufs = parts_loudness([p[:, w.preroll:] for w, p in zip(windows, pre)], rate)
     if raw_lufs is None or pre_lufs is None:
         return Tuning(input_lufs, 0.0, {"input_lufs": input_lufs, "reason": "the windows are too quiet to measure"})

@@ -1,0 +1,322 @@
+"""The Auralis adapter's mapping, tested against a small stand-in package built here; and, when the real
+Auralis is importable, a check of the adapter against it (skipped, with the reason, otherwise).
+
+The stand-in has Auralis's module layout at commit 087974e2 and records how it is called, so the tests
+see what the adapter sends (float64 stereo arrays, never a path), which preset it sets, that the result
+cache is switched off, and that a chunk Auralis returns unprocessed is caught.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from auralis_perf.engines import AudioInputError, Capability, EngineError, NotSupported, get_engine
+from auralis_perf.signals import music
+
+SR = 44100
+
+STAND_IN = {
+    "auralis/__init__.py": "",
+    "auralis/__version__.py": '__version__ = "0.0-stand-in"\n',
+    "auralis/core/__init__.py": "",
+    "auralis/core/unified_config.py": """
+        PRESETS = ("adaptive", "gentle", "warm", "bright", "punchy")
+
+        class UnifiedConfig:
+            def __init__(self, internal_sample_rate=44100):
+                self.internal_sample_rate = internal_sample_rate
+                self.mastering_profile = "adaptive"
+
+            def set_mastering_preset(self, name):
+                if name not in PRESETS:
+                    raise ValueError(name)
+                self.mastering_profile = name
+        """,
+    "auralis/core/hybrid_processor.py": """
+        import os
+        import numpy as np
+        from auralis.dsp.eq.parallel_eq_processor import VectorizedEQProcessor
+
+        GAINS = {"adaptive": 0.5, "gentle": 0.25, "warm": 0.3, "bright": 0.4, "punchy": 0.6}
+        CALLS = []
+
+        class _OptimizerConfig:
+            enable_caching = True
+
+        class _Optimizer:
+            def __init__(self):
+                self.config = _OptimizerConfig()
+
+        class HybridProcessor:
+            def __init__(self, config):
+                self.config = config
+                self.performance_optimizer = _Optimizer()
+                os.makedirs(os.path.join(os.path.expanduser("~"), ".auralis", "preferences"), exist_ok=True)
+
+            def process(self, target):
+                CALLS.append(("process", type(target).__name__, getattr(target, "dtype", None),
+                              getattr(target, "shape", None), self.config.mastering_profile,
+                              self.config.internal_sample_rate, self.performance_optimizer.config.enable_caching))
+                print("[stand-in] mastering")
+                VectorizedEQProcessor().apply_eq_gains_vectorized(target[:8], None, None, 8)
+                return target * GAINS[self.config.mastering_profile]
+
+            def process_realtime_chunk(self, chunk):
+                CALLS.append(("chunk", chunk.shape))
+                if os.environ.get("STAND_IN_FAIL_CHUNKS"):
+                    return chunk  # as Auralis does when something inside fails
+                return chunk * 0.5
+        """,
+    "auralis/dsp/__init__.py": "",
+    "auralis/dsp/dynamics/__init__.py": "",
+    "auralis/dsp/dynamics/vectorized_envelope.py": """
+        import numpy as np
+
+        class VectorizedEnvelopeFollower:
+            def __init__(self, sample_rate, attack_ms, release_ms, use_numba=True):
+                self.a = np.exp(-1.0 / (attack_ms * 0.001 * sample_rate))
+                self.r = np.exp(-1.0 / (release_ms * 0.001 * sample_rate))
+
+            def process_buffer_vectorized(self, levels):
+                out, env = np.zeros(len(levels)), 0.0
+                for i, x in enumerate(levels):
+                    env = x + (env - x) * (self.a if x > env else self.r)
+                    out[i] = env
+                return out
+
+            def process_buffer_numba(self, levels):
+                return self.process_buffer_vectorized(levels)
+
+            def process_buffer(self, levels):
+                return self.process_buffer_numba(levels)
+        """,
+    "auralis/dsp/eq/__init__.py": "",
+    "auralis/dsp/eq/parallel_eq_processor.py": """
+        class VectorizedEQProcessor:
+            def apply_eq_gains_vectorized(self, chunk, gains, band_map, fft_size):
+                return chunk * 2.0
+        """,
+    "auralis/dsp/eq/filters.py": """
+        def apply_eq_gains(chunk, gains, band_map, fft_size):
+            return chunk * 2.0
+        """,
+    "auralis/dsp/eq/critical_bands.py": """
+        import numpy as np
+
+        def create_critical_bands():
+            return list(range(6))
+
+        def create_frequency_mapping(bands, sample_rate, fft_size):
+            return np.arange(fft_size // 2 + 1) % len(bands)
+        """,
+    "auralis/analysis/__init__.py": "",
+    "auralis/analysis/parallel_spectrum_analyzer.py": """
+        from dataclasses import dataclass
+        import numpy as np
+
+        @dataclass
+        class ParallelSpectrumSettings:
+            sample_rate: int = 44100
+            max_workers: int = 8
+
+        class ParallelSpectrumAnalyzer:
+            def __init__(self, settings):
+                self.settings = settings
+
+            def analyze_file(self, audio, sample_rate=None):
+                return {"spectrum": np.abs(np.fft.rfft(audio[:64])).tolist()}
+        """,
+    "auralis/analysis/spectrum_analyzer.py": """
+        from dataclasses import dataclass
+        import numpy as np
+
+        @dataclass
+        class SpectrumSettings:
+            sample_rate: int = 44100
+
+        class SpectrumAnalyzer:
+            def __init__(self, settings):
+                self.settings = settings
+
+            def analyze_file(self, audio, sample_rate=None):
+                return {"spectrum": np.abs(np.fft.rfft(audio[:64])).tolist()}
+        """,
+    # no auralis/library: the adapter must report it missing, not fail
+}
+
+
+def _real_auralis_importable() -> bool:
+    return importlib.util.find_spec("auralis") is not None
+
+
+@pytest.fixture
+def stand_in(tmp_path, monkeypatch):
+    """The stand-in package on sys.path (and HOME and the numba cache set, to see the adapter's effect)."""
+    if _real_auralis_importable():
+        pytest.skip("a real auralis package is importable here; the stand-in would be shadowed")
+    root = tmp_path / "site"
+    for relative, text in STAND_IN.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    yield tmp_path
+    for name in [m for m in sys.modules if m == "auralis" or m.startswith("auralis.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def engine(stand_in):
+    e = get_engine("auralis", home=stand_in / "run-home")
+    yield e
+    e.close()
+
+
+def calls():
+    return sys.modules["auralis.core.hybrid_processor"].CALLS
+
+
+def test_without_auralis_the_engine_is_unavailable_with_a_clear_reason(tmp_path):
+    code = ("import sys; sys.modules['auralis'] = None\n"
+            "from auralis_perf.engines import get_engine, EngineError\n"
+            "try:\n    get_engine('auralis')\nexcept EngineError as exc:\n    print('ERR', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "AURALIS_PERF_AURALIS_HOME": str(tmp_path)})
+    assert "ERR" in out.stdout and "cannot be imported" in out.stdout and "install Auralis" in out.stdout
+
+
+def test_capabilities_follow_what_is_installed(engine):
+    assert engine.capabilities == {Capability.MASTER, Capability.STREAM, Capability.KERNELS, Capability.BATCH}
+    assert set(engine.kernels()) == {"envelope", "eq", "spectrum_parallel"}
+    info = engine.describe()
+    assert info["auralis_version"] == "0.0-stand-in"
+    assert "library" in info["api_missing"] and "library" not in info["api_found"]
+    for missing in (Capability.LIBRARY, Capability.FALLBACKS, Capability.PRESET_SWITCH, Capability.PLAYBACK):
+        assert not engine.has(missing)
+    with pytest.raises(NotSupported, match="library"):
+        engine.open_library("x.db")
+    with pytest.raises(NotSupported, match="fallbacks"):
+        engine.master(music(0.1, SR), SR, optimized=False)
+
+
+def test_master_sends_float64_stereo_arrays_with_the_preset_and_no_result_cache(engine):
+    audio = music(0.5, SR)  # float32 stereo
+    out = engine.master(audio, SR, "warm")
+    kind, type_name, dtype, shape, preset, rate, caching = calls()[-1]
+    assert (kind, type_name, dtype, shape) == ("process", "ndarray", np.float64, audio.shape)
+    assert (preset, rate, caching) == ("warm", SR, False)
+    assert out.dtype == np.float32 and out.shape == audio.shape
+    np.testing.assert_allclose(out, audio * 0.3, rtol=1e-6)
+    engine.master(audio, SR)  # default -> Auralis's "adaptive"
+    assert calls()[-1][4] == "adaptive"
+    with pytest.raises(AudioInputError, match="unknown preset"):
+        engine.master(audio, SR, "loud")
+
+
+def test_mono_is_doubled_for_auralis_and_folded_back(engine):
+    mono = music(0.3, SR, dtype=np.float64)[:, 0].copy()
+    out = engine.master(mono, SR, "bright")
+    assert calls()[-1][3] == (mono.shape[0], 2)
+    assert out.shape == mono.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out, mono * 0.4)
+
+
+def test_bad_input_never_reaches_auralis(engine, tmp_path):
+    before = len(calls())
+    for bad, message in [(str(tmp_path / "song.wav"), "NumPy array"), (np.zeros((0, 2), np.float32), "empty"),
+                         (np.full((100, 2), np.inf, np.float32), "Inf"), (np.zeros((100, 3), np.float32), "channels")]:
+        with pytest.raises(AudioInputError, match=message):
+            engine.master(bad, SR)
+    with pytest.raises(AudioInputError, match="sample rate"):
+        engine.master(music(0.1, SR), 1000)
+    assert len(calls()) == before
+
+
+def test_cold_and_warm_master_are_reported_apart(engine):
+    audio = music(0.2, SR)
+    for _ in range(3):
+        engine.master(audio, SR)
+    info = engine.describe()
+    assert info["cold_master"]["audio_seconds"] == pytest.approx(0.2)
+    assert info["warm_master_calls"] == 2 and info["warm_master_rtf_median"] > 0
+    assert info["auralis_printed_lines"] >= 3  # its prints were kept out of the output
+
+
+def test_home_and_numba_cache_are_run_local_and_home_is_restored(stand_in):
+    before = os.environ["HOME"]
+    e = get_engine("auralis", home=stand_in / "run-home")
+    e.master(music(0.1, SR), SR)
+    assert (stand_in / "run-home" / ".auralis" / "preferences").is_dir()  # Auralis wrote there
+    assert not (stand_in / "user-home" / ".auralis").exists()
+    assert e.describe()["numba_cache_dir"] == str(stand_in / "numba")
+    e.close()
+    assert os.environ["HOME"] == before
+
+
+def test_stream_processes_chunk_by_chunk_and_catches_unprocessed_chunks(engine, monkeypatch, tmp_path):
+    audio = music(0.5, SR)
+    with engine.stream(audio, sample_rate=SR, chunk_size=4096) as stream:
+        chunks = list(stream)
+    assert [c.shape[0] for c in chunks[:-1]] == [4096] * (len(chunks) - 1)
+    np.testing.assert_allclose(np.concatenate(chunks), audio * 0.5, rtol=1e-6)
+    with pytest.raises(NotSupported, match="preset_switch"):
+        stream.set_preset("warm")
+    monkeypatch.setenv("STAND_IN_FAIL_CHUNKS", "1")
+    with engine.stream(audio, sample_rate=SR) as stream, pytest.raises(EngineError, match="unprocessed"):
+        next(iter(stream))
+
+
+def test_kernel_pairs_call_auralis_public_functions_and_trace_master(engine):
+    pairs = engine.kernels()
+    envelope = pairs["envelope"]
+    data = envelope.make_input(2000, SR)
+    np.testing.assert_array_equal(envelope.fast(data), envelope.plain(data))
+    eq = pairs["eq"]
+    chunks, gains, band_map = eq.make_input(3 * 4096, SR)
+    assert len(chunks) == 3 and chunks[0].shape == (4096, 2) and len(gains) == 6
+    np.testing.assert_array_equal(eq.fast((chunks, gains, band_map)), eq.plain((chunks, gains, band_map)))
+    assert pairs["spectrum_parallel"].info["workers"] <= (os.cpu_count() or 1)
+    # the stand-in's master calls the vectorized EQ once, and nothing else
+    assert eq.evidence()["used_by_master"] is True
+    env_evidence = envelope.evidence()
+    assert env_evidence["used_by_master"] is False and "0 time(s)" in env_evidence["reason"]
+
+
+def test_batch_uses_master(engine):
+    tracks = [music(0.2, SR, seed=i) for i in range(2)]
+    outputs = engine.process_batch([(t, SR) for t in tracks], workers=2, executor="thread", preset="gentle")
+    for out, track in zip(outputs, tracks):
+        np.testing.assert_allclose(out, track * 0.25, rtol=1e-6)
+
+
+@pytest.mark.skipif(not _real_auralis_importable(),
+                    reason="the real Auralis is not installed here (install it yourself: "
+                           "github.com/matiaszanolli/Auralis); the stand-in tests cover the mapping")
+@pytest.mark.slow
+def test_against_the_real_auralis(tmp_path):
+    """Runs only where `import auralis` works. The first master() call compiles (minutes when cold)."""
+    engine = get_engine("auralis", home=tmp_path)
+    try:
+        assert {Capability.MASTER, Capability.STREAM} <= engine.capabilities
+        audio = music(2.0, SR)
+        out = engine.master(audio, SR)
+        assert out.shape == audio.shape and np.isfinite(out).all() and np.abs(out - audio).max() > 1e-3
+        with engine.stream(audio, sample_rate=SR, chunk_size=4096) as stream:
+            chunks = list(stream)
+        assert sum(c.shape[0] for c in chunks) == audio.shape[0]
+        if engine.has(Capability.KERNELS) and "envelope" in engine.kernels():
+            pair = engine.kernels()["envelope"]
+            data = pair.make_input(4410, SR)
+            assert np.abs(pair.fast(data) - pair.plain(data)).max() <= pair.tolerance
+        assert engine.describe()["cold_master"]["seconds"] > 0
+    finally:
+        engine.close()

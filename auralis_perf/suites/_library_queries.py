@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..measure.timing import Timing, measure_time
+from ..measure.timing import Timing, calibrate_loops
 from . import SuiteContext
 from ._library_workload import PAGE, BuiltLibrary
 
@@ -56,16 +57,39 @@ def query_mix(built: BuiltLibrary, seed: int = 11) -> dict[str, Callable[[], Any
     }
 
 
-def query_mix_timings(ctx: SuiteContext, built: BuiltLibrary) -> dict[str, Timing]:
-    """Median-ready timings of every query of the mix on `built` (measured once per run and library)."""
-    cache: dict[tuple[str, int], dict[str, Timing]] = ctx.shared.setdefault(_TIMINGS, {})
-    key = (str(built.path), built.n_tracks)
+def mix_timings(ctx: SuiteContext, builts: Sequence[BuiltLibrary]) -> dict[int, dict[str, Timing]]:
+    """Timings of every query of the mix on each library, {tracks: {query: Timing}}.
+
+    The libraries are measured in alternation, one sample of every query of every library per round, so
+    that a burst of load on this shared machine hits every size alike and does not bend the slopes.
+    Measured once per run and set of libraries.
+    """
+    cache: dict[tuple, dict[int, dict[str, Timing]]] = ctx.shared.setdefault(_TIMINGS, {})
+    key = tuple((str(b.path), b.n_tracks) for b in builts)
     if key not in cache:
         repeat = ctx.sizes({"smoke": 5, "standard": 7, "full": 9})
-        min_time = ctx.sizes({"smoke": 0.03, "standard": 0.08, "full": 0.2})
-        cache[key] = {name: measure_time(fn, warmup=2, repeat=repeat, min_time=min_time, max_time=2.0)
-                      for name, fn in query_mix(built).items()}
+        calls = {(b.n_tracks, name): fn for b in builts for name, fn in query_mix(b).items()}
+        loops = {}
+        for slot, fn in calls.items():
+            fn()  # warm-up: statement compilation, pages in SQLite's cache
+            loops[slot] = calibrate_loops(fn)
+        samples: dict[tuple[int, str], list[float]] = {slot: [] for slot in calls}
+        for round_ in range(repeat):
+            order = list(calls) if round_ % 2 == 0 else list(reversed(calls))
+            for slot in order:
+                fn, n = calls[slot], loops[slot]
+                started = time.perf_counter_ns()
+                for _ in range(n):
+                    fn()
+                samples[slot].append((time.perf_counter_ns() - started) * 1e-9 / n)
+        cache[key] = {b.n_tracks: {name: Timing(samples[(n, name)], loops=loops[(n, name)], warmup=1)
+                                   for n, name in calls if n == b.n_tracks} for b in builts}
     return cache[key]
+
+
+def query_mix_timings(ctx: SuiteContext, built: BuiltLibrary) -> dict[str, Timing]:
+    """Timings of every query of the mix on one library (DB-01..05)."""
+    return mix_timings(ctx, [built])[built.n_tracks]
 
 
 def bound_ms(ctx: SuiteContext, check_id: str) -> float:
@@ -111,5 +135,5 @@ def median(values: Sequence[float]) -> float:
     return float(np.median(values)) if len(values) else math.nan
 
 
-__all__ = ["EXTRA_QUERIES", "INDEXED", "QUERY_CHECK", "bound_ms", "loglog_slope", "median", "of_bound",
-           "per_round_slopes", "query_mix", "query_mix_timings"]
+__all__ = ["EXTRA_QUERIES", "INDEXED", "QUERY_CHECK", "bound_ms", "loglog_slope", "median", "mix_timings",
+           "of_bound", "per_round_slopes", "query_mix", "query_mix_timings"]

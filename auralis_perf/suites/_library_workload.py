@@ -268,6 +268,20 @@ def create_playlists(lib: Any, model: AccessModel, *, count: int, seed: int = 0)
     return ids
 
 
+#: The library size the seed names (the `full` profile uses it everywhere).
+SEED_TRACKS = 100_000
+
+
+def library_details(ctx: SuiteContext, built: BuiltLibrary, *, scaled: bool = True) -> dict[str, Any]:
+    """What a record says about the library it measured, and (`scaled`) that the profile used a smaller
+    library than the seed's (not for checks whose size is their subject, DB-11..15)."""
+    details: dict[str, Any] = {"library_tracks": built.n_tracks, "library_build": built.build}
+    if scaled and built.n_tracks < SEED_TRACKS and built.n_tracks == main_size(ctx):
+        details["scaled"] = (f"library: {SEED_TRACKS} tracks -> {built.n_tracks} ({ctx.profile} profile; "
+                             "`full` uses the seed's size)")
+    return details
+
+
 def release_libraries(ctx: SuiteContext) -> None:
     """Close every library this run built (tests call it; a notebook's process exit does the same)."""
     for built in ctx.shared.pop(_BUILT, {}).values():
@@ -418,7 +432,7 @@ def equality_violations(comparison: PathComparison) -> list[str]:
 
 __all__ = ["AccessModel", "ArtistEntry", "build_library", "build_model", "BuiltLibrary", "cache_stats_delta",
            "cache_totals", "cached_against_uncached", "call", "create_playlists", "describe_op", "distinct",
-           "entity_op", "entity_ops", "ENTITY_READS", "equality_violations", "LIBRARY_FACTORY", "main_size",
-           "Op", "op_key", "open_library", "PAGE", "QUERY_MIX", "query_op", "query_ops", "QUERY_READS",
-           "release_libraries", "remove_library_files", "replay", "scaling_sizes", "shared_library",
+           "entity_op", "entity_ops", "ENTITY_READS", "equality_violations", "LIBRARY_FACTORY", "library_details",
+           "main_size", "Op", "op_key", "open_library", "PAGE", "QUERY_MIX", "query_op", "query_ops", "QUERY_READS",
+           "release_libraries", "remove_library_files", "replay", "scaling_sizes", "SEED_TRACKS", "shared_library",
            "zipf_index"]

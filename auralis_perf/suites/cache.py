@@ -28,8 +28,8 @@ from ._checks import record, require, run_checks
 from ._library_invalidation import (ALL_READS, METADATA_WRITES, STRUCTURE_WRITES, StaleTally,
                                     cascade_delete, selective_survival, stale_sequence)
 from ._library_workload import (PAGE, QUERY_READS, BuiltLibrary, cache_stats_delta, cached_against_uncached,
-                                describe_op, distinct, entity_ops, equality_violations, main_size, query_ops,
-                                replay, shared_library)
+                                describe_op, distinct, entity_ops, equality_violations, library_details,
+                                main_size, query_ops, replay, shared_library)
 
 CATEGORY = "cache"
 
@@ -38,10 +38,10 @@ SIZES = {
               "fill_limit": 100, "fill_traced": 100, "lru_accesses": 400, "selective_edits": 3,
               "cascade_artists": 2},
     "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 3000, "stale_steps": 100,
-                 "fill_rounds": 3, "fill_limit": 1000, "fill_traced": 200, "lru_accesses": 1000,
+                 "fill_rounds": 2, "fill_limit": 600, "fill_traced": 200, "lru_accesses": 1000,
                  "selective_edits": 5, "cascade_artists": 5},
-    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 10_000, "stale_steps": 600, "fill_rounds": 5,
-             "fill_limit": 12_000, "fill_traced": 500, "lru_accesses": 3000, "selective_edits": 8,
+    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 10_000, "stale_steps": 600, "fill_rounds": 3,
+             "fill_limit": 10_000, "fill_traced": 500, "lru_accesses": 3000, "selective_edits": 8,
              "cascade_artists": 10},
 }
 SEQUENCES = 5  # randomized sequences per correctness check (one sample each)
@@ -51,10 +51,6 @@ HIT_RATE_WINDOWS = 20
 def _library(ctx: SuiteContext, role: str = "read") -> BuiltLibrary:
     require(ctx, Capability.LIBRARY)
     return shared_library(ctx, main_size(ctx), role=role)
-
-
-def _library_details(built: BuiltLibrary) -> dict[str, Any]:
-    return {"library_tracks": built.n_tracks, "library_build": built.build}
 
 
 # ----------------------------------------------------------------------------------------- query cache
@@ -90,7 +86,7 @@ def cache01_hit_rate(ctx: SuiteContext) -> CheckResult:
     per_cache = cache_stats_delta(start, lib.caches.stats())
     value = 100.0 * measured["hits"] / measured["lookups"] if measured["lookups"] else None
     return record(ctx, "CACHE-01", value, samples=rates[warmup // window:], kind="ratio", details={
-        **_library_details(built), "queries": len(ops), "warmup_queries": warmup,
+        **library_details(ctx, built), "queries": len(ops), "warmup_queries": warmup,
         "distinct_queries": len(distinct(ops)), "window": window, "hit_rate_by_window": rates,
         "hit_rate_from_cold": 100.0 * cold["hits"] / cold["lookups"] if cold["lookups"] else None,
         "per_cache": {k: per_cache[k] for k in ("query", "search")},
@@ -114,7 +110,7 @@ def cache02_speedup(ctx: SuiteContext) -> CheckResult:
     comparison, details = cached_against_uncached(built.lib, ops)
     return record(ctx, "CACHE-02", comparison.speedup, samples=comparison.speedups, kind="ratio",
                   violations=equality_violations(comparison), details={
-                      **_library_details(built), **details,
+                      **library_details(ctx, built), **details,
                       "mix": sorted({op[0] for op in ops})})
 
 
@@ -130,7 +126,7 @@ def _stale_check(ctx: SuiteContext, check_id: str, writes: tuple[str, ...], read
         per_sequence.append(float(tally.stale))
         total.add(tally)
     return record(ctx, check_id, float(total.stale), samples=per_sequence, kind="count", details={
-        **_library_details(built), "checked": total.reads, "sequences": SEQUENCES, "write_kinds": list(writes),
+        **library_details(ctx, built), "checked": total.reads, "sequences": SEQUENCES, "write_kinds": list(writes),
         "read_methods": list(reads), **total.to_dict()})
 
 
@@ -138,7 +134,7 @@ def cache03_invalidation(ctx: SuiteContext) -> CheckResult:
     return _stale_check(ctx, "CACHE-03", METADATA_WRITES + STRUCTURE_WRITES, QUERY_READS, seed_base=300)
 
 
-def fill_ops(built: BuiltLibrary) -> list:
+def fill_ops(built: BuiltLibrary, seed: int = 104) -> list:
     """The long tail of the browsing mix: every distinct listing page, artist listing, count and title
     prefix of the query cache's kinds, in random order (what a long session eventually asks for)."""
     model = built.model
@@ -155,7 +151,7 @@ def fill_ops(built: BuiltLibrary) -> list:
         ops.append(("list_tracks", {"artist_id": artist.id, "sort": "title", "limit": PAGE}))
         ops.append(("count_tracks", {"artist_id": artist.id}))
     ops += [("find_by_title", {"prefix": p}) for p in model.prefixes]
-    rng = np.random.default_rng(104)
+    rng = np.random.default_rng(seed)
     return [ops[i] for i in rng.permutation(len(ops))]
 
 
@@ -225,14 +221,14 @@ def cache04_memory(ctx: SuiteContext) -> CheckResult:
     lib = built.lib
     cache = lib.caches.query
     size = ctx.sizes(SIZES)
-    ops = fill_ops(built)
-    rounds = [fill_and_measure(lib, ops, size["fill_limit"], size["fill_traced"])
-              for _ in range(size["fill_rounds"])]
+    # each round asks for the long tail in another order
+    rounds = [fill_and_measure(lib, fill_ops(built, seed=104 + i), size["fill_limit"], size["fill_traced"])
+              for i in range(size["fill_rounds"])]
     values = [r["at_capacity_mb"] for r in rounds]
     last = rounds[-1]
     stats = cache.stats()
     return record(ctx, "CACHE-04", statistics.median(values), samples=values, kind="traced", details={
-        **_library_details(built), "rounds": rounds, "max_bytes_mb": stats["max_bytes"] / MB,
+        **library_details(ctx, built), "rounds": rounds, "max_bytes_mb": stats["max_bytes"] / MB,
         "max_entries": stats["max_entries"], "reported_mb": last["reported_mb"],
         "at_capacity": all(r["at_capacity"] for r in rounds),
         "projected": not all(r["at_capacity"] for r in rounds),
@@ -316,7 +312,7 @@ def cache05_lru(ctx: SuiteContext) -> CheckResult:
     if any(r["observed_evictions"] != r["reported_evictions"] for r in runs):
         violations.append("the cache's eviction count differs from the evictions observed")
     return record(ctx, "CACHE-05", sum(wrong), samples=wrong, kind="count", violations=violations, details={
-        **_library_details(built), "checked": sum(r["observed_evictions"] for r in runs), "runs": runs,
+        **library_details(ctx, built), "checked": sum(r["observed_evictions"] for r in runs), "runs": runs,
         "max_bytes_mb": cache.stats()["max_bytes"] / MB,
         "max_entries": cache.stats()["max_entries"], "entry_bytes": entry_bytes, "capacity_entries": capacity,
         "method": "skewed get/put of real listing results on the library's query cache, every eviction "
@@ -353,7 +349,7 @@ def entity_cache_check(ctx: SuiteContext, check_id: str) -> CheckResult:
     comparison, details = cached_against_uncached(lib, hot)
     return record(ctx, check_id, comparison.speedup, samples=comparison.speedups, kind="ratio",
                   violations=equality_violations(comparison), details={
-                      **_library_details(built), "cache": cache_name, "method": ops[0][0],
+                      **library_details(ctx, built), "cache": cache_name, "method": ops[0][0],
                       "lookups": len(ops), "distinct_lookups": len(distinct(ops)),
                       "hit_rate": 100.0 * replayed["hit_rate"] if replayed["hit_rate"] is not None else None,
                       "cache_stats": replayed, **details})
@@ -403,7 +399,7 @@ def cache19_selective(ctx: SuiteContext) -> CheckResult:
             row[1] += c
     return record(ctx, "CACHE-19", value, samples=[r.kept_percent for r in results], kind="ratio",
                   violations=violations, details={
-                      **_library_details(built), "edits": [
+                      **library_details(ctx, built), "edits": [
                           {"edit": r.edit, "unrelated_cached": r.unrelated_cached,
                            "unrelated_kept": r.unrelated_kept, "kept_percent": r.kept_percent,
                            "possibly_related_cached": r.possibly_related_cached,
@@ -431,7 +427,7 @@ def cache20_cascade(ctx: SuiteContext) -> CheckResult:
         per_artist.append(float(tally.stale))
         rows.append(info)
     return record(ctx, "CACHE-20", float(total.stale), samples=per_artist, kind="count", details={
-        **_library_details(built), "checked": total.reads, "artists": rows, **total.to_dict()})
+        **library_details(ctx, built), "checked": total.reads, "artists": rows, **total.to_dict()})
 
 
 @group("Invalidation", category=CATEGORY, ids=["CACHE-16", "CACHE-17", "CACHE-18", "CACHE-19", "CACHE-20"])

@@ -22,11 +22,11 @@ from ..results import CheckResult
 from . import SuiteContext, group
 from ._checks import record, require, run_checks
 from ._compare import compare_paths
-from ._library_queries import (INDEXED, loglog_slope, of_bound, per_round_slopes,
+from ._library_queries import (INDEXED, loglog_slope, mix_timings, of_bound, per_round_slopes,
                                query_mix_timings)
-from ._library_workload import (PAGE, BuiltLibrary, cached_against_uncached, equality_violations, main_size,
-                                open_library,
-                                remove_library_files, scaling_sizes, shared_library)
+from ._library_workload import (PAGE, BuiltLibrary, cached_against_uncached, equality_violations,
+                                library_details, main_size, open_library, remove_library_files, scaling_sizes,
+                                shared_library)
 
 CATEGORY = "database"
 
@@ -47,10 +47,6 @@ def _library(ctx: SuiteContext, n_tracks: int | None = None) -> BuiltLibrary:
     return shared_library(ctx, n_tracks or main_size(ctx))
 
 
-def _library_details(built: BuiltLibrary) -> dict[str, Any]:
-    return {"library_tracks": built.n_tracks, "library_build": built.build}
-
-
 def _plan_rows(plans: list[Any]) -> list[dict[str, Any]]:
     """Query plans as table rows for the notebook (SQL shortened, plan text in full)."""
     return [{"sql": " ".join(p.sql.split())[:300], "plan": p.text, "indexes": sorted(set(p.indexes)),
@@ -66,7 +62,7 @@ def _query_record(ctx: SuiteContext, check_id: str, names: tuple[str, ...], extr
     slowest = max(names, key=lambda n: timings[n].median)
     return record(ctx, check_id, timings[slowest].median * 1e3, samples=[s * 1e3 for s in timings[slowest].samples],
                   kind="time", summary=timings[slowest].summary(), details={
-                      **_library_details(built), "slowest": slowest,
+                      **library_details(ctx, built), "slowest": slowest,
                       "queries": {n: {"median_ms": timings[n].median * 1e3, "iqr_ms": timings[n].iqr * 1e3,
                                       "samples_ms": [s * 1e3 for s in timings[n].samples],
                                       "loops": timings[n].loops, "stable": timings[n].stable}
@@ -159,7 +155,7 @@ def index_check(ctx: SuiteContext, check_id: str) -> CheckResult:
     slowest = max(timed, key=lambda r: r["with_ms"]) if timed else None
     return record(ctx, check_id, slowest["with_ms"] if slowest else None,
                   samples=slowest["with_samples_ms"] if slowest else [], kind="time", violations=violations,
-                  details={**_library_details(built), "cases": rows})
+                  details={**library_details(ctx, built), "cases": rows})
 
 
 _HELPER_SQL = "database.helper_statements"
@@ -187,7 +183,7 @@ def db10_plans(ctx: SuiteContext) -> CheckResult:
             rows.append({"query": "issued", **row})
     scans = [r for r in rows if "tracks" in r["full_scans"]]
     return record(ctx, "DB-10", float(len(scans)), samples=[float("tracks" in r["full_scans"]) for r in rows],
-                  kind="count", details={**_library_details(built), "statements": len(rows),
+                  kind="count", details={**library_details(ctx, built), "statements": len(rows),
                                          "full_scans_of_tracks": [r["query"] + ": " + r["sql"] for r in scans],
                                          "other_full_scans": sorted({t for r in rows for t in r["full_scans"]}
                                                                    - {"tracks"}),
@@ -210,13 +206,18 @@ def _scaled_note(ctx: SuiteContext) -> dict[str, str]:
     return {"scaled": f"10k/50k/100k tracks -> {sizes[0]}/{sizes[1]}/{sizes[2]} ({ctx.profile} profile)"}
 
 
+def scaling_timings(ctx: SuiteContext) -> dict[int, dict[str, Any]]:
+    """The DB-01..05 mix on the three libraries of DB-11..13, measured in alternation."""
+    return mix_timings(ctx, [_library(ctx, n) for n in scaling_sizes(ctx)])
+
+
 def _size_record(ctx: SuiteContext, check_id: str, n_tracks: int) -> CheckResult:
     """DB-11/12: the DB-01..05 mix on a library of `n_tracks`; value = the worst median / its bound."""
     built = _library(ctx, n_tracks)
-    rows = of_bound(ctx, query_mix_timings(ctx, built))
+    rows = of_bound(ctx, scaling_timings(ctx)[n_tracks])
     worst = max(rows, key=lambda n: rows[n]["of_bound"])
     return record(ctx, check_id, rows[worst]["of_bound"], samples=rows[worst]["samples_of_bound"], kind="ratio",
-                  details={**_library_details(built), **_scaled_note(ctx), "worst": worst,
+                  details={**library_details(ctx, built, scaled=False), **_scaled_note(ctx), "worst": worst,
                            "queries": {n: {k: v for k, v in r.items() if k != "samples_of_bound"}
                                        for n, r in rows.items()}})
 
@@ -230,9 +231,10 @@ def db12_medium(ctx: SuiteContext) -> CheckResult:
 
 
 def db13_growth(ctx: SuiteContext) -> CheckResult:
-    """The mix at the largest size, and each query's log-log slope of time against library size."""
+    """The mix at the largest size, and each query's log-log slope of time against library size (the
+    sizes measured in alternation, so load on the machine does not bend the slope)."""
     sizes = scaling_sizes(ctx)
-    timings = {n: query_mix_timings(ctx, _library(ctx, n)) for n in sizes}
+    timings = scaling_timings(ctx)
     largest = _library(ctx, sizes[-1])
     queries = list(timings[sizes[0]])
     slopes = {q: loglog_slope(sizes, [timings[n][q].median for n in sizes]) for q in queries}
@@ -241,8 +243,8 @@ def db13_growth(ctx: SuiteContext) -> CheckResult:
     worst = max(INDEXED, key=lambda q: slopes[q])
     at_largest = of_bound(ctx, timings[sizes[-1]])
     return record(ctx, "DB-13", slopes[worst], samples=rounds, kind="ratio", details={
-        **_library_details(largest), **_scaled_note(ctx), "sizes": list(sizes), "indexed": list(INDEXED),
-        "worst_indexed": worst, "slopes": slopes,
+        **library_details(ctx, largest, scaled=False), **_scaled_note(ctx), "sizes": list(sizes),
+        "indexed": list(INDEXED), "worst_indexed": worst, "slopes": slopes,
         "median_ms": {q: [timings[n][q].median * 1e3 for n in sizes] for q in queries},
         "of_bound_at_largest": {q: r["of_bound"] for q, r in at_largest.items()},
         "builds": {n: _library(ctx, n).build for n in sizes}})
@@ -278,7 +280,7 @@ def db14_pagination(ctx: SuiteContext) -> CheckResult:
              "keyset": _plan_rows(built.lib.plans(lambda: repo.list_tracks(sort="title", limit=PAGE,
                                                                             after=deepest_cursor)))}
     return record(ctx, "DB-14", keyset_slope, samples=rounds, kind="ratio", violations=violations, details={
-        **_library_details(built), **_scaled_note(ctx), "depths": rows, "keyset_slope": keyset_slope,
+        **library_details(ctx, built, scaled=False), **_scaled_note(ctx), "depths": rows, "keyset_slope": keyset_slope,
         "offset_slope": offset_slope,
         "deepest_offset_over_keyset": deepest["offset_ms"] / deepest["keyset_ms"] if deepest["keyset_ms"] else None,
         "plans_at_deepest": plans})
@@ -314,8 +316,8 @@ def db15_sorting(ctx: SuiteContext) -> CheckResult:
                        "plan": _plan_rows(bare.plans(lambda: bare.list_tracks(sort="title", limit=PAGE)))}
     slowest = max(rows, key=lambda r: r["median_ms"])
     return record(ctx, "DB-15", slowest["median_ms"], samples=slowest["samples_ms"], kind="time",
-                  violations=violations, details={**_library_details(built), **_scaled_note(ctx), "listings": rows,
-                                                  "first_title_page_without_index": without})
+                  violations=violations, details={**library_details(ctx, built, scaled=False), **_scaled_note(ctx),
+                                                  "listings": rows, "first_title_page_without_index": without})
 
 
 @group("Large dataset", category=CATEGORY, ids=["DB-11", "DB-12", "DB-13", "DB-14", "DB-15"])
@@ -360,7 +362,7 @@ def db16_statements(ctx: SuiteContext) -> CheckResult:
     loads = listing_loads(ctx)
     counts = loads["statements"]
     return record(ctx, "DB-16", float(max(counts[EAGER])), samples=[float(c) for c in counts[EAGER]], kind="count",
-                  details={**_library_details(loads["built"]), "tracks_listed": loads["size"],
+                  details={**library_details(ctx, loads["built"]), "tracks_listed": loads["size"],
                            "offsets": loads["offsets"], "eager_load": EAGER,
                            "statements": {load: c for load, c in counts.items()}})
 
@@ -371,7 +373,7 @@ def db17_eager(ctx: SuiteContext) -> CheckResult:
     violations = [] if comparison.within_tolerance else ["eager and lazy listings return different tracks"]
     return record(ctx, "DB-17", comparison.speedup, samples=comparison.speedups, kind="ratio",
                   violations=violations, details={
-                      **_library_details(loads["built"]), "tracks_listed": loads["size"],
+                      **library_details(ctx, loads["built"]), "tracks_listed": loads["size"],
                       "median_ms": {EAGER: comparison.fast.median * 1e3, "lazy": comparison.plain.median * 1e3,
                                     "selectin": selectin.median * 1e3},
                       "statements": {load: max(c) for load, c in loads["statements"].items()},
@@ -391,7 +393,7 @@ def db18_result_cache(ctx: SuiteContext) -> CheckResult:
     ops += [("list_tracks", {"sort": "title", "limit": PAGE, "offset": built.n_tracks // 2})]
     comparison, details = cached_against_uncached(built.lib, ops)
     return record(ctx, "DB-18", comparison.speedup, samples=comparison.speedups, kind="ratio",
-                  violations=equality_violations(comparison), details={**_library_details(built), **details,
+                  violations=equality_violations(comparison), details={**library_details(ctx, built), **details,
                                                   "queries": sorted({op[0] for op in ops})})
 
 
@@ -497,7 +499,7 @@ def db20_pool(ctx: SuiteContext) -> CheckResult:
         violations.append(f"{rounds[-1]['connections_open']} connections open after the readers finished")
     lat_ms = np.array(latencies) * 1e3 if latencies else np.array([0.0])
     return record(ctx, "DB-20", max(leaked), samples=leaked, kind="count", violations=violations, details={
-        **_library_details(built), "pool_size": first["size"], "max_overflow": first["max_overflow"],
+        **library_details(ctx, built), "pool_size": first["size"], "max_overflow": first["max_overflow"],
         "threads": threads_n, "rounds": rounds,
         "read_ms": {"median": float(np.median(lat_ms)), "p95": float(np.percentile(lat_ms, 95)),
                     "max": float(lat_ms.max())},

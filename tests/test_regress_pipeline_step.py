@@ -30,13 +30,23 @@ def options(tmp_path: Path) -> HistoryOptions:
     return HistoryOptions(history_url=f"sqlite:///{tmp_path / 'history.sqlite'}")
 
 
+def _history(options: HistoryOptions, runs: int = 4) -> None:
+    """Steady earlier runs, so that the checks' run-to-run noise is known."""
+    for day in range(1, runs + 1):
+        run_regression_step(_run(f"early-{day}", 20.0 * (1 + 0.01 * (day % 2)), day, 100 + day), options)
+
+
 def test_first_run_then_a_critical_regression(options: HistoryOptions, tmp_path: Path) -> None:
     first = run_regression_step(_run("r1", 20.0, 1, 1), options, out_dir=tmp_path)
     assert first.comparison is None and "first of its history" in first.message and first.exit_code == 0
     assert first.run_id == 1 and json.loads((tmp_path / "comparison.json").read_text())["run_id"] == 1
-    second = run_regression_step(_run("r2", 20.3, 2, 2), options)
+    young = run_regression_step(_run("r2", 30.0, 2, 2), options)
+    assert young.comparison.counts()["regressed"] == 0, "a young history cannot tell a regression from load"
+    assert "fewer than 4 earlier runs" in {v.id: v for v in young.comparison.verdicts}["RT-06"].note
+    _history(options)
+    second = run_regression_step(_run("r3", 20.3, 9, 3), options)
     assert second.comparison.counts()["regressed"] == 0 and second.exit_code == 0
-    slowed = run_regression_step(_run("r3", 30.0, 3, 3), options, out_dir=tmp_path)
+    slowed = run_regression_step(_run("r4", 30.0, 10, 4), options, out_dir=tmp_path)
     by_id = {v.id: v for v in slowed.comparison.verdicts}
     assert by_id["RT-06"].verdict == "regressed" and by_id["RT-08"].verdict == "unchanged"
     assert slowed.exit_code == 4
@@ -48,11 +58,12 @@ def test_first_run_then_a_critical_regression(options: HistoryOptions, tmp_path:
 
 
 def test_named_baselines_and_no_history(options: HistoryOptions, tmp_path: Path) -> None:
+    _history(options)
     marked = HistoryOptions(history_url=options.history_url, save_baseline="release")
-    run_regression_step(_run("r1", 20.0, 1, 1), marked)
-    run_regression_step(_run("r2", 30.0, 2, 2), options)
+    run_regression_step(_run("r1", 20.0, 11, 1), marked)
+    run_regression_step(_run("r2", 30.0, 12, 2), options)
     against_release = HistoryOptions(history_url=options.history_url, baseline="release")
-    outcome = run_regression_step(_run("r3", 30.0, 3, 3), against_release)
+    outcome = run_regression_step(_run("r3", 30.0, 13, 3), against_release)
     assert "baseline 'release'" in outcome.comparison.baseline_label
     assert {v.id: v.verdict for v in outcome.comparison.verdicts}["RT-06"] == "regressed"
     path = tmp_path / "old.json"
@@ -87,14 +98,15 @@ def test_hook_for_the_pipeline_and_the_rendered_report(options: HistoryOptions, 
     from auralis_perf.report.check import external_references
     from auralis_perf.report.render import render_report
 
+    _history(options)
     stream = io.StringIO()
     hook = make_baseline_hook(options, ["reference"], "smoke", machine={"fingerprint": "m-test"}, stream=stream)
     config = SimpleNamespace(thresholds=None)
-    for uid, scale, day in (("r1", 20.0, 1), ("r2", 30.0, 2)):
+    for uid, scale, day in (("r1", 20.0, 11), ("r2", 30.0, 12)):
         engine_run = SimpleNamespace(engine="reference", results=_run(uid, scale, day, day), base=tmp_path)
         changes, critical, html = hook(config, [engine_run])
     assert critical and changes[0]["id"] == "RT-06" and changes[0]["verdict"] == "regressed"
-    assert "1 regressed" in stream.getvalue() and "stored as #2" in stream.getvalue()
+    assert "1 regressed" in stream.getvalue() and "stored as #6" in stream.getvalue()
     page = render_report([(engine_run.results, tmp_path)], changes=changes, changes_html=html)
     assert page.index('id="summary"') < page.index('id="changes"') < page.index('id="checks"')
     assert page.count('id="changes"') == 1 and 'href="#changes"' in page

@@ -91,7 +91,9 @@ def test_rtf_with_durations_as_samples_points_the_right_way() -> None:
 def test_memory_uses_its_tolerance_in_mb() -> None:
     assert _one(check("MEM-02", 30.0, unit="MB", kind="rss"), check("MEM-02", 33.0, unit="MB", kind="rss")).verdict == "unchanged"
     grown = _one(check("MEM-02", 30.0, unit="MB", kind="rss"), check("MEM-02", 42.0, unit="MB", kind="rss"))
-    assert grown.verdict == "regressed" and grown.critical and "tolerance 5 MB" in grown.note
+    assert grown.verdict == "regressed" and grown.critical and "beyond the 5 MB tolerance and the 10% floor" in grown.note
+    big = _one(check("MEM-12", 1134.0, unit="MB", kind="peak_rss"), check("MEM-12", 1162.0, unit="MB", kind="peak_rss"))
+    assert big.verdict == "unchanged", "28 MB on a 1.1 GB peak is beyond 5 MB but within the 10 % floor"
     assert _one(check("MEM-02", 42.0, unit="MB"), check("MEM-02", 30.0, unit="MB")).verdict == "improved"
     # KB/track: +3000 KB is under 5 MB; +8000 KB is over it.
     assert _one(check("MEM-16", 300.0, unit="KB/track"), check("MEM-16", 3300.0, unit="KB/track")).verdict == "unchanged"
@@ -198,6 +200,9 @@ def test_a_change_must_stand_out_from_the_checks_own_history() -> None:
     before, after = timing("RT-06", noisy(rng, 10, scale=20.0)), timing("RT-06", noisy(rng, 10, scale=27.0))
     now, then = results("now", [after]), results("then", [before])
     assert compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(steady)}).verdicts[0].verdict == "regressed"
+    assert compare(now, then, CATALOG).verdicts[0].verdict == "regressed", "without history: the samples alone"
+    young = compare(now, then, CATALOG, run_to_run={"RT-06": None}).verdicts[0]
+    assert young.verdict == "inconclusive" and "fewer than 4 earlier runs" in young.note
     noisy_check = compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(jumpy)}).verdicts[0]
     assert noisy_check.verdict == "inconclusive" and "earlier runs of this check" in noisy_check.note
     grown = compare(results("now", [check("MEM-12", 400.0, unit="MB", kind="peak_rss")]),

@@ -126,18 +126,13 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
     return _saved(outcome, out_dir)
 
 
-def _run_to_run(store: HistoryStore, results: dict[str, Any], *, history: int = 30) -> dict[str, float]:
-    """Per check, the change needed to stand out from its earlier runs on this machine/engine/profile."""
+def _run_to_run(store: HistoryStore, results: dict[str, Any], *, history: int = 30) -> dict[str, float | None]:
+    """Per check, the change needed to stand out from its earlier runs on this machine/engine/profile
+    (None: too few earlier runs to tell)."""
     machine, engine, profile = run_key(results)
-    thresholds = {}
-    for record in results["checks"]:
-        if record.get("value") is None:
-            continue
-        values = [p["value"] for p in store.series(record["id"], machine, engine, profile, limit=history)]
-        threshold = run_to_run_threshold(values)
-        if threshold is not None:
-            thresholds[record["id"]] = threshold
-    return thresholds
+    return {record["id"]: run_to_run_threshold(
+                [p["value"] for p in store.series(record["id"], machine, engine, profile, limit=history)])
+            for record in results["checks"] if record.get("value") is not None}
 
 
 def _saved(outcome: RegressionOutcome, out_dir: str | Path | None) -> RegressionOutcome:

@@ -165,9 +165,13 @@ def _memory_verdict(before_s: np.ndarray, after_s: np.ndarray, before: float, af
     p = None
     if min(len(before_s), len(after_s)) >= policy.min_samples and worse_mb != 0:
         p = _one_sided_p(after_s, before_s, worse_mb > 0, policy.direction == "lower")
-    what = f"{abs(delta_mb):.3g} MB {'more' if delta_mb > 0 else 'less'}; tolerance {tolerance:g} MB"
-    if abs(worse_mb) <= tolerance:
-        return "unchanged", p, f"{what}"
+    relative = abs(after - before) / abs(before) if before else math.inf
+    what = (f"{abs(delta_mb):.3g} MB {'more' if delta_mb > 0 else 'less'} ({after / before - 1:+.0%})" if before
+            else f"{abs(delta_mb):.3g} MB {'more' if delta_mb > 0 else 'less'}")
+    if abs(worse_mb) <= tolerance or relative <= policy.floor:
+        # Both must be exceeded: 5 MB on a 1 GB peak is jitter, 10 % of 2 MB is nothing.
+        return "unchanged", p, f"{what}; within the {tolerance:g} MB tolerance or the {policy.floor:.0%} floor"
+    what += f"; beyond the {tolerance:g} MB tolerance and the {policy.floor:.0%} floor"
     if p is not None and p >= policy.alpha:
         return "inconclusive", p, f"{what}, but not significant (Mann-Whitney U p = {p:.2g})"
     return ("regressed" if worse_mb > 0 else "improved"), p, what
@@ -205,7 +209,7 @@ def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:
 def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any], policy: _Policy,
            critical: bool, title: str, unit: str, factor: float | None, normalised: bool,
            factor_problem: str | None, run_to_run: float | None = None,
-           state: tuple[float, float] | None = None) -> Verdict:
+           state: tuple[float, float] | None = None, history_known: bool = False) -> Verdict:
     rule = rule_for(after_rec)
     follows_machine = bool(value_scaling(after_rec, policy.direction)) or (after_rec.get("kind") or "") == "time"
     value_scale = samples_scale = 0
@@ -236,7 +240,8 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
         verdict, p, note = _single_verdict(before, after, policy)
     if verdict in ("regressed", "improved") and rule != "exact" and before > 0 and after > 0:
         worse = _worse_factor(before, after, policy.direction)
-        doubt = _doubt(worse, policy, run_to_run, state if follows_machine and rule != "memory" else None)
+        doubt = _doubt(worse, policy, run_to_run, state if follows_machine and rule != "memory" else None,
+                       history_known)
         if doubt:
             verdict, note = "inconclusive", f"{note}; but {doubt}"
     return Verdict(check_id, title, unit, verdict, before, after, ratio, p, rule, note_prefix + note, critical,
@@ -244,14 +249,18 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
 
 
 def _doubt(worse: float, policy: _Policy, run_to_run: float | None,
-           state: tuple[float, float] | None) -> str | None:
+           state: tuple[float, float] | None, history_known: bool = False) -> str | None:
     """Why a change beyond the floor may still not be the code's doing, or None.
 
     - `run_to_run`: the |log ratio| needed to stand out from this check's spread between earlier runs;
+      None with `history_known`: the history is too short to know that spread, so nothing is credited;
     - `state`: (lowest, highest) ratio of the machine's control-workload time around this category's
       notebook now to the baseline's. A slowdown must stay beyond the floor after dividing by the highest
       (the most the machine's own slowness can explain); an improvement, after dividing by the lowest.
     """
+    if run_to_run is None and history_known:
+        return (f"this check has fewer than {MIN_HISTORY} earlier runs here, so how much it moves from one run "
+                "to the next on this machine is not known yet")
     if run_to_run is not None and abs(math.log(worse)) < run_to_run:
         return (f"earlier runs of this check already differ by up to {math.expm1(run_to_run):.0%} from one run to "
                 f"the next ({RUN_TO_RUN_Z:g} x their robust spread)")
@@ -286,7 +295,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
     times and rates are then scaled by the control workload's speed ratio. On one machine, a timing change
     that the machine's own state can explain (its control workload ran slower, or faster, around the
     category's notebook than at the baseline) is inconclusive. `run_to_run` maps check ids to the |log
-    ratio| a change must exceed to stand out from that check's history (see `run_to_run_threshold`).
+    ratio| a change must exceed to stand out from that check's history (see `run_to_run_threshold`); a
+    check it maps to None (or lacks) has too short a history, and its changes are inconclusive. Without
+    `run_to_run` at all, verdicts rest on the samples alone.
     """
     from ..history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
 
@@ -325,7 +336,7 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
                          alpha=catalog.alpha, min_samples=min_samples, max_spread=max_spread)
         state = None if normalise else category_state_bounds(current, baseline, record.get("category", ""))
         verdicts.append(_judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
-                               factor_problem, (run_to_run or {}).get(check_id), state))
+                               factor_problem, (run_to_run or {}).get(check_id), state, run_to_run is not None))
     not_compared += [c for c in before_by_id if c not in {r["id"] for r in current.get("checks", [])}]
     history = baseline.get("history") or {}
     baseline_id = str(history.get("run_id") or baseline["run"].get("id"))

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..catalog import TIERS
 from ..formatting import STATUS_COLOURS, format_duration, format_value, tier_mark
-from .model import CATEGORY_TITLES, EngineSummary, comparison_rows, order_changes, summarize
+from .comparison import comparison_view
+from .model import CATEGORY_TITLES, EngineSummary, order_changes, summarize
 from .notebook_html import TEMPLATES, notebook_body
 
 RunInput = tuple[dict[str, Any], "str | os.PathLike[str]"]
@@ -87,9 +88,10 @@ def render_report(runs: Sequence[RunInput], *, changes: list[dict[str, Any]] | N
     for e in engines:
         for section in e["sections"]:
             section["body"] = Markup(section["body"]) if section["body"] is not None else None
+    compared = comparison_view(summaries)  # rows with better/worse, the RTF chart, engine facts
     return env.get_template("report.html.j2").render(
         title=title, engines=engines, multi=len(summaries) > 1, tiers=TIERS, status_colours=STATUS_COLOURS,
-        changes=order_changes(changes), comparison=comparison_rows(summaries),
+        changes=order_changes(changes), comparison=compared["rows"] if compared else [], compared=compared,
         # The history step's own escaped section (verdict notes, trend plots) replaces the plain table.
         changes_html=Markup(changes_html) if changes_html else None,
         generated_at=(generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"))

@@ -18,7 +18,8 @@ from ..results import CheckResult
 from . import SuiteContext, _background as background
 from ._checks import record, run_checks, scaled
 from ._growth import judge_growth
-from ._workload import decode, downsample_series, music_file, warm_engine
+from ._audio import uses_user_audio
+from ._workload import decode, downsample_series, music_file, tiled_wav, warm_engine
 
 SIZES = {
     "smoke": {"idle_runs": 1, "track_s": 5.0, "track_repeats": 1, "n_tracks": 4, "tracks_len_s": 3.0,
@@ -80,7 +81,9 @@ def mem01_idle_footprint(ctx: SuiteContext) -> CheckResult:
 
 def mem02_single_track(ctx: SuiteContext) -> CheckResult:
     size = ctx.sizes(SIZES)
-    path = music_file(ctx, size["track_s"], seed=1)
+    # the user's own file, or a 4-minute WAV tiled from a rendered block (rendering 240 s costs seconds)
+    path = (music_file(ctx, size["track_s"], seed=1) if uses_user_audio(ctx)
+            else tiled_wav(ctx, size["track_s"], name=f"memopt-track-{size['track_s']:g}s"))
     warm_engine(ctx)
 
     def streamed() -> int:  # how a player processes a track from a file: chunk by chunk

@@ -33,25 +33,31 @@ def music_file(ctx: SuiteContext, seconds: float, *, seed: int = 0, fmt: str = "
     return _audio.audio_file(ctx, seconds, seed=seed, fmt=fmt, subtype=subtype)
 
 
-def long_wav(ctx: SuiteContext, target_bytes: int, *, block_seconds: float = 20.0,
-             subtype: str = "PCM_16") -> Path:
-    """A WAV of about `target_bytes` built by writing a block of test audio repeatedly, never in memory.
+def long_wav(ctx: SuiteContext, target_bytes: int, *, subtype: str = "PCM_16") -> Path:
+    """A WAV of about `target_bytes` of 44.1 kHz stereo (see `tiled_wav`), reused within the run folder."""
+    bytes_per_frame = 2 * {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}[subtype]
+    seconds = max(1, target_bytes // bytes_per_frame) / SAMPLE_RATE
+    return tiled_wav(ctx, seconds, name=f"memopt-large-{target_bytes // MB}MB", subtype=subtype)
 
-    Each repetition gets a slowly changing gain so that the stream is not one block over and over for
-    the dynamics processing. Files of the same size are reused within the run folder.
+
+def tiled_wav(ctx: SuiteContext, seconds: float, *, name: str, block_seconds: float = 20.0,
+              subtype: str = "PCM_16") -> Path:
+    """A long WAV written block by block, never whole in memory: a rendered block of test audio repeated.
+
+    Rendering music-like audio costs about as long as mastering it; for long memory scenarios, where the
+    content matters less than its length, one block is rendered and written again and again, each time
+    with a slowly changing gain so that the dynamics processing does not see one block over and over.
     """
     folder = ctx.workdir / "audio"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"memopt-large-{target_bytes // MB}MB.wav"
+    path = folder / f"{name}.wav"
     if path.exists():
         return path
-    block, sr = music(ctx, block_seconds, seed=7)
-    channels = block.shape[1]
-    bytes_per_frame = channels * {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}[subtype]
-    total_frames = max(1, target_bytes // bytes_per_frame)
+    block, sr = music(ctx, min(block_seconds, seconds), seed=7)
+    total_frames = max(1, int(seconds * sr))
     tmp = path.with_suffix(".partial.wav")
     written = 0
-    with sf.SoundFile(tmp, "w", samplerate=sr, channels=channels, format="WAV", subtype=subtype) as out:
+    with sf.SoundFile(tmp, "w", samplerate=sr, channels=block.shape[1], format="WAV", subtype=subtype) as out:
         repeat = 0
         while written < total_frames:
             n = min(len(block), total_frames - written)
@@ -88,7 +94,7 @@ def open_library(ctx: SuiteContext, n_tracks: int, **options: Any) -> Any:
     return lib
 
 
-__all__ = ["MB", "SAMPLE_RATE", "long_wav", "music", "music_file", "open_library"]
+__all__ = ["MB", "SAMPLE_RATE", "long_wav", "music", "music_file", "open_library", "tiled_wav"]
 
 
 def decode(ctx: SuiteContext, path: Path) -> tuple[np.ndarray, int]:

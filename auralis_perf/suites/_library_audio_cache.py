@@ -36,7 +36,7 @@ from ._library_workload import open_library, remove_library_files, replay
 KIND_CHECKS = {"CACHE-11": "waveform", "CACHE-12": "spectrum", "CACHE-13": "fingerprint", "CACHE-14": "analysis"}
 KINDS = tuple(KIND_CHECKS.values())
 SIZES = {
-    "smoke": {"seconds": 5.0, "files": 2, "rounds": 5, "persist_files": 1, "change_seconds": 3.0,
+    "smoke": {"seconds": 3.0, "files": 2, "rounds": 5, "persist_files": 1, "change_seconds": 3.0,
               "scan_files": 5},
     "standard": {"seconds": 30.0, "files": 3, "rounds": 5, "persist_files": 3, "change_seconds": 10.0,
                  "scan_files": 12},

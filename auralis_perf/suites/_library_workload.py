@@ -64,7 +64,7 @@ def main_size(ctx: SuiteContext) -> int:
 
 def scaling_sizes(ctx: SuiteContext) -> tuple[int, int, int]:
     """The sizes of DB-11, DB-12 and DB-13 (the catalogue's 10k, 50k and 100k; smaller at smoke)."""
-    return ctx.sizes({"smoke": (1_000, 2_000, 4_000), "standard": (10_000, 50_000, 100_000),
+    return ctx.sizes({"smoke": (500, 1_000, 2_000), "standard": (10_000, 50_000, 100_000),
                       "full": (10_000, 50_000, 100_000)})
 
 

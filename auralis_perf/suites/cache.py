@@ -35,7 +35,7 @@ CATEGORY = "cache"
 
 SIZES = {
     "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 600, "stale_steps": 25, "fill_rounds": 2,
-              "fill_limit": 100, "fill_traced": 100, "lru_accesses": 400, "selective_edits": 3,
+              "fill_limit": 50, "fill_traced": 100, "lru_accesses": 400, "selective_edits": 3,
               "cascade_artists": 2},
     "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 3000, "stale_steps": 100,
                  "fill_rounds": 2, "fill_limit": 600, "fill_traced": 200, "lru_accesses": 1000,

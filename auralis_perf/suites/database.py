@@ -31,7 +31,7 @@ from ._library_workload import (PAGE, BuiltLibrary, cached_against_uncached, equ
 CATEGORY = "database"
 
 SIZES = {
-    "smoke": {"depths": (0.0, 0.05, 0.25, 0.5, 0.9, 0.99), "listing": 500, "load_rounds": 3, "bulk_rows": 1000,
+    "smoke": {"depths": (0.0, 0.1, 0.5, 0.99), "listing": 500, "load_rounds": 3, "bulk_rows": 1000,
               "row_rows": 100, "import_rounds": 3, "pool_rounds": 2, "pool_reads": 30},
     "standard": {"depths": (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99), "listing": 500,
                  "load_rounds": 5, "bulk_rows": 10_000, "row_rows": 400, "import_rounds": 3, "pool_rounds": 3,

@@ -15,6 +15,7 @@ it to run the pipeline on tiny fake suites; it is also a way to try a new suite 
 from __future__ import annotations
 
 import html
+import json
 import os
 import sys
 import tempfile
@@ -175,7 +176,18 @@ class NotebookRun:
         return write_side_file(
             self.results_path, category=self.category, engine=self.engine_name, profile=self.profile,
             started_at=self.started_at, updated_at=_now(), records=ordered, groups_done=self.groups_done,
-            complete=complete, kernel={"executable": sys.executable, "pid": os.getpid()})
+            complete=complete, kernel={"executable": sys.executable, "pid": os.getpid()},
+            engine_info=self._engine_info())
+
+    def _engine_info(self) -> dict[str, Any] | None:
+        """The engine's own description (version, cold-start figures, ...) for the report, JSON-safe."""
+        if self._context is None:
+            return None
+        try:
+            info = self._context.engine.describe()
+        except Exception as exc:  # a description must never cost the side file
+            info = {"name": self.engine_name, "describe_error": f"{type(exc).__name__}: {exc}"}
+        return json.loads(json.dumps(info, default=str))
 
     def summary(self) -> list[CheckResult]:
         """Show every check of the category (unreported ones named), mark the side file complete."""

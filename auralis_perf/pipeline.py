@@ -63,12 +63,13 @@ class NotebookOutcome:
     error: str | None = None
     duration_s: float = 0.0
     kernel_executable: str | None = None
+    engine_info: dict[str, Any] | None = None   # the engine's describe() in that notebook's kernel
 
     def to_dict(self, base: Path) -> dict[str, Any]:
         return {"category": self.category, "status": self.status, "error": self.error,
                 "duration_s": round(self.duration_s, 3), "notebook": _relative(self.notebook, base),
                 "side_file": _relative(self.side_file, base), "log": _relative(self.log, base),
-                "kernel_executable": self.kernel_executable}
+                "kernel_executable": self.kernel_executable, "engine_info": self.engine_info}
 
 
 @dataclass
@@ -175,6 +176,7 @@ def merge_category(catalog: Catalog, outcome: NotebookOutcome) -> list[dict[str,
     reported = {c.get("id"): c for c in (side or {}).get("checks", []) if isinstance(c, dict)}
     if side is not None:
         outcome.kernel_executable = (side.get("kernel") or {}).get("executable")
+        outcome.engine_info = side.get("engine_info") if isinstance(side.get("engine_info"), dict) else None
     if outcome.status == "ok":
         missing_reason = side_problem or "the notebook finished without reporting this check"
     else:

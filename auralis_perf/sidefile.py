@@ -20,12 +20,16 @@ SIDE_SCHEMA = 1
 
 def write_side_file(path: str | Path, *, category: str, engine: str, profile: str, started_at: str,
                     updated_at: str, records: Iterable[CheckResult], groups_done: Iterable[str],
-                    complete: bool, kernel: dict[str, Any]) -> Path:
-    return write_json_atomic(path, {
+                    complete: bool, kernel: dict[str, Any], engine_info: dict[str, Any] | None = None) -> Path:
+    """`engine_info` is the engine's `describe()` (JSON-able), once the notebook has built its engine."""
+    document = {
         "schema": SIDE_SCHEMA, "category": category, "engine": engine, "profile": profile,
         "started_at": started_at, "updated_at": updated_at, "complete": complete,
         "groups_done": list(groups_done), "kernel": kernel,
-        "checks": [r.to_dict() for r in records]})
+        "checks": [r.to_dict() for r in records]}
+    if engine_info is not None:
+        document["engine_info"] = engine_info
+    return write_json_atomic(path, document)
 
 
 def read_side_file(path: str | Path) -> dict[str, Any] | None:

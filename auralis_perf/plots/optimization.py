@@ -256,7 +256,8 @@ def plot_algorithms(run: NotebookRun):
     ax1819.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=5)
     ax1819.set_yscale("log")
     ax1819.set_ylabel("RTF (blue) / Msamples per s (orange), log")
-    snr = f"; round-trip SNR {r18.details['round_trip_snr_db']:.0f} dB" if _usable(r18) else ""
+    snr = (f"; round trip: {r18.details['round_trip_snr_below_18k_db']:.0f} dB SNR below 18 kHz"
+           if _usable(r18) and "round_trip_snr_below_18k_db" in r18.details else "")
     ax1819.set_title("Resampling (OPT-18) and conversions (OPT-19)" + snr, fontsize=8)
     _note_missing(ax1819, [("OPT-18", r18), ("OPT-19", r19)])
 

@@ -40,7 +40,7 @@ SIZES = {
     "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 3000, "stale_steps": 100,
                  "fill_rounds": 2, "fill_limit": 600, "fill_traced": 200, "lru_accesses": 1000,
                  "selective_edits": 5, "cascade_artists": 5},
-    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 10_000, "stale_steps": 600, "fill_rounds": 3,
+    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 10_000, "stale_steps": 600, "fill_rounds": 2,
              "fill_limit": 10_000, "fill_traced": 500, "lru_accesses": 3000, "selective_edits": 8,
              "cascade_artists": 10},
 }

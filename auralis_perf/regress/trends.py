@@ -49,6 +49,7 @@ def trend_png(series: Sequence[dict[str, Any]], *, title: str, unit: str = "", d
     """A PNG of `series` (points with `value`, oldest first, as `HistoryStore.series` returns them)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     points = _points(series)
     values = [float(p["value"]) for p in points]
@@ -79,6 +80,7 @@ def trend_png(series: Sequence[dict[str, Any]], *, title: str, unit: str = "", d
     axes.set_xlabel("run (oldest first)", fontsize=8)
     axes.set_ylabel(unit, fontsize=8)
     axes.tick_params(labelsize=7)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(alpha=0.3)
     if values:
         axes.legend(fontsize=7, loc="best", frameon=False)

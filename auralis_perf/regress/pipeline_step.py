@@ -109,7 +109,7 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
     with store:
         choice = resolve_baseline(options.baseline, results, store, cross_machine=options.cross_machine)
         if choice.found:
-            thresholds = None if choice.cross_machine else _run_to_run(store, results)
+            thresholds = _run_to_run(store, results)  # this machine's own run-to-run noise, whatever the baseline
             outcome.comparison = compare(results, choice.results, catalog, baseline_label=choice.label,
                                          run_to_run=thresholds)
         else:

@@ -287,6 +287,8 @@ def test_kernel_pairs_call_auralis_public_functions_and_trace_master(engine):
     assert pairs["spectrum_parallel"].info["workers"] <= (os.cpu_count() or 1)
     # the stand-in's master calls the vectorized EQ once, and nothing else
     assert eq.evidence()["used_by_master"] is True
+    timed = engine.describe()  # an ordinary call first (the cold one); the slower traced call is not timed
+    assert timed["cold_master"]["audio_seconds"] == pytest.approx(1.0) and timed["warm_master_calls"] == 0
     env_evidence = envelope.evidence()
     assert env_evidence["used_by_master"] is False and "0 time(s)" in env_evidence["reason"]
 

@@ -59,10 +59,16 @@ def traced_calls(run: Callable[[], Any], functions: Mapping[str, Any]) -> dict[s
 
 
 class MasterTrace:
-    """One traced `master()` call, made when evidence is first asked for and kept for the engine's life."""
+    """One traced `master()` call, made when evidence is first asked for and kept for the engine's life.
 
-    def __init__(self, master: Callable[[np.ndarray, int], Any], functions: Mapping[str, Any]) -> None:
+    An ordinary `master` call goes first, so compilation happens outside the trace and a cold first call
+    is timed as such; the traced call (`traced_master`, slowed by the profiler) is kept out of the timings.
+    """
+
+    def __init__(self, master: Callable[[np.ndarray, int], Any], traced_master: Callable[[np.ndarray, int], Any],
+                 functions: Mapping[str, Any]) -> None:
         self._master = master
+        self._traced_master = traced_master
         self._functions = dict(functions)
         self._counts: dict[str, int] | None = None
         self._lock = threading.Lock()
@@ -71,7 +77,8 @@ class MasterTrace:
         with self._lock:
             if self._counts is None:
                 audio = music(TRACE_SECONDS, 44100)
-                self._counts = traced_calls(lambda: self._master(audio, 44100), self._functions)
+                self._master(audio, 44100)
+                self._counts = traced_calls(lambda: self._traced_master(audio, 44100), self._functions)
             return self._counts
 
     def evidence(self, fast: str, plain: str) -> dict[str, Any]:

@@ -100,8 +100,11 @@ _NO_NUMBA = textwrap.dedent("""
         streamed = np.concatenate([c.copy() for c in stream])
     pairs = engine.kernels()
     data = pairs["envelope"].make_input(2048, 44100)
+    spectrum = pairs["spectrum_batched"]
+    frames = spectrum.make_input(8192, 44100)
     print(json.dumps({"numba_loaded": "numba" in sys.modules, "describe": engine.describe()["compiled_kernels"],
                       "stream_diff": float(np.abs(streamed - out).max()),
+                      "spectrum_agrees": bool(np.abs(spectrum.fast(frames) - spectrum.plain(frames)).max() < 1e-9),
                       "pair_diff": float(np.abs(pairs["envelope"].fast(data) - pairs["envelope"].plain(data)).max())}))
 """)
 
@@ -114,5 +117,6 @@ def test_engine_works_without_numba(tmp_path) -> None:
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"numba_loaded": False, "describe": False, "stream_diff": 0.0, "pair_diff": 0.0}
+    assert report == {"numba_loaded": False, "describe": False, "stream_diff": 0.0, "spectrum_agrees": True,
+                      "pair_diff": 0.0}
     assert np.abs(np.load(target) - ReferenceEngine().master(audio, SR)).max() <= 1e-9

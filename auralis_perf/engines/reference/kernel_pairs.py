@@ -121,7 +121,8 @@ def _spectrum_pairs() -> dict[str, KernelPair]:
     workers = max(1, min(4, os.cpu_count() or 1))
     batched = KernelPair(
         name="spectrum_batched",
-        description="STFT magnitude: all frames in one batched FFT vs frame by frame",
+        description="STFT magnitude: frames windowed and transformed in batches (one FFT call per batch, "
+                    "compiled window and magnitude passes) vs one FFT call per frame",
         fast=lambda audio: spectrum_batched(audio),
         plain=lambda audio: spectrum_frame_by_frame(audio),
         make_input=make_input,

@@ -68,6 +68,16 @@ def test_rows_have_a_column_per_engine_ratios_and_verdicts(three):
     assert rows["RT-12"]["values"]["pedalboard"] is None and rows["RT-12"]["statuses"]["pedalboard"] == "skip"
 
 
+def test_no_ratio_against_a_value_of_zero():
+    docs = []
+    for engine, diff in (("reference", 3e-13), ("auralis", 3e-3)):
+        d = doc(engine, 10.0, 5.0)
+        d["checks"].append(dict(check_record("RT-20", diff, samples=[diff], kind="diff").to_dict(), engine=engine))
+        docs.append(summarize(d))
+    row = {r["id"]: r for r in judged_rows(docs)}["RT-20"]
+    assert row["values"]["auralis"] == 3e-3 and row["ratios"]["auralis"] is None and row["verdicts"]["auralis"] is None
+
+
 def test_rtf_table_and_chart(three):
     table = rtf_table(three)
     assert [r["id"] for r in table] == ["RT-01", "RT-12"]

@@ -19,6 +19,8 @@ from .model import EngineSummary, comparison_rows
 
 #: A ratio within this of 1 is "same" (shared machines are noisy; the table is a reading aid).
 SAME_WITHIN = 0.05
+#: A first engine's value this close to zero (an output difference, say) gives no ratio.
+NEAR_ZERO = 1e-9
 #: Engine description keys shown in the facts table, when an engine reports them.
 FACT_KEYS = ("pedalboard", "pyloudnorm", "numba", "compiled_kernels", "auralis_version", "result_cache",
              "numba_cache_dir", "import_seconds", "warm_master_rtf_median", "chain", "processing_precision")
@@ -44,7 +46,10 @@ def judged_rows(summaries: Sequence[EngineSummary]) -> list[dict[str, Any]]:
     first = summaries[0].engine
     for row in rows:
         base = row["values"].get(first)
-        row["verdicts"] = {e: judge(v, base, row.get("direction")) for e, v in row["values"].items() if e != first}
+        if base is not None and abs(base) < NEAR_ZERO:  # e.g. an output difference of 1e-13: no ratio means anything
+            row["ratios"] = {e: None for e in row["ratios"]}
+        row["verdicts"] = {e: judge(v, base, row.get("direction")) if row["ratios"].get(e) is not None else None
+                           for e, v in row["values"].items() if e != first}
     return rows
 
 

@@ -189,8 +189,9 @@ def test_without_auralis_the_engine_is_unavailable_with_a_clear_reason(tmp_path)
             "from auralis_perf.engines import get_engine, EngineError\n"
             "try:\n    get_engine('auralis')\nexcept EngineError as exc:\n    print('ERR', exc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "AURALIS_PERF_AURALIS_HOME": str(tmp_path)})
+                         env={**os.environ, "AURALIS_PERF_AURALIS_HOME": str(tmp_path / "home")})
     assert "ERR" in out.stdout and "cannot be imported" in out.stdout and "install Auralis" in out.stdout
+    assert not any(tmp_path.iterdir())  # no run-local folder left behind by an engine that never started
 
 
 def test_capabilities_follow_what_is_installed(engine):
@@ -258,7 +259,7 @@ def test_home_and_numba_cache_are_run_local_and_home_is_restored(stand_in):
     assert not (stand_in / "user-home" / ".auralis").exists()
     assert e.describe()["numba_cache_dir"] == str(stand_in / "numba")
     e.close()
-    assert os.environ["HOME"] == before
+    assert os.environ["HOME"] == before and os.environ["NUMBA_CACHE_DIR"] == str(stand_in / "numba")
 
 
 def test_stream_processes_chunk_by_chunk_and_catches_unprocessed_chunks(engine, monkeypatch, tmp_path):

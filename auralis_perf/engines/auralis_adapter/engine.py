@@ -42,7 +42,7 @@ class AuralisEngine(Engine):
         try:
             self.api: AuralisAPI = detect()
         except BaseException:
-            self._home.restore()
+            self._home.restore(remove_if_unused=True)
             raise
         self.import_seconds = time.perf_counter() - started
         self._result_cache = result_cache

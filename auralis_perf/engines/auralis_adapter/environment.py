@@ -24,9 +24,7 @@ HOME_ENV = "AURALIS_PERF_AURALIS_HOME"
 
 def run_local_home(home: str | os.PathLike[str] | None = None) -> Path:
     """The folder Auralis may write to: `home`, else $AURALIS_PERF_AURALIS_HOME, else ./auralis-home."""
-    chosen = Path(home or os.environ.get(HOME_ENV) or Path.cwd() / "auralis-home").resolve()
-    chosen.mkdir(parents=True, exist_ok=True)
-    return chosen
+    return Path(home or os.environ.get(HOME_ENV) or Path.cwd() / "auralis-home").resolve()
 
 
 class RedirectedHome:
@@ -34,7 +32,9 @@ class RedirectedHome:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._previous_home = os.environ.get("HOME")
+        self._created = not home.exists()
+        home.mkdir(parents=True, exist_ok=True)
+        self._previous = {name: os.environ.get(name) for name in ("HOME", "NUMBA_CACHE_DIR")}
         os.environ["HOME"] = str(home)
         self.numba_cache_dir = self._numba_cache(home)
 
@@ -49,11 +49,15 @@ class RedirectedHome:
         os.environ["NUMBA_CACHE_DIR"] = str(home / "numba-cache")
         return os.environ["NUMBA_CACHE_DIR"]
 
-    def restore(self) -> None:
-        if self._previous_home is None:
-            os.environ.pop("HOME", None)
-        else:
-            os.environ["HOME"] = self._previous_home
+    def restore(self, *, remove_if_unused: bool = False) -> None:
+        """Put the environment back; with `remove_if_unused`, drop the folder if this made it and it is empty."""
+        for name, value in self._previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if remove_if_unused and self._created and not any(self.home.iterdir()):
+            self.home.rmdir()
 
 
 class _Sink(io.TextIOBase):

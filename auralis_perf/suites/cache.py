@@ -134,22 +134,36 @@ def cache03_invalidation(ctx: SuiteContext) -> CheckResult:
     return _stale_check(ctx, "CACHE-03", METADATA_WRITES + STRUCTURE_WRITES, QUERY_READS, seed_base=300)
 
 
+#: Listing pages the fill asks for per order (deeper OFFSET pages cost up to 200 ms each at 100k tracks,
+#: and a session rarely goes there).
+FILL_PAGES = 40
+
+
 def fill_ops(built: BuiltLibrary, seed: int = 104) -> list:
-    """The long tail of the browsing mix: every distinct listing page, artist listing, count and title
-    prefix of the query cache's kinds, in random order (what a long session eventually asks for)."""
+    """The long tail of the browsing mix: distinct listing pages, artist, genre and year listings, counts
+    and title prefixes (the query cache's kinds), in random order: what a long session ends up asking."""
     model = built.model
     ops = []
-    for offset in range(0, model.n_tracks, PAGE):
+    for offset in range(0, min(model.n_tracks, FILL_PAGES * PAGE), PAGE):
         for sort in ("title", "artist", "added"):
             ops.append(("list_tracks", {"sort": sort, "descending": sort == "added", "limit": PAGE,
                                         "offset": offset}))
-    for genre in model.genres:
-        for offset in range(0, min(model.n_tracks, 20 * PAGE), PAGE):
-            ops.append(("list_tracks", {"genre": genre, "sort": "title", "limit": PAGE, "offset": offset}))
-        ops.append(("count_tracks", {"genre": genre}))
+        ops.append(("list_tracks", {"favorite": True, "sort": "added", "descending": True, "limit": PAGE,
+                                    "offset": offset}))
     for artist in model.artists:
-        ops.append(("list_tracks", {"artist_id": artist.id, "sort": "title", "limit": PAGE}))
+        for sort in ("title", "added"):
+            ops.append(("list_tracks", {"artist_id": artist.id, "sort": sort, "limit": PAGE}))
         ops.append(("count_tracks", {"artist_id": artist.id}))
+    for genre in model.genres:
+        ops.append(("count_tracks", {"genre": genre}))
+        for offset in range(0, min(model.n_tracks, 10 * PAGE), PAGE):
+            ops.append(("list_tracks", {"genre": genre, "sort": "title", "limit": PAGE, "offset": offset}))
+        for year in model.years:
+            ops.append(("list_tracks", {"genre": genre, "year_from": year, "year_to": year, "sort": "title",
+                                        "limit": PAGE}))
+            ops.append(("count_tracks", {"genre": genre, "year_from": year, "year_to": year}))
+    for year in model.years:
+        ops.append(("list_tracks", {"year_from": year, "year_to": year, "sort": "added", "limit": PAGE}))
     ops += [("find_by_title", {"prefix": p}) for p in model.prefixes]
     rng = np.random.default_rng(seed)
     return [ops[i] for i in rng.permutation(len(ops))]
@@ -185,7 +199,7 @@ def fill_and_measure(lib: Any, ops: list, fill: int, traced: int) -> dict[str, A
                 break
         return stats
 
-    add(ops[:fill])
+    add(ops[:max(0, min(fill, len(ops) - traced))])  # leave `traced` queries for the traced part
     untraced_entries = cache.stats()["entries"]
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
@@ -199,7 +213,10 @@ def fill_and_measure(lib: Any, ops: list, fill: int, traced: int) -> dict[str, A
         if not was_tracing:
             tracemalloc.stop()
     lib.caches.clear()
-    traced_entries = max(1, stats["entries"] - untraced_entries)
+    traced_entries = stats["entries"] - untraced_entries
+    if traced_entries < 1:
+        raise RuntimeError(f"the traced part of the fill added no entry to the query cache "
+                           f"({len(ops)} distinct queries, {untraced_entries} entries before it)")
     at_capacity = bool(stats["evictions"] > 0 or stats["entries"] >= stats["max_entries"])
     per_entry = (full - empty) / traced_entries
     reported_per_entry = stats["bytes"] / max(1, stats["entries"])

@@ -147,3 +147,22 @@ def test_lru_check_catches_a_fifo_cache():
     run = lru_sequence(FifoCache(20), list(range(100)), np.random.default_rng(0), 400)
     assert run["observed_evictions"] > 0
     assert run["wrong_evictions"] > 0 or run["order_mismatches"] > 0
+
+
+def test_same_result_ignores_only_the_last_bits_of_sums():
+    from dataclasses import dataclass
+
+    from auralis_perf.suites._library_invalidation import first_difference, same_result
+
+    @dataclass(frozen=True)
+    class Stat:
+        key: str
+        tracks: int
+        duration: float
+
+    summed = [Stat("Rock", 10, 4526679.807999997)]
+    assert same_result(summed, [Stat("Rock", 10, 4526679.807999998)])  # one ulp: the same sum
+    assert not same_result(summed, [Stat("Rock", 10, 4526680.8)])      # a second more: stale
+    assert not same_result(summed, [Stat("Rock", 11, 4526679.807999997)])
+    assert not same_result(None, summed)
+    assert "tracks" in first_difference(summed, [Stat("Rock", 11, 4526679.807999997)])

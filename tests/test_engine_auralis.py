@@ -281,9 +281,10 @@ def test_kernel_pairs_call_auralis_public_functions_and_trace_master(engine):
     data = envelope.make_input(2000, SR)
     np.testing.assert_array_equal(envelope.fast(data), envelope.plain(data))
     eq = pairs["eq"]
-    chunks, gains, band_map = eq.make_input(3 * 4096, SR)
-    assert len(chunks) == 3 and chunks[0].shape == (4096, 2) and len(gains) == 6
-    np.testing.assert_array_equal(eq.fast((chunks, gains, band_map)), eq.plain((chunks, gains, band_map)))
+    audio, gains, band_map = data = eq.make_input(3 * 4096 + 100, SR)
+    assert audio.shape == (3 * 4096, 2) and len(gains) == 6  # whole FFT frames; the signal comes first
+    np.testing.assert_array_equal(eq.fast(data), eq.plain(data))
+    np.testing.assert_array_equal(eq.fast(data), audio * 2.0)  # every frame went through Auralis's EQ
     assert pairs["spectrum_parallel"].info["workers"] <= (os.cpu_count() or 1)
     # the stand-in's master calls the vectorized EQ once, and nothing else
     assert eq.evidence()["used_by_master"] is True

@@ -3,7 +3,7 @@
 - `envelope`: `VectorizedEnvelopeFollower.process_buffer` (Numba) vs `.process_buffer_vectorized`, which
   despite its name is a Python loop;
 - `eq`: `VectorizedEQProcessor().apply_eq_gains_vectorized` vs `filters.apply_eq_gains` (same
-  signature; both EQ one FFT frame per call, so the input is a run of `fft_size`-frame chunks);
+  signature; both EQ one FFT frame per call, so the signal is fed as consecutive `fft_size`-frame chunks);
 - `spectrum_parallel`: `ParallelSpectrumAnalyzer.analyze_file` vs `SpectrumAnalyzer.analyze_file`
   (the averaged band spectrum they return, on mono input, which both analyse the same way).
 
@@ -114,20 +114,21 @@ def _eq_pair(api: AuralisAPI, trace: MasterTrace) -> KernelPair:
     (apply_eq_gains,) = api.get("eq_plain")
     create_critical_bands, create_frequency_mapping = api.get("eq_bands")
 
-    def make_input(n_frames: int, sample_rate: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        audio = music(max(n_frames, EQ_FFT_SIZE) / sample_rate, sample_rate, dtype=np.float64)
-        chunks = [np.ascontiguousarray(audio[i:i + EQ_FFT_SIZE])
-                  for i in range(0, audio.shape[0] - EQ_FFT_SIZE + 1, EQ_FFT_SIZE)]
+    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(the signal, whole FFT frames of it; the gains in dB per band; the bin-to-band map)."""
+        frames = max(1, n_frames // EQ_FFT_SIZE) * EQ_FFT_SIZE
+        audio = np.ascontiguousarray(music(frames / sample_rate, sample_rate, dtype=np.float64)[:frames])
         bands = create_critical_bands()
         band_map = create_frequency_mapping(bands, sample_rate, EQ_FFT_SIZE)
         gains = 3.0 * np.sin(np.linspace(0.0, 3.0 * np.pi, len(bands)))  # a curve of cuts and boosts, dB
-        return chunks, gains, band_map
+        return audio, gains, band_map
 
     processor = processor_class()
 
-    def run(apply: Callable[..., np.ndarray], data: tuple[list[np.ndarray], np.ndarray, np.ndarray]) -> np.ndarray:
-        chunks, gains, band_map = data
-        return np.concatenate([apply(c, gains, band_map, EQ_FFT_SIZE) for c in chunks])
+    def run(apply: Callable[..., np.ndarray], data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        audio, gains, band_map = data
+        return np.concatenate([apply(audio[i:i + EQ_FFT_SIZE], gains, band_map, EQ_FFT_SIZE)
+                               for i in range(0, audio.shape[0], EQ_FFT_SIZE)])
 
     return KernelPair(
         name="eq",

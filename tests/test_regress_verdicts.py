@@ -6,7 +6,7 @@ import pytest
 
 from auralis_perf.catalog import load_catalog
 from auralis_perf.regress import compare, rule_for
-from auralis_perf.regress.verdicts import run_to_run_threshold
+from auralis_perf.regress.noise import CheckHistory, run_to_run_threshold
 from auralis_perf.regress.normalise import NormalisationError, speed_ratio
 from auralis_perf.regress.rules import samples_scaling, value_scaling
 from auralis_perf.regress.section import changes_section_html
@@ -193,19 +193,25 @@ def test_a_change_must_stand_out_from_the_checks_own_history() -> None:
     rng = np.random.default_rng(10)
     steady = [20.0 * f for f in (1.0, 1.02, 0.99, 1.01, 1.0, 0.98)]
     jumpy = [20.0 * f for f in (1.0, 1.5, 0.8, 1.4, 0.9, 1.3)]
-    assert run_to_run_threshold(steady[:3]) is None, "too little history"
+    assert run_to_run_threshold(steady[:3]) is None and not CheckHistory.from_values(steady[:3]).known
     assert run_to_run_threshold(steady) < np.log(1.10) < run_to_run_threshold(jumpy)
     stepped = steady + [26.0 * f for f in (1.0, 1.02, 0.99, 1.01)]
     assert run_to_run_threshold(stepped) < np.log(1.10), "a past step does not make the check look noisy"
     before, after = timing("RT-06", noisy(rng, 10, scale=20.0)), timing("RT-06", noisy(rng, 10, scale=27.0))
     now, then = results("now", [after]), results("then", [before])
-    assert compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(steady)}).verdicts[0].verdict == "regressed"
+
+    def verdict(values):
+        return compare(now, then, CATALOG, history={"RT-06": CheckHistory.from_values(values)}).verdicts[0]
+
+    assert verdict(steady).verdict == "regressed"
     assert compare(now, then, CATALOG).verdicts[0].verdict == "regressed", "without history: the samples alone"
-    young = compare(now, then, CATALOG, run_to_run={"RT-06": None}).verdicts[0]
+    young = compare(now, then, CATALOG, history={}).verdicts[0]
     assert young.verdict == "inconclusive" and "fewer than 4 earlier runs" in young.note
-    noisy_check = compare(now, then, CATALOG, run_to_run={"RT-06": run_to_run_threshold(jumpy)}).verdicts[0]
-    assert noisy_check.verdict == "inconclusive" and "earlier runs of this check" in noisy_check.note
+    assert "earlier runs of this check" in verdict(jumpy).note and verdict(jumpy).verdict == "inconclusive"
+    # The baseline run was unusually fast: against the check's usual level (~27) the new value is ordinary.
+    usual = verdict([27.0, 27.5, 26.8, 27.2, 20.0])
+    assert usual.verdict == "inconclusive" and "usual level" in usual.note
     grown = compare(results("now", [check("MEM-12", 400.0, unit="MB", kind="peak_rss")]),
                     results("then", [check("MEM-12", 300.0, unit="MB", kind="peak_rss")]), CATALOG,
-                    run_to_run={"MEM-12": run_to_run_threshold([300.0, 420.0, 280.0, 390.0, 310.0])}).verdicts[0]
+                    history={"MEM-12": CheckHistory.from_values([300.0, 420.0, 280.0, 390.0, 310.0])}).verdicts[0]
     assert grown.verdict == "inconclusive" and "earlier runs" in grown.note

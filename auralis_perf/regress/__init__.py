@@ -11,6 +11,7 @@ _EXPORTS = {
     "Comparison": "verdicts", "MAX_SPREAD": "verdicts", "MIN_SAMPLES": "verdicts", "VERDICTS": "verdicts",
     "Verdict": "verdicts", "compare": "verdicts", "judge_samples": "verdicts",
     "NormalisationError": "normalise", "speed_ratio": "normalise", "rule_for": "rules",
+    "CheckHistory": "noise", "run_to_run_threshold": "noise",
     "HistoryOptions": "options", "add_history_arguments": "options",
     "RegressionOutcome": "pipeline_step", "make_baseline_hook": "pipeline_step", "run_regression_step": "pipeline_step",
 }

@@ -25,7 +25,8 @@ from ..results import write_json_atomic
 from .options import HistoryOptions, add_history_arguments
 from .section import changes_section_html
 from .trends import TrendPlot, key_metric_ids, trend_plots
-from .verdicts import Comparison, compare, run_to_run_threshold
+from .noise import CheckHistory
+from .verdicts import Comparison, compare
 
 #: Exit code when a check with a critical tier regressed (after the pipeline's 0-3).
 EXIT_CRITICAL_REGRESSION = 4
@@ -109,9 +110,9 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
     with store:
         choice = resolve_baseline(options.baseline, results, store, cross_machine=options.cross_machine)
         if choice.found:
-            thresholds = _run_to_run(store, results)  # this machine's own run-to-run noise, whatever the baseline
+            history = _check_histories(store, results)  # this machine's own run-to-run noise, whatever the baseline
             outcome.comparison = compare(results, choice.results, catalog, baseline_label=choice.label,
-                                         run_to_run=thresholds)
+                                         history=history)
         else:
             outcome.message = f"Nothing to compare with: {choice.label}. This run is now the first of its history."
         try:
@@ -126,12 +127,11 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
     return _saved(outcome, out_dir)
 
 
-def _run_to_run(store: HistoryStore, results: dict[str, Any], *, history: int = 30) -> dict[str, float | None]:
-    """Per check, the change needed to stand out from its earlier runs on this machine/engine/profile
-    (None: too few earlier runs to tell)."""
+def _check_histories(store: HistoryStore, results: dict[str, Any], *, limit: int = 30) -> dict[str, CheckHistory]:
+    """Each measured check's earlier values on this machine/engine/profile (the run is not stored yet)."""
     machine, engine, profile = run_key(results)
-    return {record["id"]: run_to_run_threshold(
-                [p["value"] for p in store.series(record["id"], machine, engine, profile, limit=history)])
+    return {record["id"]: CheckHistory.from_values(
+                [p["value"] for p in store.series(record["id"], machine, engine, profile, limit=limit)])
             for record in results["checks"] if record.get("value") is not None}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from ..catalog import Catalog, load_catalog
+from .noise import MIN_HISTORY, RUN_TO_RUN_Z, CheckHistory
 from .normalise import NormalisationError, category_state_bounds, speed_ratio
 from .rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
 
@@ -28,10 +29,7 @@ VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
 MIN_SAMPLES = 5
 #: Interquartile range above this fraction of the median on either side: too noisy for any verdict.
 MAX_SPREAD = 0.25
-#: A change must exceed this many times a check's run-to-run spread (from the history) to be credited.
-RUN_TO_RUN_Z = 3.0
-#: Fewest earlier values of a check before its run-to-run spread is estimated.
-MIN_HISTORY = 4
+
 
 
 @dataclass
@@ -208,7 +206,7 @@ def _figure(record: dict[str, Any]) -> tuple[np.ndarray, float | None]:
 
 def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any], policy: _Policy,
            critical: bool, title: str, unit: str, factor: float | None, normalised: bool,
-           factor_problem: str | None, run_to_run: float | None = None,
+           factor_problem: str | None, history: CheckHistory | None = None,
            state: tuple[float, float] | None = None, history_known: bool = False) -> Verdict:
     rule = rule_for(after_rec)
     follows_machine = bool(value_scaling(after_rec, policy.direction)) or (after_rec.get("kind") or "") == "time"
@@ -240,7 +238,7 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
         verdict, p, note = _single_verdict(before, after, policy)
     if verdict in ("regressed", "improved") and rule != "exact" and before > 0 and after > 0:
         worse = _worse_factor(before, after, policy.direction)
-        doubt = _doubt(worse, policy, run_to_run, state if follows_machine and rule != "memory" else None,
+        doubt = _doubt(worse, after, policy, history, state if follows_machine and rule != "memory" else None,
                        history_known)
         if doubt:
             verdict, note = "inconclusive", f"{note}; but {doubt}"
@@ -248,22 +246,32 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
                    bool(value_scale or samples_scale))
 
 
-def _doubt(worse: float, policy: _Policy, run_to_run: float | None,
+def _doubt(worse: float, after: float, policy: _Policy, history: CheckHistory | None,
            state: tuple[float, float] | None, history_known: bool = False) -> str | None:
     """Why a change beyond the floor may still not be the code's doing, or None.
 
-    - `run_to_run`: the |log ratio| needed to stand out from this check's spread between earlier runs;
-      None with `history_known`: the history is too short to know that spread, so nothing is credited;
+    - `history`: this check's earlier runs here; with `history_known` and fewer than MIN_HISTORY of them
+      its run-to-run noise is unknown and nothing is credited; otherwise the change must exceed
+      RUN_TO_RUN_Z x that noise, against the baseline run and against the median of the last runs;
     - `state`: (lowest, highest) ratio of the machine's control-workload time around this category's
       notebook now to the baseline's. A slowdown must stay beyond the floor after dividing by the highest
       (the most the machine's own slowness can explain); an improvement, after dividing by the lowest.
     """
-    if run_to_run is None and history_known:
+    if history_known and (history is None or not history.known):
         return (f"this check has fewer than {MIN_HISTORY} earlier runs here, so how much it moves from one run "
                 "to the next on this machine is not known yet")
-    if run_to_run is not None and abs(math.log(worse)) < run_to_run:
-        return (f"earlier runs of this check already differ by up to {math.expm1(run_to_run):.0%} from one run to "
-                f"the next ({RUN_TO_RUN_Z:g} x their robust spread)")
+    if history is not None and history.known:
+        threshold = history.threshold or 0.0
+        if abs(math.log(worse)) < threshold:
+            return (f"earlier runs of this check already differ by up to {math.expm1(threshold):.0%} from one run "
+                    f"to the next ({RUN_TO_RUN_Z:g} x their robust spread)")
+        usual = _worse_factor(history.level, after, policy.direction)
+        needed = max(math.log1p(policy.floor), threshold)
+        if (usual - 1) * (worse - 1) <= 0 or abs(math.log(usual)) < needed:
+            change = usual - 1 if policy.direction == "lower" else 1 / usual - 1
+            return (f"against this check's usual level (median {history.level:.4g} of its last runs) the value "
+                    f"moved {change:+.0%}, not beyond the {math.expm1(needed):.0%} it needs: the baseline run "
+                    "itself was unusual")
     if state is None:
         return None
     low, high = state
@@ -288,16 +296,16 @@ def _missing_value_note(record: dict[str, Any], side: str) -> str:
 
 def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog | None = None, *,
             normalise: bool | None = None, min_samples: int = MIN_SAMPLES, max_spread: float = MAX_SPREAD,
-            baseline_label: str = "", run_to_run: Mapping[str, float] | None = None) -> Comparison:
+            baseline_label: str = "", history: Mapping[str, CheckHistory] | None = None) -> Comparison:
     """Judge every check of `current` against `baseline` (two results documents).
 
     `normalise=None` normalises exactly when the runs come from different machines (fingerprints differ);
     times and rates are then scaled by the control workload's speed ratio. On one machine, a timing change
     that the machine's own state can explain (its control workload ran slower, or faster, around the
-    category's notebook than at the baseline) is inconclusive. `run_to_run` maps check ids to the |log
-    ratio| a change must exceed to stand out from that check's history (see `run_to_run_threshold`); a
-    check it maps to None (or lacks) has too short a history, and its changes are inconclusive. Without
-    `run_to_run` at all, verdicts rest on the samples alone.
+    category's notebook than at the baseline) is inconclusive. `history` maps check ids to their earlier
+    values on this machine, engine and profile (see `noise`): a check with too short a history (or none
+    in the map) gets no regressed/improved verdict, and a change must stand out from its run-to-run
+    noise. Without `history` at all, verdicts rest on the samples alone.
     """
     from ..history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
 
@@ -336,7 +344,7 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
                          alpha=catalog.alpha, min_samples=min_samples, max_spread=max_spread)
         state = None if normalise else category_state_bounds(current, baseline, record.get("category", ""))
         verdicts.append(_judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
-                               factor_problem, (run_to_run or {}).get(check_id), state, run_to_run is not None))
+                               factor_problem, (history or {}).get(check_id), state, history is not None))
     not_compared += [c for c in before_by_id if c not in {r["id"] for r in current.get("checks", [])}]
     history = baseline.get("history") or {}
     baseline_id = str(history.get("run_id") or baseline["run"].get("id"))
@@ -345,20 +353,6 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
         note = (f"normalised: this machine's control workload takes {factor:.2f}x the baseline's" if factor
                 else f"normalisation impossible: {factor_problem}")
     return Comparison(verdicts, bool(normalise), baseline_id, baseline_label, factor, not_compared, note)
-
-
-def run_to_run_threshold(values: Sequence[float], *, z: float = RUN_TO_RUN_Z,
-                         min_history: int = MIN_HISTORY) -> float | None:
-    """The |log ratio| a new value must move by to stand out from a check's earlier values (oldest first).
-
-    z times the robust spread of successive run-to-run changes (1.4826 x median |diff of log values|):
-    successive differences ignore a past step in the series, the median ignores the odd burst. None with
-    fewer than `min_history` positive values.
-    """
-    logs = np.log([v for v in values if v is not None and v > 0])
-    if logs.size < min_history:
-        return None
-    return float(z * 1.4826 * np.median(np.abs(np.diff(logs))))
 
 
 def judge_samples(before: Sequence[float], after: Sequence[float], *, direction: str = "lower",

@@ -1,11 +1,12 @@
 """Step detection over a metric's history: where did its level change, and by how much?
 
 In the manner of asv, a piecewise-constant level is fitted to the series; here by binary segmentation:
-1. in a stretch of runs, the split that minimises the sum of absolute deviations from each side's median
-   (an L1 cost: one wild run barely moves a median) is the candidate step;
-2. it is kept only if a Mann-Whitney U test between the two sides gives p < alpha after a Bonferroni
-   correction for the number of places the split could have been (so a flat noisy series shows a false
-   step in well under alpha of cases), and both sides have at least `min_size` runs;
+1. in a stretch of runs, a step is tested with Pettitt's rank statistic (the standardised Mann-Whitney
+   rank sum of the runs before vs after each possible split, maximised over the splits); its p-value
+   comes from the same maximum over a fixed set of shuffles of the ranks, so having looked at every split
+   is paid for, and a flat noisy series shows a false step in about alpha of cases;
+2. a significant step is placed where the sum of absolute deviations from each side's median is least
+   (an L1 cost: one wild run barely moves a median); both sides need at least `min_size` runs;
 3. both sides are searched again, recursively;
 4. finally, adjacent levels closer than the relative floor `min_rel_step` are merged.
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..base import EngineError
+from ..chunked_stream import ChunkedStream
 from ..reference.sources import ArraySource, FileSource
-from ..reference.stream import check_chunk_size
 from .environment import quiet
 
 
@@ -37,47 +37,20 @@ def from_auralis(out: Any, sent: np.ndarray, channels: int, dtype: np.dtype, wha
     return np.ascontiguousarray(out, dtype=dtype)
 
 
-class AuralisStream:
+class AuralisStream(ChunkedStream):
     """Iterate to get processed chunks (frames, channels) in the source's dtype (float32 for files)."""
 
     def __init__(self, source: ArraySource | FileSource, processor: Any, *, chunk_size: int,
                  squeeze: bool = False, on_chunk: Callable[[float], None] | None = None) -> None:
-        self.chunk_size = check_chunk_size(chunk_size)
-        self._source = source
+        super().__init__(source, chunk_size=chunk_size, squeeze=squeeze)
         self._processor = processor
-        self.sample_rate = source.sample_rate
-        self.channels = source.channels
-        self.frames = source.frames
-        self.dtype = np.dtype(source.dtype)
-        self._squeeze = squeeze
         self._on_chunk = on_chunk
-        self.opened = time.perf_counter()
-        self.chunks = 0
-        self._started = False
-        self._closed = False
 
     def set_preset(self, preset: str) -> None:
         from ..base import NotSupported
 
         raise NotSupported("engine 'auralis' has no capability 'preset_switch': its real-time chunk path does "
                            "not read the mastering preset")
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._source.close()
-
-    def __enter__(self) -> AuralisStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        if self._started:
-            raise RuntimeError("a stream can be iterated once; open a new one to start again")
-        self._started = True
-        return self._chunks()
 
     def _chunks(self) -> Iterator[np.ndarray]:
         position = 0

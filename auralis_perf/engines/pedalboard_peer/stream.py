@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..chunked_stream import ChunkedStream
 from ..reference.sources import ArraySource, FileSource
-from ..reference.stream import check_chunk_size
 from .chain import PeerChain, get_preset
 from .tuning import Tuning, input_loudness, planar, tune
 
@@ -29,7 +29,7 @@ CROSSFADE_SECONDS = 0.05
 WARMUP_SECONDS = 0.2
 
 
-class PedalboardStream:
+class PedalboardStream(ChunkedStream):
     """Iterate to get processed chunks (frames, channels) in the source's dtype (float32 for files).
 
     A 1-D (mono) array source yields 1-D chunks.
@@ -37,15 +37,8 @@ class PedalboardStream:
 
     def __init__(self, source: ArraySource | FileSource, *, chunk_size: int, preset: str,
                  squeeze: bool = False) -> None:
-        self.chunk_size = check_chunk_size(chunk_size)
-        self._source = source
-        self.sample_rate = source.sample_rate
-        self.channels = source.channels
-        self.frames = source.frames
-        self.dtype = np.dtype(source.dtype)
-        self._squeeze = squeeze
+        super().__init__(source, chunk_size=chunk_size, squeeze=squeeze)
         self.preset = get_preset(preset).name
-        self.opened = time.perf_counter()
         self._input_lufs = input_loudness(source)  # one pass over the source; reused by every preset
         self._tunings: dict[str, Tuning] = {}
         tuning = self._tuning(self.preset)
@@ -57,9 +50,6 @@ class PedalboardStream:
         self._switch_requested: float | None = None
         #: [[requested, applied], ...] in time.perf_counter() seconds.
         self.preset_switches: list[list[float]] = []
-        self.chunks = 0
-        self._started = False
-        self._closed = False
 
     # -- protocol -----------------------------------------------------------------------------------
     def set_preset(self, preset: str) -> None:
@@ -70,23 +60,6 @@ class PedalboardStream:
         """What the loudness analysis decided for `preset` (default: the current one)."""
         t = self._tuning(preset or self.preset)
         return {"input_lufs": t.input_lufs, "gain_db": t.gain_db, **t.details}
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._source.close()
-
-    def __enter__(self) -> PedalboardStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        if self._started:
-            raise RuntimeError("a stream can be iterated once; open a new one to start again")
-        self._started = True
-        return self._chunks()
 
     # -- internals ----------------------------------------------------------------------------------
     def _tuning(self, preset: str) -> Tuning:

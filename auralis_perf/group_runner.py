@@ -26,6 +26,7 @@ from .regress.pipeline_step import measure_control  # the same control workload 
 from .catalog import Catalog, load_catalog
 from .engines import DEFAULT_ENGINE
 from .results import CheckResult, _jsonable, errored, write_results
+from .suite_access import SuiteUnavailable, open_suite_context, registered_groups
 
 FRONT_END = "pytest"
 
@@ -97,7 +98,7 @@ class GroupRunner:
         try:
             g = self._suite_group(check_id)
             ctx = self._suite_context()
-        except _Unavailable as exc:
+        except SuiteUnavailable as exc:
             ids = tuple(i for i in self.catalog.ids(spec.category) if self.catalog[i].group == spec.group)
             for i in ids:
                 self.records.setdefault(i, self._error(i, str(exc)))
@@ -111,33 +112,24 @@ class GroupRunner:
     def _suite_group(self, check_id: str) -> suites.Group:
         category = self.catalog[check_id].category
         module = suites.CATEGORY_MODULES[category]
-        try:
-            registered = suites.groups(category)
-        except ImportError as exc:
-            raise _Unavailable(f"the {category} suite ({module}) is not available: {exc}") from exc
-        except Exception as exc:  # a suite that fails at import must not stop the other categories
-            raise _Unavailable(f"the {category} suite ({module}) failed to import: "
-                               f"{type(exc).__name__}: {exc}") from exc
+        registered = registered_groups(category)
         for g in registered:
             if check_id in g.ids:
                 return g
-        raise _Unavailable(f"the {category} suite ({module}) registers no group answering {check_id}; it has: "
+        raise SuiteUnavailable(f"the {category} suite ({module}) registers no group answering {check_id}; it has: "
                            + (", ".join(f"{g.name} ({', '.join(g.ids)})" for g in registered) or "none"))
 
     def _suite_context(self) -> suites.SuiteContext:
         """The session's context, built on first use; an engine that cannot be built is remembered."""
         if self._context is None:
             if self._engine_problem is not None:
-                raise _Unavailable(self._engine_problem)
-            from .engines import get_engine
-
+                raise SuiteUnavailable(self._engine_problem)
             try:
-                engine = get_engine(self.engine_name)
-            except Exception as exc:  # EngineError, or an adapter's import failing in any way
-                self._engine_problem = f"engine {self.engine_name!r} is unavailable: {type(exc).__name__}: {exc}"
-                raise _Unavailable(self._engine_problem) from exc
-            self._context = suites.SuiteContext(engine=engine, profile=self.profile, workdir=self.workdir,
-                                                audio_files=list(self.audio_files), catalog=self.catalog)
+                self._context = open_suite_context(self.engine_name, profile=self.profile, workdir=self.workdir,
+                                                   audio_files=self.audio_files, catalog=self.catalog)
+            except SuiteUnavailable as exc:
+                self._engine_problem = str(exc)
+                raise
         return self._context
 
     def _error(self, check_id: str, reason: str) -> CheckResult:
@@ -180,10 +172,6 @@ class GroupRunner:
         """Write results.json (atomically): `document`, or every record produced so far."""
         document = document or self.document()
         return write_results(path, document["run"], document["checks"])
-
-
-class _Unavailable(Exception):
-    """Why a group cannot run at all; becomes the reason of its checks' error records."""
 
 
 def _version(distribution: str) -> str | None:

@@ -26,19 +26,16 @@ from typing import Any
 
 from . import engines, suites
 from .catalog import CATEGORIES, TIERS, Catalog, load_catalog
-from .engines import DEFAULT_ENGINE, get_engine
+from .engines import DEFAULT_ENGINE
 from .formatting import STATUS_COLOURS, format_value, tier_mark
 from .results import CheckResult, errored
 from .sidefile import write_side_file
+from .suite_access import SuiteUnavailable, open_suite_context, registered_groups
 
 SUITES_ENV = "AURALIS_PERF_SUITES"
 TIER_COLOURS = {"critical": "#cf222e", "target": "#bf8700", "stretch": "#1a7f37"}
 _PLOT_STYLE = {"figure.dpi": 90, "figure.figsize": (7.0, 3.4), "axes.grid": True, "grid.alpha": 0.3,
                "axes.spines.top": False, "axes.spines.right": False, "font.size": 9}
-
-
-class _Unavailable(Exception):
-    """Why a group cannot run at all (no suite, no engine); becomes the reason of its error records."""
 
 
 def _now() -> str:
@@ -117,7 +114,7 @@ class NotebookRun:
         try:
             suite_group = self._suite_group(name)  # before the engine: no suite, no need to build one
             records = suites.run_group(self.context, suite_group)
-        except _Unavailable as exc:
+        except SuiteUnavailable as exc:
             records = [errored(self.catalog[i], str(exc)) for i in ids]
             for r in records:
                 r.engine = self.engine_name
@@ -135,29 +132,22 @@ class NotebookRun:
         """The suite context, built on first use (building an engine can take a while)."""
         if self._context is None:
             if self._engine_error is not None:
-                raise _Unavailable(self._engine_error)
+                raise SuiteUnavailable(self._engine_error)
             try:
-                engine = get_engine(self.engine_name)
-            except Exception as exc:  # EngineError, or an adapter's import failing in any way
-                self._engine_error = f"engine {self.engine_name!r} is unavailable: {type(exc).__name__}: {exc}"
-                raise _Unavailable(self._engine_error) from exc
-            self._context = suites.SuiteContext(engine=engine, profile=self.profile, workdir=self.workdir,
-                                                audio_files=list(self.audio), catalog=self.catalog)
+                self._context = open_suite_context(self.engine_name, profile=self.profile, workdir=self.workdir,
+                                                   audio_files=self.audio, catalog=self.catalog)
+            except SuiteUnavailable as exc:
+                self._engine_error = str(exc)
+                raise
         return self._context
 
     def _suite_group(self, name: str) -> suites.Group:
         module = suites.CATEGORY_MODULES[self.category]
-        try:
-            registered = suites.groups(self.category)
-        except ImportError as exc:
-            raise _Unavailable(f"the {self.category} suite ({module}) is not available: {exc}") from exc
-        except Exception as exc:  # a suite module that fails at import must not stop the notebook
-            raise _Unavailable(f"the {self.category} suite ({module}) failed to import: "
-                               f"{type(exc).__name__}: {exc}") from exc
+        registered = registered_groups(self.category)
         for g in registered:
             if g.name == name:
                 return g
-        raise _Unavailable(f"the {self.category} suite ({module}) registers no group {name!r}; it has: "
+        raise SuiteUnavailable(f"the {self.category} suite ({module}) registers no group {name!r}; it has: "
                            f"{', '.join(g.name for g in registered) or 'none'}")
 
     # -- results -------------------------------------------------------------------------------------

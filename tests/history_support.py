@@ -1,9 +1,20 @@
-"""Synthetic results documents for the history and regression tests (no measuring anywhere)."""
+"""Synthetic results documents for the history and regression tests (no measuring anywhere), and a writer
+killed half-way through its append."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 
 CONTROL = {"version": 1, "cpu": {"median_s": 0.010}, "memory": {"median_s": 0.020}}
 
@@ -46,3 +57,35 @@ def noisy(rng: np.random.Generator, n: int, *, scale: float = 1.0, sigma: float 
     slow = rng.random(n) < outlier_rate
     x[slow] *= rng.uniform(1.2, 2.0, int(slow.sum()))
     return scale * x
+
+
+_KILLED = textwrap.dedent("""
+    import signal, sys
+    sys.path.insert(0, sys.argv[3])
+    from sqlalchemy import event
+    from auralis_perf.history import HistoryStore
+    from history_support import results, timing
+    store = HistoryStore(sys.argv[1])
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def stop_half_way(conn, cursor, statement, *args):
+        if "INSERT INTO check_samples" in statement:
+            open(sys.argv[2], "w").write("inside the transaction")
+            signal.pause()  # the parent kills us here, with the run row written but not committed
+    store.append(results("doomed", [timing("RT-06", [1.0, 1.1, 1.2, 1.0, 1.05])]))
+""")
+
+
+def kill_half_way_through_an_append(url: str, marker: Path) -> None:
+    """Append a run to the store at `url` in a child process and SIGKILL it inside the transaction (once it
+    has written `marker`); the child is reaped before this returns."""
+    child = subprocess.Popen([sys.executable, "-c", _KILLED, url, str(marker), str(TESTS)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the child never reached the middle of its append"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from auralis_perf.history import HistorySchemaError, HistoryStore, SCHEMA_VERSION, resolve_baseline
 
-from history_support import check, results, timing
+from history_support import check, kill_half_way_through_an_append, results, timing
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,25 +159,8 @@ def test_postgres_concurrent_writers_and_table_creation(pg_url: str) -> None:
 
 
 def test_postgres_killed_append_leaves_nothing(pg_url: str, tmp_path: Path) -> None:
-    import signal
-    import time
-
-    from test_history_store import _KILLED  # the same half-way-killed writer as for SQLite
-
     HistoryStore(pg_url).close()
-    marker = tmp_path / "marker"
-    child = subprocess.Popen([sys.executable, "-c", _KILLED, pg_url, str(marker), str(Path(__file__).parent)],
-                             cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "the child never reached the middle of its append"
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_half_way_through_an_append(pg_url, tmp_path / "marker")  # the same half-way-killed writer as for SQLite
     with HistoryStore(pg_url) as store:
         assert store.count_runs() == 0 and store.integrity_problems() == []
         store.append(_doc("after", 1.0))

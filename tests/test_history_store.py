@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -17,7 +15,7 @@ from auralis_perf.history import (BaselineError, HistoryError, HistorySchemaErro
                                   resolve_baseline, resolve_history_url)
 from auralis_perf.history.urls import display_url, parse_url
 
-from history_support import check, results, timing
+from history_support import check, kill_half_way_through_an_append, results, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,7 +148,7 @@ _WRITER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
     from auralis_perf.history import HistoryStore
-    from history_support import check, results, timing
+    from history_support import check, kill_half_way_through_an_append, results, timing
     url, prefix, barrier = sys.argv[1], sys.argv[2], Path(sys.argv[5])
     with HistoryStore(url) as store:
         (barrier / prefix).touch()
@@ -183,36 +181,9 @@ def test_concurrent_writers_do_not_corrupt_the_store(url: str, tmp_path: Path) -
         assert len(per_run) == writers * per_writer and {n for _, n in per_run} == {20}
 
 
-_KILLED = textwrap.dedent("""
-    import signal, sys
-    sys.path.insert(0, sys.argv[3])
-    from sqlalchemy import event
-    from auralis_perf.history import HistoryStore
-    from history_support import results, timing
-    store = HistoryStore(sys.argv[1])
-    @event.listens_for(store.engine, "after_cursor_execute")
-    def stop_half_way(conn, cursor, statement, *args):
-        if "INSERT INTO check_samples" in statement:
-            open(sys.argv[2], "w").write("inside the transaction")
-            signal.pause()  # the parent kills us here, with the run row written but not committed
-    store.append(results("doomed", [timing("RT-06", [1.0, 1.1, 1.2, 1.0, 1.05])]))
-""")
-
-
 def test_a_killed_append_leaves_nothing(url: str, tmp_path: Path) -> None:
     HistoryStore(url).close()
-    marker = tmp_path / "marker"
-    child = subprocess.Popen([sys.executable, "-c", _KILLED, url, str(marker), str(Path(__file__).parent)], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "the child never reached the middle of its append"
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_half_way_through_an_append(url, tmp_path / "marker")
     with HistoryStore(url) as store:
         assert store.count_runs() == 0
         assert store.series("RT-06", "m-test", "reference", "smoke") == []

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..formatting import STATUS_COLOURS
 from ..notebook import NotebookRun
-from .realtime import _bound_line, _never_raises, _note_missing, _record, _usable
+from ._common import _bound_line, _never_raises, _note_missing, _record, _usable
 
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..formatting import STATUS_COLOURS
 from ..notebook import TIER_COLOURS, NotebookRun
-from .realtime import _bound_line, _never_raises, _note_missing, _record, _usable
+from ._common import _bound_line, _never_raises, _note_missing, _record, _usable
 
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
 

@@ -11,9 +11,10 @@ import pytest
 from auralis_perf.catalog import load_catalog
 from auralis_perf.engines import get_engine
 from auralis_perf.results import STATUSES
-from auralis_perf.suites import SuiteContext, groups, run_group
+from auralis_perf.suites import SuiteContext, groups
 from auralis_perf.suites._library_workload import LIBRARY_FACTORY, release_libraries
 from auralis_perf.suites.cache import cache16_metadata_update, lru_sequence
+from suite_support import category_records
 
 CACHE_IDS = load_catalog().ids("cache")
 
@@ -29,10 +30,10 @@ def engine():
 def cache_records(engine, tmp_path_factory):
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("cache-suite"))
     try:
-        records = [r for g in groups("cache") for r in run_group(ctx, g)]
+        records = category_records(ctx, "cache")
     finally:
         release_libraries(ctx)
-    return {r.id: r for r in records}
+    return records
 
 
 def test_group_names_match_the_catalogue():

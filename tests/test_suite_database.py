@@ -8,10 +8,11 @@ import pytest
 from auralis_perf.catalog import load_catalog
 from auralis_perf.engines import get_engine
 from auralis_perf.results import STATUSES
-from auralis_perf.suites import SuiteContext, groups, run_group
+from auralis_perf.suites import SuiteContext, groups
 from auralis_perf.suites._library_queries import loglog_slope, per_round_slopes
 from auralis_perf.suites._library_workload import release_libraries, zipf_index
 from auralis_perf.suites.database import find_index
+from suite_support import category_records
 
 DB_IDS = load_catalog().ids("database")
 
@@ -21,11 +22,11 @@ def db_records(tmp_path_factory):
     engine = get_engine("reference")
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("database-suite"))
     try:
-        records = [r for g in groups("database") for r in run_group(ctx, g)]
+        records = category_records(ctx, "database")
     finally:
         release_libraries(ctx)
         engine.close()
-    return {r.id: r for r in records}
+    return records
 
 
 def test_group_names_match_the_catalogue():

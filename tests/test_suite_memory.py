@@ -6,8 +6,6 @@ series, and that an engine which really leaks makes MEM-06 fail.
 """
 from __future__ import annotations
 
-import json
-
 import matplotlib
 import numpy as np
 import pytest
@@ -16,11 +14,12 @@ matplotlib.use("Agg")
 
 from auralis_perf.catalog import load_catalog  # noqa: E402
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
-from auralis_perf.results import STATUSES, check_record  # noqa: E402
-from auralis_perf.suites import SuiteContext, groups, run_group  # noqa: E402
+from auralis_perf.results import check_record  # noqa: E402
+from auralis_perf.suites import SuiteContext, groups  # noqa: E402
 from auralis_perf.suites import (_memory_baseline, _memory_efficiency, _memory_leaks,  # noqa: E402
                                  _memory_peak)
 from auralis_perf.suites._growth import judge_growth  # noqa: E402
+from suite_support import assert_records_well_formed, category_records, shrunk_smoke_sizes  # noqa: E402
 
 MEM_IDS = [f"MEM-{i:02d}" for i in range(1, 21)]
 KINDS = {"rss", "uss", "peak_rss", "traced", "swap", "ratio"}
@@ -38,13 +37,8 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def tiny_sizes():
-    saved = {module: dict(module.SIZES["smoke"]) for module in TINY}
-    for module, overrides in TINY.items():
-        module.SIZES["smoke"].update(overrides)
-    yield
-    for module, smoke in saved.items():
-        module.SIZES["smoke"].clear()
-        module.SIZES["smoke"].update(smoke)
+    with shrunk_smoke_sizes(TINY):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +51,7 @@ def engine():
 @pytest.fixture(scope="module")
 def records(tiny_sizes, engine, tmp_path_factory):
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("memory"))
-    return {r.id: r for g in groups("memory") for r in run_group(ctx, g)}
+    return category_records(ctx, "memory")
 
 
 def test_groups_match_the_catalogue():
@@ -70,16 +64,7 @@ def test_groups_match_the_catalogue():
 
 
 def test_every_check_has_a_record_of_the_right_shape(records):
-    assert sorted(records) == MEM_IDS
-    for check_id, r in records.items():
-        assert r.status in STATUSES, check_id
-        if r.status in ("pass", "fail"):
-            assert r.value is not None and np.isfinite(r.value), check_id
-            assert r.samples, f"{check_id} has no samples"
-            assert r.kind in KINDS, f"{check_id} says no memory kind: {r.kind!r}"
-        else:
-            assert r.reason, f"{check_id} is {r.status} without a reason"
-    json.dumps([r.to_dict() for r in records.values()], allow_nan=False)  # strict JSON, as results.json
+    assert_records_well_formed(records, MEM_IDS, kinds=KINDS)
 
 
 def test_the_reference_engine_measures_every_check(records):

@@ -6,8 +6,6 @@ failing check (engine doubles below), plus the pure helpers (evidence, output di
 """
 from __future__ import annotations
 
-import json
-
 import matplotlib
 import numpy as np
 import pytest
@@ -16,13 +14,13 @@ matplotlib.use("Agg")
 
 from auralis_perf.catalog import load_catalog  # noqa: E402
 from auralis_perf.engines import Capability, Engine, KernelPair, get_engine  # noqa: E402
-from auralis_perf.results import STATUSES  # noqa: E402
-from auralis_perf.suites import SuiteContext, groups, run_group  # noqa: E402
+from auralis_perf.suites import SuiteContext, groups  # noqa: E402
 from auralis_perf.suites import (_opt_algorithm, _opt_numba, _opt_parallel,  # noqa: E402
                                  _opt_vectorization)
 from auralis_perf.suites._compare import compare_paths, max_abs_diff  # noqa: E402
 from auralis_perf.suites._evidence import judge_use  # noqa: E402
 from auralis_perf.suites._simd import instruction_profile, numba_dispatchers  # noqa: E402
+from suite_support import assert_records_well_formed, category_records, shrunk_smoke_sizes  # noqa: E402
 
 OPT_IDS = [f"OPT-{i:02d}" for i in range(1, 21)]
 
@@ -41,13 +39,8 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def tiny_sizes():
-    saved = {module: dict(module.SIZES["smoke"]) for module in TINY}
-    for module, overrides in TINY.items():
-        module.SIZES["smoke"].update(overrides)
-    yield
-    for module, smoke in saved.items():
-        module.SIZES["smoke"].clear()
-        module.SIZES["smoke"].update(smoke)
+    with shrunk_smoke_sizes(TINY):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +53,7 @@ def engine():
 @pytest.fixture(scope="module")
 def records(tiny_sizes, engine, tmp_path_factory):
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("optimization"))
-    return {r.id: r for g in groups("optimization") for r in run_group(ctx, g)}
+    return category_records(ctx, "optimization")
 
 
 def test_groups_match_the_catalogue():
@@ -73,15 +66,7 @@ def test_groups_match_the_catalogue():
 
 
 def test_every_check_has_a_record_of_the_right_shape(records):
-    assert sorted(records) == OPT_IDS
-    for check_id, r in records.items():
-        assert r.status in STATUSES, check_id
-        if r.status in ("pass", "fail"):
-            assert r.value is not None and np.isfinite(r.value), check_id
-            assert r.samples, f"{check_id} has no samples"
-        else:
-            assert r.reason, f"{check_id} is {r.status} without a reason"
-    json.dumps([r.to_dict() for r in records.values()], allow_nan=False)
+    assert_records_well_formed(records, OPT_IDS)
 
 
 def test_the_reference_engine_measures_every_check(records):

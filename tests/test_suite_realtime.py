@@ -17,8 +17,9 @@ matplotlib.use("Agg")
 
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
 from auralis_perf.results import STATUSES  # noqa: E402
-from auralis_perf.suites import SuiteContext, _audio, groups, run_group  # noqa: E402
+from auralis_perf.suites import SuiteContext, _audio, groups  # noqa: E402
 from auralis_perf.suites import realtime as rt  # noqa: E402
+from suite_support import category_records  # noqa: E402
 
 RT_IDS = [f"RT-{i:02d}" for i in range(1, 21)]
 
@@ -53,7 +54,7 @@ def engine():
 @pytest.fixture(scope="module")
 def records(tiny_sizes, engine, tmp_path_factory):
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("rt"))
-    return {r.id: r for g in groups("realtime") for r in run_group(ctx, g)}
+    return category_records(ctx, "realtime")
 
 
 def test_groups_match_the_catalogue():

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from auralis_perf.catalog import load_catalog
 from auralis_perf.results import STATUSES
-from auralis_perf.suites import SuiteContext, run_category
+from auralis_perf.suites import SuiteContext, groups, run_category
 
 
 @contextmanager
@@ -47,3 +48,14 @@ def assert_records_well_formed(records: dict[str, Any], expected_ids: list[str],
         else:
             assert r.reason, f"{check_id} is {r.status} without a reason"
     json.dumps([r.to_dict() for r in records.values()], allow_nan=False)
+
+
+def assert_groups_match_the_catalogue(category: str, names: list[str], ids: list[str]) -> None:
+    """The category registers exactly `names`, in order; each group answers only its catalogue group's
+    checks, and together they answer exactly `ids`."""
+    catalog = load_catalog()
+    registered = groups(category)
+    assert [g.name for g in registered] == names
+    for g in registered:
+        assert all(catalog[i].group == g.name for i in g.ids)
+    assert sorted(i for g in registered for i in g.ids) == ids

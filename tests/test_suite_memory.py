@@ -12,14 +12,14 @@ import pytest
 
 matplotlib.use("Agg")
 
-from auralis_perf.catalog import load_catalog  # noqa: E402
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
 from auralis_perf.results import check_record  # noqa: E402
-from auralis_perf.suites import SuiteContext, groups  # noqa: E402
+from auralis_perf.suites import SuiteContext  # noqa: E402
 from auralis_perf.suites import (_memory_baseline, _memory_efficiency, _memory_leaks,  # noqa: E402
                                  _memory_peak)
 from auralis_perf.suites._growth import judge_growth  # noqa: E402
-from suite_support import assert_records_well_formed, category_records, shrunk_smoke_sizes  # noqa: E402
+from suite_support import (assert_groups_match_the_catalogue, assert_records_well_formed,  # noqa: E402
+                           category_records, shrunk_smoke_sizes)
 
 MEM_IDS = [f"MEM-{i:02d}" for i in range(1, 21)]
 KINDS = {"rss", "uss", "peak_rss", "traced", "swap", "ratio"}
@@ -55,12 +55,7 @@ def records(tiny_sizes, engine, tmp_path_factory):
 
 
 def test_groups_match_the_catalogue():
-    catalog = load_catalog()
-    registered = groups("memory")
-    assert [g.name for g in registered] == ["Baseline", "Leaks", "Peak", "Efficiency"]
-    for g in registered:
-        assert all(catalog[i].group == g.name for i in g.ids)
-    assert sorted(i for g in registered for i in g.ids) == MEM_IDS
+    assert_groups_match_the_catalogue("memory", ["Baseline", "Leaks", "Peak", "Efficiency"], MEM_IDS)
 
 
 def test_every_check_has_a_record_of_the_right_shape(records):

@@ -2,7 +2,8 @@
 
 One code path serves whole files and streams: `master` is the streaming path run over the whole input
 (see `run_span`). What depends on the whole track (the compressor's reference level, the normalisation
-gain) is decided up front by `tuning.tune_chain` and handed to the processor as a `Tuning`.
+gain) is decided by `tuning` and `refinement` and handed to the processor as a `Tuning`, with the final
+gain scheduled from a given input frame (`schedule_gain`).
 """
 from __future__ import annotations
 
@@ -129,6 +130,8 @@ class ChainProcessor:
         self._dq_index = np.zeros(self.latency + 1, dtype=np.int64)
         self._istate = np.zeros(5, dtype=np.int64)
         self._fstate = np.zeros(2)
+        self._ramp: tuple[int, int, float] | None = None
+        self.scheduled_gain_db: float | None = None
         self.reset()
         self._work = self._pool.acquire((block_frames, channels), np.float64)
         self._peak = self._pool.acquire((block_frames,), np.float64)
@@ -147,6 +150,28 @@ class ChainProcessor:
         self._dq_index[...] = 0
         self._istate[...] = 0
         self._fstate[:] = (float(self.latency + 1), 1.0)
+        self.position = 0  # input frame (of the source) that `process` consumes next
+
+    def schedule_gain(self, gain_db: float, start: int, length: int) -> None:
+        """From input frame `start` on, move the normalisation gain to `gain_db` along a raised-cosine
+        ramp in dB of `length` frames (the final tuning taking over from the quick one)."""
+        self._ramp = (start, max(1, length), math.log(10.0) * (gain_db - self.tuning.gain_db) / 20.0)
+        self.scheduled_gain_db = gain_db
+
+    def _follow_ramp(self, gain: np.ndarray) -> None:
+        """Multiply the gains of the frames starting at `position` by the scheduled change so far."""
+        start, length, nepers = self._ramp  # type: ignore[misc]
+        first, n = self.position, gain.shape[0]
+        if first + n <= start:
+            return
+        if first >= start + length:  # past the ramp: the new gain becomes the makeup gain itself
+            change = math.exp(nepers)
+            gain *= change
+            self.makeup *= change
+            self._ramp = None
+            return
+        progress = np.clip((np.arange(first, first + n) - start + 1.0) / length, 0.0, 1.0)
+        gain *= np.exp(nepers * (0.5 - 0.5 * np.cos(np.pi * progress)))
 
     # -- stages ----------------------------------------------------------------------------------
     def _envelope(self, level: np.ndarray, env: np.ndarray) -> None:
@@ -181,7 +206,10 @@ class ChainProcessor:
             n = stop - start
             work, gain = self._work[:n], self._gain[:n]
             self._dynamics(x[start:stop], work, gain)
+            if self._ramp is not None:
+                self._follow_ramp(gain)
             self._limit(work, gain, out[start:stop])
+            self.position += n
 
     def pre_limiter(self, x: np.ndarray) -> np.ndarray:
         """EQ and compression (with the normalisation gain) of `x`, without the limiter (for analysis)."""

@@ -38,6 +38,13 @@ class KMeter:
         self._filled = 0      # frames in it
         self._energies: list[np.ndarray] = []
 
+    def reset(self) -> None:
+        """Start over (filter settled from silence, no energies), to measure another stretch."""
+        self._state[...] = 0.0
+        self._accumulator[:] = 0.0
+        self._partial, self._filled = 0.0, 0
+        self._energies = []
+
     def feed(self, audio: np.ndarray, skip: int = 0) -> None:
         """Add frames; the first `skip` only settle the filter (pre-roll) and are not measured."""
         if self._kernel is not None:

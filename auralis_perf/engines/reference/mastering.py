@@ -5,7 +5,8 @@ import numpy as np
 
 from .chain import ChainProcessor, get_preset, kernel_set, run_span
 from .sources import ArraySource
-from .tuning import tune_chain
+from .measurement import measure_source
+from .refinement import exact_loudness, plan_tuning, schedule_final
 
 #: Frames of zeros fed at a time after the source to flush the limiter's look-ahead.
 _FLUSH_BLOCK = 4096
@@ -19,8 +20,12 @@ def master_array(audio: np.ndarray, sample_rate: int, preset: str = "default", *
     source = ArraySource(audio, sample_rate)
     chain = get_preset(preset)
     kernels = kernel_set(optimized)
-    processor = ChainProcessor(chain, source.sample_rate, source.channels, tune_chain(source, chain, kernels),
-                               kernels)
+    # The stream's gain rule: the quick tuning, then the final gain from the settle frame on.
+    quick = measure_source(source, kernels.compiled)
+    tuning, refinement = plan_tuning(source, chain, kernels, quick, exact_loudness(source, quick, kernels.compiled))
+    processor = ChainProcessor(chain, source.sample_rate, source.channels, tuning, kernels)
+    if refinement is not None:
+        schedule_final(processor, refinement, source)
     try:
         out = np.empty_like(source.audio)
         zeros = np.zeros((min(_FLUSH_BLOCK, processor.latency), source.channels), dtype=source.dtype)

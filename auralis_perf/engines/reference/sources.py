@@ -103,6 +103,10 @@ class FileSource:
         self.native_dtype, self.native_scale = (np.dtype(native[0]), native[1]) if native else (self.dtype, 1.0)
         self._scratch = np.empty((0, self.channels), dtype=self.native_dtype)
 
+    def reopen(self) -> FileSource:
+        """Another reader of the same file, with its own handle and position."""
+        return FileSource(self.path, dtype=self.dtype.name)
+
     def _check_header(self, file_size: int) -> None:
         handle = self._file
         check_sample_rate(handle.samplerate, self.path)

@@ -9,8 +9,9 @@ import numpy as np
 
 from ..base import AudioInputError
 from .chain import ChainProcessor, KernelSet, get_preset, run_span
-from .tuning import SourceLoudness, measure_source, tune_chain
 from .pool import BufferPool
+from .measurement import LoudnessScan, measure_source
+from .refinement import Refinement, exact_loudness, plan_tuning, schedule_final, settle_frame
 from .sources import ArraySource, FileSource
 
 MAX_CHUNK = 1 << 20
@@ -47,8 +48,12 @@ class ReferenceStream:
         self._squeeze = squeeze
         self.preset = get_preset(preset).name
         self.opened = time.perf_counter()
-        self._loudness: SourceLoudness | None = None
-        self._processor = self._new_processor(self.preset)
+        # The quick loudness and what gives the exact one do not depend on the preset: measured once.
+        self._quick = measure_source(source, kernels.compiled)
+        self._exact = exact_loudness(source, self._quick, kernels.compiled)
+        self._settle = settle_frame(self.frames, self.sample_rate)
+        self._refinement: Refinement | None = None
+        self._processor = self._new_processor(self.preset, 0)
         self.latency = self._processor.latency
         self._pending: tuple[str, float] | None = None
         self._fading: ChainProcessor | None = None
@@ -78,6 +83,9 @@ class ReferenceStream:
             if processor is not None:
                 processor.close()
         self._fading = None
+        self._drop_refinement()
+        if isinstance(self._exact, LoudnessScan):
+            self._exact.close()
         self._source.close()
         self._pool.clear()
 
@@ -100,12 +108,36 @@ class ReferenceStream:
         return self._chunks()
 
     # -- internals ----------------------------------------------------------------------------------
-    def _new_processor(self, preset: str) -> ChainProcessor:
+    def _new_processor(self, preset: str, origin: int) -> ChainProcessor:
+        """The chain for `preset` fed from input frame `origin`; its refinement becomes the stream's."""
         chain = get_preset(preset)
-        if self._loudness is None:  # the input's loudness does not depend on the preset: measure it once
-            self._loudness = measure_source(self._source, self._kernels.compiled)
-        tuning = tune_chain(self._source, chain, self._kernels, self._loudness)
-        return ChainProcessor(chain, self.sample_rate, self.channels, tuning, self._kernels, self._pool)
+        tuning, refinement = plan_tuning(self._source, chain, self._kernels, self._quick, self._exact, origin)
+        processor = ChainProcessor(chain, self.sample_rate, self.channels, tuning, self._kernels, self._pool)
+        processor.position = origin
+        self._drop_refinement()
+        self._refinement = refinement
+        return processor
+
+    def _drop_refinement(self) -> None:
+        if self._refinement is not None:
+            self._refinement.analysis.close()
+            self._refinement = None
+
+    def _refine(self, position: int, count: int) -> None:
+        """A share of the final tuning's work, so that it is done before the chunk that reaches the settle
+        frame; that chunk finishes whatever is left and schedules the final gain. The first chunk waits
+        for nothing but the quick tuning (unless it reaches the settle frame itself)."""
+        refinement = self._refinement
+        if refinement is None:
+            return
+        if position + count > self._settle:
+            schedule_final(self._processor, refinement, self._source)
+            self._refinement = None
+            return
+        if not self.chunks:
+            return
+        chunks_left = max(1, (self._settle - position) // self.chunk_size)
+        refinement.advance(refinement.work_left / chunks_left)
 
     def _apply_pending(self, position: int, scratch: np.ndarray, zeros: np.ndarray,
                        read_buffer: np.ndarray) -> None:
@@ -117,14 +149,15 @@ class ReferenceStream:
             return
         if self._fading is not None:  # a switch during a fade: drop the oldest chain
             self._fading.close()
-        incoming = self._new_processor(name)
         warm = min(position, round(WARMUP_SECONDS * self.sample_rate))
+        outgoing = self._processor
+        incoming = self._new_processor(name, position - warm)
         done = 0
         while done < warm:
             n = min(warm - done, scratch.shape[0])
             run_span(incoming, self._source, position - warm + done, n, scratch, zeros, read_buffer)
             done += n
-        self._fading, self._processor = self._processor, incoming
+        self._fading, self._processor = outgoing, incoming
         self._fade_pos = 0
         self.preset = name
         self._switch_requested = requested
@@ -148,6 +181,7 @@ class ReferenceStream:
                 if self._pending is not None:
                     self._apply_pending(position, scratch, zeros, read_buffer)
                 count = min(size, self.frames - emitted)
+                self._refine(position, count)
                 chunk = pool.lease((size, channels), work_dtype)
                 out = chunk[:count]
                 run_span(self._processor, self._source, position, count, out, zeros, read_buffer)

@@ -194,8 +194,10 @@ class ChainProcessor:
         self.kernels.gain(env, gain, self.knee_start, self.threshold_db, self.slope, self.knee_db, self.makeup)
 
     def _limit(self, work: np.ndarray, gain: np.ndarray, out: np.ndarray) -> None:
-        self.kernels.limiter(work, gain, out, self.ceiling, self.limiter_release, self._delay, self._box,
-                             self._dq_value, self._dq_index, self._istate, self._fstate)
+        channels = range(work.shape[1])  # the limiter takes per-channel views (see kernels.limiter)
+        self.kernels.limiter(tuple(work[:, c] for c in channels), gain, tuple(out[:, c] for c in channels),
+                             self.ceiling, self.limiter_release, self._delay, self._box, self._dq_value,
+                             self._dq_index, self._istate, self._fstate)
         KERNEL_CALLS[f"limiter/{self.kernels.name}"] += 1
 
     # -- public ----------------------------------------------------------------------------------

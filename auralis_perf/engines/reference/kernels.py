@@ -226,6 +226,10 @@ def compressor_gain_numpy(env, gain, knee_start, threshold_db, slope, knee_db, m
 def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, istate, fstate):  # type: ignore[no-untyped-def]
     """Look-ahead peak limiter; output frame i is input frame i - D (D = len(delay)).
 
+    `work` and `out` are tuples of per-channel 1-D arrays (views of (frames, channels) arrays): the
+    channel count is then part of the compiled signature, so the loops over channels unroll and the
+    frame's samples stay in registers (a quarter less time per frame than with a 2-D array).
+
     Per frame: the gain each frame needs (ceiling / peak) goes through a running minimum over the last
     D + 1 frames (a monotonic queue in a ring), an exponential release towards unity that never rises
     above that minimum, then a (D + 1)-frame moving average. Every gain averaged for an output frame is
@@ -234,7 +238,8 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
     istate [frame counter, queue head, queue length, ring position]; fstate [box sum, smoothed gain].
     Ring positions wrap by comparison, not modulo (integer division is slow in this loop).
     """
-    n_frames, n_channels = work.shape
+    n_frames = work[0].shape[0]
+    n_channels = len(work)
     lookahead = delay.shape[0]
     window = box.shape[0]
     t = istate[0]
@@ -248,7 +253,7 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
         frame_gain = gain[i]
         frame_peak = 0.0
         for c in range(n_channels):
-            magnitude = abs(work[i, c] * frame_gain)
+            magnitude = abs(work[c][i] * frame_gain)
             if magnitude > frame_peak:
                 frame_peak = magnitude
         needed = ceiling / frame_peak if frame_peak > ceiling else 1.0
@@ -281,13 +286,8 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
         applied = box_sum / window
         for c in range(n_channels):
             delayed = delay[delay_slot, c]
-            delay[delay_slot, c] = work[i, c] * frame_gain
-            y = delayed * applied
-            if y > ceiling:
-                y = ceiling
-            elif y < -ceiling:
-                y = -ceiling
-            out[i, c] = y
+            delay[delay_slot, c] = work[c][i] * frame_gain
+            out[c][i] = min(max(delayed * applied, -ceiling), ceiling)
         delay_slot += 1
         if delay_slot == lookahead:
             delay_slot = 0

@@ -50,7 +50,7 @@ FINAL_WINDOWS = 16
 ANCHOR_QUANTILES = (0.05, 0.25)
 #: Groups of windows (by level) whose mean changes give the chain's change across levels.
 SHAPE_GROUPS = 4
-CHAIN_PREROLL_SECONDS = 0.2
+CHAIN_PREROLL_SECONDS = 0.1
 #: The limiter's pre-roll in its simulation (longer than its release, so its gain has settled).
 LIMITER_PREROLL_SECONDS = 0.1
 #: Gain evaluations (each a limiter run on the windows that reach the ceiling) at most.

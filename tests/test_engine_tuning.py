@@ -28,6 +28,7 @@ def short_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     a loudness scan, and the ramp to the final gain."""
     monkeypatch.setattr(measurement, "SEGMENTS", 3)
     monkeypatch.setattr(measurement, "SEGMENT_SECONDS", 0.4)
+    monkeypatch.setattr(measurement, "COMPLETE_SECONDS", 0.0)
     monkeypatch.setattr(refinement, "SETTLE_SECONDS", 1.5)
     monkeypatch.setattr(refinement, "RAMP_SECONDS", 0.5)
 
@@ -40,6 +41,7 @@ def _streamed(engine: ReferenceEngine, source, chunk_size: int, **options) -> np
 def test_quick_measurement_reads_the_same_bounded_amount_whatever_the_length(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(measurement, "SEGMENTS", 4)
     monkeypatch.setattr(measurement, "SEGMENT_SECONDS", 0.4)
+    monkeypatch.setattr(measurement, "COMPLETE_SECONDS", 2.0)
     read: list[int] = []
     original = FileSource.read_native
 
@@ -89,9 +91,21 @@ def test_stream_equals_master_while_the_final_tuning_takes_over(engine, short_sc
 
 
 def test_stream_equals_master_on_the_plain_path_with_a_ramp(engine, short_schedule) -> None:
-    clip = music(3.0, SR, seed=6)
+    clip = music(3.5, SR, seed=6)
     whole = engine.master(clip, SR, optimized=False)
-    assert np.abs(_streamed(engine, clip, 2048, sample_rate=SR, optimized=False) - whole).max() <= 1e-5
+    with engine.stream(clip, sample_rate=SR, chunk_size=2048, optimized=False) as stream:
+        streamed = np.concatenate([chunk.copy() for chunk in stream])
+        assert stream._processor.scheduled_gain_db is not None
+    assert np.abs(streamed - whole).max() <= 1e-5
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_a_short_clip_is_tuned_exactly_up_front(engine, preset) -> None:
+    clip = music(2.5, SR, seed=8)
+    with engine.stream(clip, sample_rate=SR, chunk_size=4096, preset=preset) as stream:
+        assert stream._refinement is None and stream._processor.tuning.details["stage"] == "whole source"
+        streamed = np.concatenate([chunk.copy() for chunk in stream])
+    assert abs(integrated_loudness(streamed, SR) - PRESETS[preset].target_lufs) < 0.1
 
 
 def test_first_chunk_waits_only_for_the_quick_tuning_and_the_rest_is_spread(engine, short_schedule, tmp_path) -> None:

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from .chain import ChainProcessor, KernelSet, Reader, Tuning
 from .measurement import LoudnessScan, SourceLoudness, energy_weighted_blocks, level_anchors
 from .presets import Preset
-from .tuning import ANCHOR_QUANTILES, FINAL_WINDOWS, GAIN_STEPS, LIMITER_STEP_COST, WINDOW_STEP_COST, \
-    ChainAnalysis, fallback_tuning, quick_tuning
+from .tuning import ANCHOR_QUANTILES, FINAL_WINDOWS, GAIN_STEPS, LIMITER_STEP_COST, WHOLE_SOURCE_SECONDS, \
+    WINDOW_STEP_COST, ChainAnalysis, fallback_tuning, quick_tuning, whole_source_tuning
 
 SETTLE_SECONDS = 2.0
 SETTLE_FRACTION = 1.0 / 30.0
@@ -119,6 +119,8 @@ def plan_tuning(source: Reader, preset: Preset, kernels: KernelSet, quick: Sourc
     or after the settle frame (a preset switch late in a stream) begins with the final gain."""
     if not quick.measurable:
         return fallback_tuning(quick), None
+    if quick.complete and source.frames <= WHOLE_SOURCE_SECONDS * source.sample_rate:
+        return whole_source_tuning(source, preset, kernels, quick), None
     analysis = ChainAnalysis(source, preset, kernels, quick)
     if settle_frame(source.frames, source.sample_rate) >= source.frames:
         try:

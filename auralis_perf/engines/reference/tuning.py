@@ -32,17 +32,20 @@ the limiter's work coarsely.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .chain import ChainProcessor, KernelSet, Reader, Tuning
-from .loudness import KMeter, gated_loudness
-from .measurement import BLOCK_SUBBLOCKS, SourceLoudness, db, energy_weighted_blocks, gated_mask, \
-    measure_source, measured_blocks
+from .loudness import KMeter, block_energies, gated_loudness
+from .measurement import BLOCK_SUBBLOCKS, SourceLoudness, db, energy_weighted_blocks, gated_mask, measured_blocks
 from .presets import Preset
 
+#: Sources up to this long get the exact `whole_source_tuning` up front (no quick and final steps).
+WHOLE_SOURCE_SECONDS = 3.0
 QUICK_WINDOWS = 4
 FINAL_WINDOWS = 16
 #: The final tuning's extra windows at these quantiles of the gated blocks' levels: they show the chain's
@@ -80,6 +83,38 @@ def _power(audio: np.ndarray) -> float:
 
 def _clamp(gain_db: float) -> float:
     return float(np.clip(gain_db, -MAX_GAIN_DB, MAX_GAIN_DB))
+
+
+def _search_gain(evaluate: Callable[[float], Iterator[float]], start_db: float, target: float,
+                 steps: int) -> Generator[float, None, tuple[float, float, float]]:
+    """The gain at which `evaluate` (a generator that yields work costs and returns the output loudness
+    at a gain) meets `target`: secant steps from `start_db`, at most `steps` evaluations. Yields the
+    evaluations' costs; returns (gain, loudness at the last gain evaluated, that gain)."""
+    gain_db = _clamp(start_db)
+    previous: tuple[float, float] | None = None
+    limited, evaluated = math.nan, gain_db
+    for _ in range(steps):
+        limited = yield from evaluate(gain_db)
+        evaluated = gain_db
+        error = limited - target
+        if abs(error) < GAIN_TOLERANCE_DB:
+            break
+        slope = 1.0
+        if previous is not None and abs(gain_db - previous[0]) > 1e-9:
+            slope = (error - previous[1]) / (gain_db - previous[0])
+        previous = (gain_db, error)
+        # The output's loudness rises with the gain, at most one for one (the limiter only takes off).
+        gain_db = _clamp(gain_db - error / min(max(slope, 0.05), 1.0))
+    return gain_db, limited, evaluated
+
+
+def _finish(work: Generator[float, None, Any]) -> Any:
+    """Run a generator of work steps to its end; its return value."""
+    while True:
+        try:
+            next(work)
+        except StopIteration as done:
+            return done.value
 
 
 class _OutputModel:
@@ -160,7 +195,12 @@ class ChainAnalysis:
         self.hop = rate // 10
         self._block = BLOCK_SUBBLOCKS * self.hop
         self.quick = quick
-        self.quick_picks = energy_weighted_blocks(quick, self.hop, QUICK_WINDOWS)
+        if quick.complete:  # every QUICK_WINDOWS-th of the final windows: the final tuning reuses them
+            stride = FINAL_WINDOWS // QUICK_WINDOWS
+            self.quick_picks = energy_weighted_blocks(quick, self.hop, FINAL_WINDOWS)[stride // 2::stride]
+        else:
+            self.quick_picks = energy_weighted_blocks(quick, self.hop, QUICK_WINDOWS)
+        self._windows: dict[int, _ChainWindow] = {}
 
     def _energy(self, audio: np.ndarray, skip: int) -> float:
         self._meter.reset()
@@ -168,7 +208,12 @@ class ChainAnalysis:
         return float(self._meter.subblocks()[:BLOCK_SUBBLOCKS].mean())
 
     def window(self, start: int, energy: float) -> _ChainWindow:
-        """The block at `start` (whose input energy is `energy`) through EQ and compressor."""
+        """The block at `start` (whose input energy is `energy`) through EQ and compressor (kept for reuse)."""
+        if start not in self._windows:
+            self._windows[start] = self._run_window(start, energy)
+        return self._windows[start]
+
+    def _run_window(self, start: int, energy: float) -> _ChainWindow:
         preroll = min(self._preroll, start)
         # Past the source's end the chain is fed zeros, as a stream is (the limiter's look-ahead included).
         audio = np.zeros((preroll + self._block + self.processor.latency, self.source.channels),
@@ -214,29 +259,19 @@ class ChainAnalysis:
         model = _OutputModel(loudness, self.hop, windows, anchored, held)
         ratios = np.array([w.ratio for w in windows])
         anchor_ratios = np.array([w.ratio for w in anchored])
-        target = self.preset.target_lufs
         before_limiter = model.loudness(ratios, 0.0, anchor_ratios, holding=False)
-        gain_db = _clamp(target - before_limiter if guess_db is None else guess_db)
-        previous: tuple[float, float] | None = None
-        limited, evaluated = before_limiter + gain_db, gain_db
-        for _ in range(steps):
+
+        def evaluate(gain_db: float) -> Iterator[float]:
             factor = 10.0 ** (gain_db / 20.0)
             kept = np.ones(len(windows) + len(anchored))
             for index, window in enumerate(windows + anchored):
                 kept[index] = self._kept(window, factor)
                 if kept[index] != 1.0:
                     yield LIMITER_STEP_COST
-            limited = model.loudness(ratios * kept[:len(windows)], gain_db, anchor_ratios * kept[len(windows):])
-            evaluated = gain_db
-            error = limited - target
-            if abs(error) < GAIN_TOLERANCE_DB:
-                break
-            slope = 1.0
-            if previous is not None and abs(gain_db - previous[0]) > 1e-9:
-                slope = (error - previous[1]) / (gain_db - previous[0])
-            previous = (gain_db, error)
-            # The output's loudness rises with the gain, at most one for one (the limiter only takes off).
-            gain_db = _clamp(gain_db - error / min(max(slope, 0.05), 1.0))
+            return model.loudness(ratios * kept[:len(windows)], gain_db, anchor_ratios * kept[len(windows):])
+
+        start = self.preset.target_lufs - before_limiter if guess_db is None else guess_db
+        gain_db, limited, evaluated = yield from _search_gain(evaluate, start, self.preset.target_lufs, steps)
         result.update({"gain_db": gain_db, "input_lufs": loudness.input_lufs,
                        "chain_change_lu": before_limiter - loudness.input_lufs,
                        "limiter_change_lu": limited - before_limiter - evaluated,
@@ -244,6 +279,43 @@ class ChainAnalysis:
 
     def close(self) -> None:
         self.processor.close()
+        self._windows.clear()
+
+
+def whole_source_tuning(source: Reader, preset: Preset, kernels: KernelSet, loudness: SourceLoudness) -> Tuning:
+    """A short source's tuning, exact and in one go: the chain and the limiter on the whole source (the
+    output's integrated loudness measured, not predicted), cheaper than windows that would cover it
+    several times over. `loudness` must be complete."""
+    rate, channels = source.sample_rate, source.channels
+    processor = ChainProcessor(preset, rate, channels, Tuning(loudness.input_lufs, 0.0), kernels)
+    meter = KMeter(rate, channels, kernels.compiled)
+    try:
+        # The source then the limiter's look-ahead in zeros, as a stream feeds it.
+        audio = np.zeros((source.frames + processor.latency, channels), dtype=source.dtype)
+        source.read(0, source.frames, audio)
+        pre = processor.pre_limiter(audio)
+        peak = float(np.abs(pre).max())
+        meter.feed(pre)
+        before_limiter = gated_loudness(block_energies(meter.subblocks(), BLOCK_SUBBLOCKS))
+
+        def evaluate(gain_db: float) -> Iterator[float]:
+            factor = 10.0 ** (gain_db / 20.0)
+            if peak * factor <= processor.ceiling:  # the limiter passes it unchanged
+                return before_limiter + gain_db
+            yield LIMITER_STEP_COST
+            processor.reset()
+            meter.reset()
+            meter.feed(processor.limit_only(pre, factor), processor.latency)
+            return gated_loudness(block_energies(meter.subblocks(), BLOCK_SUBBLOCKS))
+
+        gain_db, limited, evaluated = _finish(_search_gain(evaluate, preset.target_lufs - before_limiter,
+                                                           preset.target_lufs, GAIN_STEPS))
+    finally:
+        processor.close()
+    return Tuning(loudness.input_lufs, gain_db,
+                  {"gain_db": gain_db, "input_lufs": loudness.input_lufs, "stage": "whole source",
+                   "chain_change_lu": before_limiter - loudness.input_lufs,
+                   "limiter_change_lu": limited - before_limiter - evaluated})
 
 
 def fallback_tuning(loudness: SourceLoudness) -> Tuning:
@@ -254,20 +326,5 @@ def fallback_tuning(loudness: SourceLoudness) -> Tuning:
 def quick_tuning(analysis: ChainAnalysis) -> Tuning:
     """The quick tuning: the quick loudness and the quick windows."""
     result: dict[str, float] = {}
-    for _ in analysis.solve(analysis.quick, analysis.quick_picks, result, steps=QUICK_GAIN_STEPS):
-        pass
+    _finish(analysis.solve(analysis.quick, analysis.quick_picks, result, steps=QUICK_GAIN_STEPS))
     return Tuning(analysis.reference_lufs, result["gain_db"], dict(result, stage="quick"))
-
-
-def tune_chain(source: Reader, preset: Preset, kernels: KernelSet,
-               loudness: SourceLoudness | None = None) -> Tuning:
-    """The quick tuning of `preset` on `source` (the whole decision for short sources; see `Refinement`)."""
-    if loudness is None:
-        loudness = measure_source(source, kernels.compiled)
-    if not loudness.measurable:
-        return fallback_tuning(loudness)
-    analysis = ChainAnalysis(source, preset, kernels, loudness)
-    try:
-        return quick_tuning(analysis)
-    finally:
-        analysis.close()

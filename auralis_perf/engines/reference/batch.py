@@ -9,14 +9,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ..base import AudioInputError
+from ..batch_support import JobQueue as SharedJobQueue
 from .mastering import master_array
 from .sources import FileSource
 
@@ -74,42 +74,8 @@ def process_batch(items: list[Any], *, workers: int, executor: str, preset: str,
     return list(pool.map(master_item, items, [preset] * len(items)))
 
 
-class JobQueue:
-    """Short mastering jobs on a thread pool; `stats()` gives each finished job's wait and run time."""
+class JobQueue(SharedJobQueue):
+    """The reference's job queue: the shared thread-pool queue running the reference chain."""
 
     def __init__(self, workers: int = 1) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise AudioInputError(f"workers must be a positive integer, got {workers!r}")
-        self.workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auralis-jobs")
-        self._lock = threading.Lock()
-        self._stats: list[dict[str, float]] = []
-
-    def submit(self, audio: np.ndarray, sample_rate: int, preset: str = "default") -> Future[np.ndarray]:
-        submitted = time.perf_counter()
-
-        def job() -> np.ndarray:
-            started = time.perf_counter()
-            try:
-                return master_array(audio, sample_rate, preset)
-            finally:
-                finished = time.perf_counter()
-                with self._lock:
-                    self._stats.append({"submitted": submitted, "wait": started - submitted,
-                                        "run": finished - started})
-
-        return self._pool.submit(job)
-
-    def stats(self) -> list[dict[str, float]]:
-        """One {"wait": s, "run": s, "submitted": perf_counter s} per finished job, in finishing order."""
-        with self._lock:
-            return [dict(s) for s in self._stats]
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
-
-    def __enter__(self) -> JobQueue:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(master_array, workers)

@@ -20,6 +20,7 @@ report: $(STAMP)
 	$(PY) run_report.py $(ARGS)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(ARGS)
 
 lab: $(STAMP)

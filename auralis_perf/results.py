@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .catalog import TIERS, Catalog, CheckSpec, load_catalog
+from auralis_perf.catalog import TIERS, Catalog, CheckSpec, load_catalog
 
 STATUSES = ("pass", "fail", "skip", "error")
 SCHEMA_VERSION = 1

@@ -116,7 +116,7 @@ def test_an_engine_that_measured_nothing_does_not_hide_the_others(tmp_path):
 
 TINY_REALTIME = '''
 """The real-time suite at tiny sizes, and an engine that cannot be built (for the end-to-end test)."""
-from auralis_perf.suites import realtime as rt
+from auralis_perf.suites.realtime import groups as rt
 
 TINY = {
     "rtf_seconds": (0.5, 1.0, 1.5), "rtf_runs": 5, "stream_seconds": 1.0, "latency_repeats": 5,
@@ -136,8 +136,8 @@ def BrokenEngine():
 
 @pytest.mark.slow
 def test_reference_and_pedalboard_side_by_side_end_to_end(tmp_path, monkeypatch):
-    from auralis_perf import pipeline
-    from auralis_perf.cli import parse_config
+    from auralis_perf.run import pipeline
+    from auralis_perf.run.cli import parse_config
 
     package = tmp_path / "pkg"
     package.mkdir()

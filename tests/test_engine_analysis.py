@@ -6,8 +6,12 @@ import pyloudnorm
 import pytest
 
 from auralis_perf.engines.reference import ReferenceEngine
-from auralis_perf.engines.reference.analysis import (fingerprint_similarity, spectrum_batched,
-                                                     spectrum_frame_by_frame, spectrum_parallel)
+from auralis_perf.engines.reference.analysis import (
+    fingerprint_similarity,
+    spectrum_batched,
+    spectrum_frame_by_frame,
+    spectrum_parallel,
+)
 from auralis_perf.signals import music
 
 SR = 44100

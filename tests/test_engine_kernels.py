@@ -11,8 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from auralis_perf.engines.reference import ReferenceEngine
-from auralis_perf.engines.reference import chain
+from auralis_perf.engines.reference import ReferenceEngine, chain
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE
 from auralis_perf.signals import music
 

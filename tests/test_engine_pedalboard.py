@@ -9,8 +9,7 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
-from auralis_perf.engines import (AudioFileError, AudioInputError, Capability, NotSupported, engine_names,
-                                  get_engine)
+from auralis_perf.engines import AudioFileError, AudioInputError, Capability, NotSupported, engine_names, get_engine
 from auralis_perf.engines.pedalboard_peer import tuning as peer_tuning
 from auralis_perf.engines.reference.presets import PRESETS
 from auralis_perf.signals import music

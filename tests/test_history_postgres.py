@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from history_support import check, kill_half_way_through_an_append, results, timing
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from auralis_perf.history import HistorySchemaError, HistoryStore, SCHEMA_VERSION, resolve_baseline
-
-from history_support import check, kill_half_way_through_an_append, results, timing
+from auralis_perf.history import SCHEMA_VERSION, HistorySchemaError, HistoryStore, resolve_baseline
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,13 +9,19 @@ import time
 from pathlib import Path
 
 import pytest
+from history_support import check, kill_half_way_through_an_append, results, timing
 from sqlalchemy import text
 
-from auralis_perf.history import (BaselineError, HistoryError, HistorySchemaError, HistoryStore, SCHEMA_VERSION,
-                                  resolve_baseline, resolve_history_url)
+from auralis_perf.history import (
+    SCHEMA_VERSION,
+    BaselineError,
+    HistoryError,
+    HistorySchemaError,
+    HistoryStore,
+    resolve_baseline,
+    resolve_history_url,
+)
 from auralis_perf.history.urls import display_url, parse_url
-
-from history_support import check, kill_half_way_through_an_append, results, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 

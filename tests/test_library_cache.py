@@ -11,7 +11,6 @@ from auralis_perf.engines.reference.library import NewTrack, NotFoundError, open
 from auralis_perf.engines.reference.library.querycache import TaggedLRUCache
 from auralis_perf.engines.reference.library.sizing import deep_sizeof
 
-
 # -- the cache itself -------------------------------------------------------------------------------
 
 def test_lru_evicts_the_least_recently_used_not_the_oldest():
@@ -153,7 +152,7 @@ def test_listing_entries_hold_ids_not_records(lib):
 
 def test_selective_invalidation_leaves_unrelated_entries(lib):
     cached = lib.cached
-    one, other = cached.get_track(1), cached.get_track(200)
+    _one, other = cached.get_track(1), cached.get_track(200)
     word = next(w for w in other.title.split() if 1 not in [t.id for t in lib.repo.search(w)])
     cached.search(word)                        # a result without track 1
     page = cached.list_tracks(sort="title", limit=20)  # listings hold ids: a play count is not theirs

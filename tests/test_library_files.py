@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from auralis_perf.engines.reference.library import (CorruptLibraryError, LibraryError, LibraryFileError,
-                                                     NotALibraryError, ReadOnlyLocationError, open_library)
+from auralis_perf.engines.reference.library import (
+    CorruptLibraryError,
+    LibraryError,
+    LibraryFileError,
+    NotALibraryError,
+    ReadOnlyLocationError,
+    open_library,
+)
 
 
 def digest(path) -> str:

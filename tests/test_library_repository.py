@@ -5,8 +5,7 @@ import collections
 
 import pytest
 
-from auralis_perf.engines.reference.library import (INDEXES, InvalidQueryError, NewTrack, NotFoundError,
-                                                     open_library)
+from auralis_perf.engines.reference.library import INDEXES, InvalidQueryError, NewTrack, NotFoundError, open_library
 
 N_TRACKS = 700
 SORTS = ("title", "artist", "added")

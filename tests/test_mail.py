@@ -13,10 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from auralis_perf import pipeline
-from auralis_perf.cli import RunConfig
-from auralis_perf.mail import MailConfigError, MailError, SmtpConfig, send_report
 from auralis_perf.results import check_record
+from auralis_perf.run import pipeline
+from auralis_perf.run.cli import RunConfig
+from auralis_perf.run.mail import MailConfigError, MailError, SmtpConfig, send_report
 
 REPORT_HTML = ("<!DOCTYPE html><html><head><style>b{color:red}</style></head><body><h1>Report — µ ✓</h1>"
                + "<p>" + "x" * 5000 + "</p>" + "".join(f"<div>line {i}</div>\n" for i in range(3000))

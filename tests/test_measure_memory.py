@@ -6,9 +6,21 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from auralis_perf.measure import (MEMORY_KINDS, MemoryFigure, collect_garbage, current, is_leak, leak_slope,
-                                  peak_rss_during, process_swap_mb, rss_mb, swap_activity_during,
-                                  system_swap_counters, traced_allocations, uss_mb)
+from auralis_perf.measure import (
+    MEMORY_KINDS,
+    MemoryFigure,
+    collect_garbage,
+    current,
+    is_leak,
+    leak_slope,
+    peak_rss_during,
+    process_swap_mb,
+    rss_mb,
+    swap_activity_during,
+    system_swap_counters,
+    traced_allocations,
+    uss_mb,
+)
 
 
 def test_rss_and_uss_are_positive_and_uss_not_above_rss():

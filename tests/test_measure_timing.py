@@ -4,8 +4,16 @@ import math
 
 import pytest
 
-from auralis_perf.measure import (Stopwatch, Timing, describe, measure_time, rtf, stability_warnings, throughput,
-                                  time_once)
+from auralis_perf.measure import (
+    Stopwatch,
+    Timing,
+    describe,
+    measure_time,
+    rtf,
+    stability_warnings,
+    throughput,
+    time_once,
+)
 
 
 def test_describe_exact_on_known_list():

@@ -11,10 +11,10 @@ import pytest
 
 from auralis_perf import engines, suites
 from auralis_perf.catalog import CATEGORIES, load_catalog
-from auralis_perf.cli import DEFAULT_NOTEBOOKS, notebook_path
-from auralis_perf.notebook import NotebookRun, apply_suite_overrides, records_html
-from auralis_perf.notebook_template import PARAMETERS, generic_notebook, group_names
-from auralis_perf.sidefile import read_side_file
+from auralis_perf.notebook.helper import NotebookRun, apply_suite_overrides, records_html
+from auralis_perf.notebook.template import PARAMETERS, generic_notebook, group_names
+from auralis_perf.run.cli import DEFAULT_NOTEBOOKS, notebook_path
+from auralis_perf.run.sidefile import read_side_file
 
 CATALOG = load_catalog()
 PARAMETER_NAMES = {"engine", "profile", "audio", "workdir", "results_path", "thresholds"}

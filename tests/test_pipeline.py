@@ -18,13 +18,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from auralis_perf import pipeline
 from auralis_perf.catalog import load_catalog
-from auralis_perf.notebook_template import write_generic_notebooks
+from auralis_perf.notebook.template import write_generic_notebooks
 from auralis_perf.report.check import external_references
-from auralis_perf.cli import DEFAULT_NOTEBOOKS, UsageError, parse_config
 from auralis_perf.results import read_results, validate_results
-from auralis_perf.sidefile import write_side_file
+from auralis_perf.run import pipeline
+from auralis_perf.run.cli import DEFAULT_NOTEBOOKS, UsageError, parse_config
+from auralis_perf.run.sidefile import write_side_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
@@ -344,7 +344,7 @@ def test_two_engines_get_their_own_results_and_one_report(fake_suites, generic_n
 def test_killed_run_leaves_no_results_json(fake_suites, generic_notebooks, tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "FAKE_MODE": "block"}
-    code = ("import sys, fake_suites; from auralis_perf.pipeline import main; "
+    code = ("import sys, fake_suites; from auralis_perf.run.pipeline import main; "
             f"sys.exit(main(['--engine', 'fake', '--profile', 'smoke', '--categories', 'realtime', "
             f"'--no-progress', '--notebooks', {str(generic_notebooks)!r}, '--out', {str(out)!r}]))")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True,

@@ -8,13 +8,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from history_support import check, noisy, results, timing
 from sqlalchemy import text
 
 from auralis_perf.history import BaselineError, HistoryError, HistorySchemaError, HistoryStore
 from auralis_perf.regress.options import HistoryOptions
 from auralis_perf.regress.pipeline_step import make_baseline_hook, preflight, run_regression_step
-
-from history_support import check, noisy, results, timing
 
 
 def _run(uid: str, scale: float, day: int, seed: int) -> dict:

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from history_support import noisy
 
 from auralis_perf.regress import judge_samples
-
-from history_support import noisy
 
 TRIALS = 1000
 N = 10

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from history_support import CONTROL, check, control, noisy, results, timing
 
 from auralis_perf.catalog import load_catalog
 from auralis_perf.regress import compare, rule_for
@@ -10,8 +11,6 @@ from auralis_perf.regress.noise import CheckHistory, run_to_run_threshold
 from auralis_perf.regress.normalise import NormalisationError, speed_ratio
 from auralis_perf.regress.rules import samples_scaling, value_scaling
 from auralis_perf.regress.section import changes_section_html
-
-from history_support import CONTROL, check, control, noisy, results, timing
 
 CATALOG = load_catalog()
 

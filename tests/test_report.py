@@ -11,8 +11,15 @@ import nbformat.v4 as v4
 import pytest
 
 from auralis_perf.catalog import load_catalog
-from auralis_perf.report import (comparison_rows, order_changes, render_report, subject_line, summarize,
-                                 text_summary, write_report)
+from auralis_perf.report import (
+    comparison_rows,
+    order_changes,
+    render_report,
+    subject_line,
+    summarize,
+    text_summary,
+    write_report,
+)
 from auralis_perf.report.check import external_references
 from auralis_perf.results import check_record, errored, skipped, validate_results
 

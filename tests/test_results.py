@@ -13,8 +13,15 @@ import pytest
 
 from auralis_perf import results as results_module
 from auralis_perf.catalog import load_catalog
-from auralis_perf.results import (check_record, errored, read_results, results_frame, skipped, validate_results,
-                                  write_results)
+from auralis_perf.results import (
+    check_record,
+    errored,
+    read_results,
+    results_frame,
+    skipped,
+    validate_results,
+    write_results,
+)
 
 CATALOG = load_catalog()
 RUN = {"id": "r", "started_at": "2025-01-01T00:00:00+00:00", "finished_at": "2025-01-01T00:01:00+00:00",

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from auralis_perf.regress.trends import trend_png
-from auralis_perf.stepdetect import detect_steps, levels, segment
-
 from history_support import noisy
+
+from auralis_perf.regress.stepdetect import detect_steps, levels, segment
+from auralis_perf.regress.trends import trend_png
 
 RUNS = 30
 

@@ -7,14 +7,14 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from suite_support import category_records
 
 from auralis_perf.catalog import load_catalog
 from auralis_perf.engines import get_engine
 from auralis_perf.results import STATUSES
 from auralis_perf.suites import SuiteContext, groups
-from auralis_perf.suites._library_workload import LIBRARY_FACTORY, release_libraries
-from auralis_perf.suites.cache import cache16_metadata_update, lru_sequence
-from suite_support import category_records
+from auralis_perf.suites.cache.groups import cache16_metadata_update, lru_sequence
+from auralis_perf.suites.library_workload.workload import LIBRARY_FACTORY, release_libraries
 
 CACHE_IDS = load_catalog().ids("cache")
 
@@ -153,7 +153,7 @@ def test_lru_check_catches_a_fifo_cache():
 def test_same_result_ignores_only_the_last_bits_of_sums():
     from dataclasses import dataclass
 
-    from auralis_perf.suites._library_invalidation import first_difference, same_result
+    from auralis_perf.suites.library_workload.invalidation import first_difference, same_result
 
     @dataclass(frozen=True)
     class Stat:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from suite_support import category_records
 
 from auralis_perf.catalog import load_catalog
 from auralis_perf.engines import get_engine
 from auralis_perf.results import STATUSES
 from auralis_perf.suites import SuiteContext, groups
-from auralis_perf.suites._library_queries import loglog_slope, per_round_slopes
-from auralis_perf.suites._library_workload import release_libraries, zipf_index
-from auralis_perf.suites.database import find_index
-from suite_support import category_records
+from auralis_perf.suites.database.groups import find_index
+from auralis_perf.suites.library_workload.queries import loglog_slope, per_round_slopes
+from auralis_perf.suites.library_workload.workload import release_libraries, zipf_index
 
 DB_IDS = load_catalog().ids("database")
 

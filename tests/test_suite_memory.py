@@ -12,14 +12,21 @@ import pytest
 
 matplotlib.use("Agg")
 
+from suite_support import (  # noqa: E402
+    assert_groups_match_the_catalogue,
+    assert_records_well_formed,
+    category_records,
+    shrunk_smoke_sizes,
+)
+
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
 from auralis_perf.results import check_record  # noqa: E402
 from auralis_perf.suites import SuiteContext  # noqa: E402
-from auralis_perf.suites import (_memory_baseline, _memory_efficiency, _memory_leaks,  # noqa: E402
-                                 _memory_peak)
-from auralis_perf.suites._growth import judge_growth  # noqa: E402
-from suite_support import (assert_groups_match_the_catalogue, assert_records_well_formed,  # noqa: E402
-                           category_records, shrunk_smoke_sizes)
+from auralis_perf.suites.common.growth import judge_growth  # noqa: E402
+from auralis_perf.suites.memory import baseline as _memory_baseline  # noqa: E402
+from auralis_perf.suites.memory import efficiency as _memory_efficiency  # noqa: E402
+from auralis_perf.suites.memory import leaks as _memory_leaks  # noqa: E402
+from auralis_perf.suites.memory import peak as _memory_peak  # noqa: E402
 
 MEM_IDS = [f"MEM-{i:02d}" for i in range(1, 21)]
 KINDS = {"rss", "uss", "peak_rss", "traced", "swap", "ratio"}
@@ -148,8 +155,8 @@ def test_deep_sizeof_counts_tuple_subclasses_and_shared_objects_once():
 
 
 def test_plots_draw_from_the_records(records, tmp_path):
-    from auralis_perf.notebook import NotebookRun
-    from auralis_perf.plots import memory as mem_plots
+    from auralis_perf.notebook.helper import NotebookRun
+    from auralis_perf.notebook.plots import memory as mem_plots
 
     run = NotebookRun("memory", profile="smoke", workdir=tmp_path, show=False)
     run.records.update(records)

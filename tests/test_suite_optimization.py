@@ -12,15 +12,22 @@ import pytest
 
 matplotlib.use("Agg")
 
+from suite_support import (  # noqa: E402
+    assert_groups_match_the_catalogue,
+    assert_records_well_formed,
+    category_records,
+    shrunk_smoke_sizes,
+)
+
 from auralis_perf.engines import Capability, Engine, KernelPair, get_engine  # noqa: E402
 from auralis_perf.suites import SuiteContext  # noqa: E402
-from auralis_perf.suites import (_opt_algorithm, _opt_numba, _opt_parallel,  # noqa: E402
-                                 _opt_vectorization)
-from auralis_perf.suites._compare import compare_paths, max_abs_diff  # noqa: E402
-from auralis_perf.suites._evidence import judge_use  # noqa: E402
-from auralis_perf.suites._simd import instruction_profile, numba_dispatchers  # noqa: E402
-from suite_support import (assert_groups_match_the_catalogue, assert_records_well_formed,  # noqa: E402
-                           category_records, shrunk_smoke_sizes)
+from auralis_perf.suites.common.compare import compare_paths, max_abs_diff  # noqa: E402
+from auralis_perf.suites.common.evidence import judge_use  # noqa: E402
+from auralis_perf.suites.common.simd import instruction_profile, numba_dispatchers  # noqa: E402
+from auralis_perf.suites.optimization import algorithm as _opt_algorithm  # noqa: E402
+from auralis_perf.suites.optimization import jit as _opt_numba  # noqa: E402
+from auralis_perf.suites.optimization import parallel as _opt_parallel  # noqa: E402
+from auralis_perf.suites.optimization import vectorization as _opt_vectorization  # noqa: E402
 
 OPT_IDS = [f"OPT-{i:02d}" for i in range(1, 21)]
 
@@ -225,8 +232,8 @@ def test_fft_lengths_cover_powers_fast_lengths_and_primes():
 
 
 def test_plots_and_tables_draw_from_the_records(records, tmp_path):
-    from auralis_perf.notebook import NotebookRun
-    from auralis_perf.plots import optimization as opt_plots
+    from auralis_perf.notebook.helper import NotebookRun
+    from auralis_perf.notebook.plots import optimization as opt_plots
 
     run = NotebookRun("optimization", profile="smoke", workdir=tmp_path, show=False)
     run.records.update(records)

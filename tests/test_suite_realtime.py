@@ -15,11 +15,13 @@ import soundfile as sf
 
 matplotlib.use("Agg")
 
+from suite_support import category_records  # noqa: E402
+
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
 from auralis_perf.results import STATUSES  # noqa: E402
-from auralis_perf.suites import SuiteContext, _audio, groups  # noqa: E402
-from auralis_perf.suites import realtime as rt  # noqa: E402
-from suite_support import category_records  # noqa: E402
+from auralis_perf.suites import SuiteContext, groups  # noqa: E402
+from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.realtime import groups as rt  # noqa: E402
 
 RT_IDS = [f"RT-{i:02d}" for i in range(1, 21)]
 
@@ -207,8 +209,8 @@ def test_a_corrupt_user_file_is_named_in_the_error(engine, tmp_path):
 
 
 def test_plots_draw_from_the_records(records, tmp_path):
-    from auralis_perf.notebook import NotebookRun
-    from auralis_perf.plots import realtime as plots
+    from auralis_perf.notebook.helper import NotebookRun
+    from auralis_perf.notebook.plots import realtime as plots
 
     run = NotebookRun("realtime", profile="smoke", workdir=tmp_path, show=False)
     run.records.update(records)
@@ -220,8 +222,8 @@ def test_plots_draw_from_the_records(records, tmp_path):
 
 
 def test_plots_name_checks_that_did_not_run(tmp_path):
-    from auralis_perf.notebook import NotebookRun
-    from auralis_perf.plots import realtime as plots
+    from auralis_perf.notebook.helper import NotebookRun
+    from auralis_perf.notebook.plots import realtime as plots
     from auralis_perf.results import skipped
 
     run = NotebookRun("realtime", profile="smoke", workdir=tmp_path, show=False)
@@ -233,8 +235,8 @@ def test_plots_name_checks_that_did_not_run(tmp_path):
 
 
 def test_a_plot_that_cannot_draw_says_why_instead_of_raising(tmp_path):
-    from auralis_perf.notebook import NotebookRun
-    from auralis_perf.plots import realtime as plots
+    from auralis_perf.notebook.helper import NotebookRun
+    from auralis_perf.notebook.plots import realtime as plots
     from auralis_perf.results import check_record
 
     run = NotebookRun("realtime", profile="smoke", workdir=tmp_path, show=False)

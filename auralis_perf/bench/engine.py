@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engines import get_engine
-from ..measure.timing import measure_time
-from ..signals import music, write_music
+from auralis_perf.engines import get_engine
+from auralis_perf.measure.timing import measure_time
+from auralis_perf.signals import music, write_music
 
 SR = 44100
 CHUNK = 4096
@@ -183,7 +183,7 @@ def bench_large_files(engine_name: str, workdir: Path, sizes_mb: list[int]) -> l
 
 def machine() -> dict[str, Any]:
     """The figures that matter for reading the table: CPU, cores, clock and the load when it ran."""
-    from ..measure.machine import describe_machine
+    from auralis_perf.measure.machine import describe_machine
     described = describe_machine()
     cpu = described.get("cpu", {})
     return {"cpu": cpu.get("model"), "usable_cores": cpu.get("usable_cores"),

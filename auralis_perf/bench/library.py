@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engines.reference.library import Cursor, Library, open_library
-from ..measure.timing import measure_time
+from auralis_perf.engines.reference.library import Cursor, Library, open_library
+from auralis_perf.measure.timing import measure_time
 
 PAGE = 50
 MS, US = 1e3, 1e6

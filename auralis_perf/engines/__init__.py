@@ -4,8 +4,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from .base import (AudioFileError, AudioInputError, Capability, Engine, EngineError, KernelPair,
-                   NotSupported, Stream)
+from auralis_perf.engines.base import (
+    AudioFileError,
+    AudioInputError,
+    Capability,
+    Engine,
+    EngineError,
+    KernelPair,
+    NotSupported,
+    Stream,
+)
 
 __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
            "NotSupported", "Stream", "get_engine", "engine_names", "DEFAULT_ENGINE"]

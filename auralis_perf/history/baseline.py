@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..results import read_results
-from .store import HistoryStore, machine_fingerprint, run_key
-from .urls import HistoryError
+from auralis_perf.history.store import HistoryStore, machine_fingerprint, run_key
+from auralis_perf.history.urls import HistoryError
+from auralis_perf.results import read_results
 
 
 class BaselineError(HistoryError):

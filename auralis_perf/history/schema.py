@@ -11,8 +11,7 @@ layout we do not know could silently compare the wrong numbers.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Column, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint, String,
-                        Table, Text)
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text
 
 #: The layout this code reads and writes. Bump it (and add a migration) when a table changes.
 SCHEMA_VERSION = 1

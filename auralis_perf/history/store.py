@@ -23,9 +23,17 @@ from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError, NoSuchModuleError, SQLAlchemyError
 
-from ..results import validate_results
-from .schema import OWN_TABLES, SCHEMA_VERSION, baselines, check_samples, metadata, runs, schema_version
-from .urls import HistoryError, display_url, parse_url
+from auralis_perf.history.schema import (
+    OWN_TABLES,
+    SCHEMA_VERSION,
+    baselines,
+    check_samples,
+    metadata,
+    runs,
+    schema_version,
+)
+from auralis_perf.history.urls import HistoryError, display_url, parse_url
+from auralis_perf.results import validate_results
 
 #: How long an SQLite writer waits for another one before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 120
@@ -57,7 +65,7 @@ def machine_fingerprint(machine: dict[str, Any] | str) -> str:
         raise TypeError(f"machine must be a describe_machine() dict or a fingerprint string, got {type(machine).__name__}")
     if machine.get("fingerprint"):
         return str(machine["fingerprint"])
-    from ..measure.machine import fingerprint  # lazily: measure imports psutil
+    from auralis_perf.measure.machine import fingerprint  # lazily: measure imports psutil
 
     return fingerprint(machine)
 

@@ -4,14 +4,29 @@ Every figure says what it is: timings are seconds per call with raw samples kept
 figures carry a kind ("rss", "uss", "peak_rss", "traced", "swap"); `describe_machine()` goes into every
 run's metadata and its `fingerprint` keys the history store.
 """
-from .control import CONTROL_VERSION, run_control_workload
-from .isolated import IsolatedRun, SubprocessFailed, run_in_subprocess, run_isolated
-from .machine import describe_machine, fingerprint
-from .memory import (KINDS as MEMORY_KINDS, MemoryFigure, PeakMemory, SlopeFit, TracedMemory, collect_garbage,
-                     current, is_leak, leak_slope, peak_rss_during, process_swap_mb, rss_mb,
-                     swap_activity_during, system_swap_counters, traced_allocations, uss_mb)
-from .stats import MIN_STABLE_SAMPLES, UNSTABLE_CV, SampleStats, describe, stability_warnings
-from .timing import Stopwatch, Timing, calibrate_loops, measure_time, rtf, throughput, time_once
+from auralis_perf.measure.control import CONTROL_VERSION, run_control_workload
+from auralis_perf.measure.isolated import IsolatedRun, SubprocessFailed, run_in_subprocess, run_isolated
+from auralis_perf.measure.machine import describe_machine, fingerprint
+from auralis_perf.measure.memory import KINDS as MEMORY_KINDS
+from auralis_perf.measure.memory import (
+                     MemoryFigure,
+                     PeakMemory,
+                     SlopeFit,
+                     TracedMemory,
+                     collect_garbage,
+                     current,
+                     is_leak,
+                     leak_slope,
+                     peak_rss_during,
+                     process_swap_mb,
+                     rss_mb,
+                     swap_activity_during,
+                     system_swap_counters,
+                     traced_allocations,
+                     uss_mb,
+)
+from auralis_perf.measure.stats import MIN_STABLE_SAMPLES, UNSTABLE_CV, SampleStats, describe, stability_warnings
+from auralis_perf.measure.timing import Stopwatch, Timing, calibrate_loops, measure_time, rtf, throughput, time_once
 
 __all__ = [
     "CONTROL_VERSION", "IsolatedRun", "MEMORY_KINDS", "MIN_STABLE_SAMPLES", "MemoryFigure", "PeakMemory",

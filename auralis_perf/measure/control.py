@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .timing import Timing, measure_time
+from auralis_perf.measure.timing import Timing, measure_time
 
 CONTROL_VERSION = 1
 _MATRIX_SIZE = 192

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import math
-import os
 import re
 import threading
 import time

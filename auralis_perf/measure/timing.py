@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .stats import MIN_STABLE_SAMPLES, SampleStats, describe, stability_warnings
+from auralis_perf.measure.stats import MIN_STABLE_SAMPLES, SampleStats, describe, stability_warnings
 
 #: One sample of calibrated work should last at least this long (seconds).
 DEFAULT_SAMPLE_TARGET = 0.015

@@ -8,8 +8,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..history.baseline import looks_like_path
-from ..history.urls import resolve_history_url
+from auralis_perf.history.baseline import looks_like_path
+from auralis_perf.history.urls import resolve_history_url
 
 
 def add_history_arguments(parser: argparse.ArgumentParser) -> None:

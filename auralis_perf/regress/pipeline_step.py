@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..catalog import Catalog, load_catalog
-from ..history import BaselineError, HistoryError, HistoryStore, display_url, resolve_baseline, run_key
-from ..results import write_json_atomic
-from .options import HistoryOptions, add_history_arguments
-from .section import changes_section_html
-from .trends import TrendPlot, key_metric_ids, trend_plots
-from .noise import CheckHistory
-from .verdicts import Comparison, compare
+from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.history import BaselineError, HistoryError, HistoryStore, display_url, resolve_baseline, run_key
+from auralis_perf.regress.noise import CheckHistory
+from auralis_perf.regress.options import HistoryOptions, add_history_arguments
+from auralis_perf.regress.section import changes_section_html
+from auralis_perf.regress.trends import TrendPlot, key_metric_ids, trend_plots
+from auralis_perf.regress.verdicts import Comparison, compare
+from auralis_perf.results import write_json_atomic
 
 #: Exit code when a check with a critical tier regressed (after the pipeline's 0-3).
 EXIT_CRITICAL_REGRESSION = 4
@@ -148,7 +148,7 @@ def make_baseline_hook(options: HistoryOptions, engines: Sequence[str], profile:
     """Check the history options now (raises HistoryError/BaselineError: exit code 3) and return the
     pipeline's baseline hook: (config, engine_runs) -> (changes, critical_regressed, section_html)."""
     if machine is None:
-        from ..measure.machine import describe_machine
+        from auralis_perf.measure.machine import describe_machine
 
         machine = describe_machine()
     for engine in engines:
@@ -186,7 +186,7 @@ NOTEBOOK_CONTROL_BUDGET_S = 0.4
 
 def measure_control(profile: str, budget_s: float | None = None) -> dict[str, Any] | None:
     """The control workload for run["control"] (1 s on smoke, else 2 s, unless `budget_s`); None on failure."""
-    from ..measure.control import run_control_workload
+    from auralis_perf.measure.control import run_control_workload
 
     try:
         return run_control_workload(budget_s=budget_s or (1.0 if profile == "smoke" else 2.0))

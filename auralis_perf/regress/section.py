@@ -10,8 +10,8 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from .trends import TrendPlot
-from .verdicts import VERDICTS, Comparison
+from auralis_perf.regress.trends import TrendPlot
+from auralis_perf.regress.verdicts import VERDICTS, Comparison
 
 _COLOURS = {"regressed": "#c0392b", "improved": "#1e8449", "inconclusive": "#b9770e", "unchanged": "#566573"}
 _STYLE = """<style>

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog import Catalog
-from ..stepdetect import Step, detect_steps
+from auralis_perf.catalog import Catalog
+from auralis_perf.regress.stepdetect import Step, detect_steps
 
 #: Most trend plots in one report (each is ~20-40 KB of PNG).
 MAX_PLOTS = 12
@@ -100,7 +100,7 @@ def key_metric_ids(catalog: Catalog, changed: Sequence[str] = (), *, max_plots: 
 def trend_plots(store: Any, results: dict[str, Any], catalog: Catalog, check_ids: Sequence[str], *,
                 limit: int = 200) -> list[TrendPlot]:
     """Trend plots of `check_ids` over the history of this run's machine/engine/profile (2+ values each)."""
-    from ..history.store import run_key
+    from auralis_perf.history.store import run_key
 
     machine, engine, profile = run_key(results)
     plots = []

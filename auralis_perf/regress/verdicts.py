@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from ..catalog import Catalog, load_catalog
-from .noise import MIN_HISTORY, RUN_TO_RUN_Z, CheckHistory
-from .normalise import NormalisationError, category_state_bounds, speed_ratio
-from .rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
+from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.regress.noise import MIN_HISTORY, RUN_TO_RUN_Z, CheckHistory
+from auralis_perf.regress.normalise import NormalisationError, category_state_bounds, speed_ratio
+from auralis_perf.regress.rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
 
 VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
 #: Fewer samples than this on either side: no test (5 vs 5 is the smallest pair whose exact one-sided
@@ -307,7 +307,7 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
     in the map) gets no regressed/improved verdict, and a change must stand out from its run-to-run
     noise. Without `history` at all, verdicts rest on the samples alone.
     """
-    from ..history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
+    from auralis_perf.history.store import machine_fingerprint  # lazily: history imports SQLAlchemy
 
     catalog = catalog or load_catalog()
     if normalise is None:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .model import EngineSummary, comparison_rows
+from auralis_perf.report.model import EngineSummary, comparison_rows
 
 #: A ratio within this of 1 is "same" (shared machines are noisy; the table is a reading aid).
 SAME_WITHIN = 0.05

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..formatting import format_duration, format_value
-from ..results import STATUSES
+from auralis_perf.report.formatting import format_duration, format_value
+from auralis_perf.results import STATUSES
 
 CATEGORY_TITLES = {"realtime": "Real-time processing", "memory": "Memory", "cache": "Cache effectiveness",
                    "database": "Database queries", "optimization": "Optimization validation"}

@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..catalog import TIERS
-from ..formatting import STATUS_COLOURS, format_duration, format_value, tier_mark
-from .comparison import comparison_view
-from .model import CATEGORY_TITLES, EngineSummary, order_changes, summarize
-from .notebook_html import TEMPLATES, notebook_body
+from auralis_perf.catalog import TIERS
+from auralis_perf.report.comparison import comparison_view
+from auralis_perf.report.formatting import STATUS_COLOURS, format_duration, format_value, tier_mark
+from auralis_perf.report.model import CATEGORY_TITLES, EngineSummary, order_changes, summarize
+from auralis_perf.report.notebook_html import TEMPLATES, notebook_body
 
 RunInput = tuple[dict[str, Any], "str | os.PathLike[str]"]
 

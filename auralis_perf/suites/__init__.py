@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, load_catalog
-from ..engines import Engine, NotSupported
-from ..results import CheckResult, errored, skipped
+from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.engines import Engine, NotSupported
+from auralis_perf.results import CheckResult, errored, skipped
 
 PROFILES = ("smoke", "standard", "full")
 CATEGORY_MODULES = {
-    "realtime": "auralis_perf.suites.realtime",
-    "memory": "auralis_perf.suites.memory",
-    "cache": "auralis_perf.suites.cache",
-    "database": "auralis_perf.suites.database",
-    "optimization": "auralis_perf.suites.optimization",
+    "realtime": "auralis_perf.suites.realtime.groups",
+    "memory": "auralis_perf.suites.memory.groups",
+    "cache": "auralis_perf.suites.cache.groups",
+    "database": "auralis_perf.suites.database.groups",
+    "optimization": "auralis_perf.suites.optimization.groups",
 }
 
 GroupFunction = Callable[["SuiteContext"], list[CheckResult]]

@@ -11,7 +11,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base import EngineError
+from auralis_perf.engines.base import EngineError
 
 #: part -> (module, attribute names) at commit 087974e2.
 PARTS: dict[str, tuple[str, tuple[str, ...]]] = {

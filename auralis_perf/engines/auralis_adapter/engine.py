@@ -9,15 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from ..base import AudioInputError, AudioSource, Capability, Engine, KernelPair, NotSupported
-from ..batch_support import JobQueue, process_batch
-from ..reference.batch import ProcessPools
-from ..reference.sources import open_source
-from ..reference.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
-from .api import AuralisAPI, detect
-from .environment import SINK, RedirectedHome, quiet, run_local_home
-from .kernels import MasterTrace, kernel_pairs, missing_pairs, traced_functions
-from .stream import AuralisStream, from_auralis, to_auralis
+from auralis_perf.engines.auralis_adapter.api import AuralisAPI, detect
+from auralis_perf.engines.auralis_adapter.environment import SINK, RedirectedHome, quiet, run_local_home
+from auralis_perf.engines.auralis_adapter.kernels import MasterTrace, kernel_pairs, missing_pairs, traced_functions
+from auralis_perf.engines.auralis_adapter.stream import AuralisStream, from_auralis, to_auralis
+from auralis_perf.engines.base import AudioInputError, AudioSource, Capability, Engine, KernelPair, NotSupported
+from auralis_perf.engines.reference.batch import ProcessPools
+from auralis_perf.engines.support.batch import JobQueue, process_batch
+from auralis_perf.engines.support.sources import open_source
+from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
 
 #: The report's preset names -> Auralis's (`UnifiedConfig.set_mastering_preset`).
 PRESET_NAMES = {"default": "adaptive", "gentle": "gentle", "warm": "warm", "bright": "bright", "punchy": "punchy"}

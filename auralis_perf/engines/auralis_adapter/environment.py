@@ -15,8 +15,8 @@ import io
 import os
 import sys
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HOME_ENV = "AURALIS_PERF_AURALIS_HOME"

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ...signals import music
-from ..base import KernelPair
-from .api import AuralisAPI
+from auralis_perf.engines.auralis_adapter.api import AuralisAPI
+from auralis_perf.engines.base import KernelPair
+from auralis_perf.signals import music
 
 #: The envelope follower's time constants (the reference's default compressor, for comparability).
 ATTACK_MS, RELEASE_MS = 20.0, 150.0

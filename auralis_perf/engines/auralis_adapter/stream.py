@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..base import EngineError
-from ..chunked_stream import ChunkedStream
-from ..reference.sources import ArraySource, FileSource
-from .environment import quiet
+from auralis_perf.engines.auralis_adapter.environment import quiet
+from auralis_perf.engines.base import EngineError
+from auralis_perf.engines.support.chunked_stream import ChunkedStream
+from auralis_perf.engines.support.sources import ArraySource, FileSource
 
 
 def to_auralis(block: np.ndarray) -> np.ndarray:
@@ -47,7 +47,7 @@ class AuralisStream(ChunkedStream):
         self._on_chunk = on_chunk
 
     def set_preset(self, preset: str) -> None:
-        from ..base import NotSupported
+        from auralis_perf.engines.base import NotSupported
 
         raise NotSupported("engine 'auralis' has no capability 'preset_switch': its real-time chunk path does "
                            "not read the mastering preset")

@@ -5,6 +5,6 @@ shelving and peaking filters, a compressor, the gain to the preset's loudness me
 and a look-ahead brick-wall limiter. Streaming uses pedalboard's stateful processing (`reset=False`).
 It has no music library, no audio cache and no fast/plain kernel pairs, so those checks are skipped.
 """
-from .engine import PedalboardEngine
+from auralis_perf.engines.pedalboard_peer.engine import PedalboardEngine
 
 __all__ = ["PedalboardEngine"]

@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 import pedalboard
 
-from ..base import AudioSource, Capability, Engine, NotSupported
-from ..batch_support import JobQueue, process_batch
-from ..reference.batch import ProcessPools
-from ..reference.sources import ArraySource, open_source
-from ..reference.validate import SUPPORTED_SAMPLE_RATES
-from .chain import PRESETS, db_to_gain, get_preset, limiter_board, pre_board
-from .stream import PedalboardStream
-from .tuning import tune
+from auralis_perf.engines.base import AudioSource, Capability, Engine, NotSupported
+from auralis_perf.engines.pedalboard_peer.chain import PRESETS, db_to_gain, get_preset, limiter_board, pre_board
+from auralis_perf.engines.pedalboard_peer.stream import PedalboardStream
+from auralis_perf.engines.pedalboard_peer.tuning import tune
+from auralis_perf.engines.reference.batch import ProcessPools
+from auralis_perf.engines.support.batch import JobQueue, process_batch
+from auralis_perf.engines.support.sources import ArraySource, open_source
+from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES
 
 
 def _installed(name: str) -> str | None:

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..chunked_stream import ChunkedStream
-from ..reference.sources import ArraySource, FileSource
-from .chain import PeerChain, get_preset
-from .tuning import Tuning, input_loudness, planar, tune
+from auralis_perf.engines.pedalboard_peer.chain import PeerChain, get_preset
+from auralis_perf.engines.pedalboard_peer.tuning import Tuning, input_loudness, planar, tune
+from auralis_perf.engines.support.chunked_stream import ChunkedStream
+from auralis_perf.engines.support.sources import ArraySource, FileSource
 
 #: A preset switch crossfades from the old chain to the new one over this long.
 CROSSFADE_SECONDS = 0.05

@@ -24,8 +24,8 @@ from typing import Any, Protocol
 import numpy as np
 import pyloudnorm
 
-from ..reference.presets import Preset
-from .chain import db_to_gain, limiter_board, pre_board
+from auralis_perf.engines.pedalboard_peer.chain import db_to_gain, limiter_board, pre_board
+from auralis_perf.engines.reference.presets import Preset
 
 WINDOWS = 8
 WINDOW_SECONDS = 1.0

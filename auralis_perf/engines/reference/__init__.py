@@ -14,7 +14,7 @@ the chain is built) and the envelope follower does deliberately more work (it ru
 and keeps the last result), so a run can demonstrate that the regression check catches a slower kernel.
 Off by default; the output is unchanged.
 """
-from .engine import ReferenceEngine
-from .mastering import master_array
+from auralis_perf.engines.reference.engine import ReferenceEngine
+from auralis_perf.engines.reference.mastering import master_array
 
 __all__ = ["ReferenceEngine", "master_array"]

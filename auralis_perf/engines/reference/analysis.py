@@ -14,9 +14,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import fft as sfft
 
-from ..base import AudioInputError
-from .jit import compiled
-from .loudness import KMeter, block_energies, gated_loudness, loudness_range, true_peak
+from auralis_perf.engines.base import AudioInputError
+from auralis_perf.engines.reference.jit import compiled
+from auralis_perf.engines.reference.loudness import KMeter, block_energies, gated_loudness, loudness_range, true_peak
 
 N_FFT = 2048
 HOP = 512

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import soundfile as sf
 
-from ..base import AudioFileError, EngineError
-from .library.sizing import deep_sizeof
+from auralis_perf.engines.base import AudioFileError, EngineError
+from auralis_perf.engines.reference.library.sizing import deep_sizeof
 
 KINDS = ("waveform", "spectrum", "fingerprint", "analysis")
 HEAD_BYTES = 64 * 1024

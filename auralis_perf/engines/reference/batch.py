@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..base import AudioInputError
-from ..batch_support import JobQueue as SharedJobQueue
-from .mastering import master_array
-from .sources import FileSource
+from auralis_perf.engines.base import AudioInputError
+from auralis_perf.engines.reference.mastering import master_array
+from auralis_perf.engines.support.batch import JobQueue as SharedJobQueue
+from auralis_perf.engines.support.sources import FileSource
 
 EXECUTORS = ("serial", "thread", "process")
 

@@ -7,19 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from ..base import AudioInputError, AudioSource, Capability, Engine, KernelPair
-from .analysis import analyze as run_analysis
-from .batch import JobQueue, ProcessPools, process_batch
-from .chain import kernel_set
-from .jit import NUMBA_AVAILABLE, NUMBA_VERSION
-from .mastering import master_array
-from .playback import PlaybackSession
-from .pool import BufferPool
-from .presets import PRESETS
-from .sources import open_source
-from .stream import ReferenceStream
-from .utilities import AudioUtilities
-from .validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
+from auralis_perf.engines.base import AudioInputError, AudioSource, Capability, Engine, KernelPair
+from auralis_perf.engines.reference.analysis import analyze as run_analysis
+from auralis_perf.engines.reference.batch import JobQueue, ProcessPools, process_batch
+from auralis_perf.engines.reference.chain import kernel_set
+from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE, NUMBA_VERSION
+from auralis_perf.engines.reference.mastering import master_array
+from auralis_perf.engines.reference.playback import PlaybackSession
+from auralis_perf.engines.reference.pool import BufferPool
+from auralis_perf.engines.reference.presets import PRESETS
+from auralis_perf.engines.reference.stream import ReferenceStream
+from auralis_perf.engines.reference.utilities import AudioUtilities
+from auralis_perf.engines.support.sources import open_source
+from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
 
 
 def _cache_analyzers() -> dict[str, Any]:
@@ -73,7 +73,7 @@ class ReferenceEngine(Engine):
 
     # -- optional capabilities --------------------------------------------------------------------
     def kernels(self) -> Mapping[str, KernelPair]:
-        from .kernel_pairs import kernel_pairs
+        from auralis_perf.engines.reference.kernel_pairs import kernel_pairs
         return kernel_pairs(self)
 
     def open_playback(self, path: str | PathLike[str], *, chunk_size: int = 4096, buffer_chunks: int = 8,
@@ -101,11 +101,11 @@ class ReferenceEngine(Engine):
         return JobQueue(workers)
 
     def open_audio_cache(self, directory: str | PathLike[str]) -> Any:
-        from .audio_cache import AudioCache
+        from auralis_perf.engines.reference.audio_cache import AudioCache
         return AudioCache(directory, analyzers=_cache_analyzers())
 
     def open_library(self, path: str | PathLike[str], **options: Any) -> Any:
-        from .library import open_library
+        from auralis_perf.engines.reference.library import open_library
         return open_library(path, **options)
 
     def close(self) -> None:

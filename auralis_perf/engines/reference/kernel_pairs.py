@@ -12,14 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from ...signals import music
-from ..base import KernelPair
-from . import kernels as k
-from .analysis import SPECTRUM_CALLS, spectrum_batched, spectrum_frame_by_frame, spectrum_parallel
-from .chain import KERNEL_CALLS, kernel_set, slow_kernels
-from .filters import design_eq, pad_sections
-from .jit import NUMBA_AVAILABLE, signatures
-from .presets import PRESETS
+from auralis_perf.engines.base import KernelPair
+from auralis_perf.engines.reference import kernels as k
+from auralis_perf.engines.reference.analysis import (
+    SPECTRUM_CALLS,
+    spectrum_batched,
+    spectrum_frame_by_frame,
+    spectrum_parallel,
+)
+from auralis_perf.engines.reference.chain import KERNEL_CALLS, kernel_set, slow_kernels
+from auralis_perf.engines.reference.filters import design_eq, pad_sections
+from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE, signatures
+from auralis_perf.engines.reference.presets import PRESETS
+from auralis_perf.signals import music
 
 
 def _evidence(stage: str, dispatcher: Any) -> Mapping[str, Any]:

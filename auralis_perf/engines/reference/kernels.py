@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import signal
 
-from .jit import compiled, compiled_contract
+from auralis_perf.engines.reference.jit import compiled, compiled_contract
 
 #: 20 / ln(10): dB per neper of amplitude.
 DB_PER_NEPER = 20.0 / math.log(10.0)

@@ -11,8 +11,8 @@ import math
 import numpy as np
 from scipy import signal
 
-from .filters import k_weighting
-from .kernels import FAST_K_ENERGY, FAST_K_ENERGY_STEREO
+from auralis_perf.engines.reference.filters import k_weighting
+from auralis_perf.engines.reference.kernels import FAST_K_ENERGY, FAST_K_ENERGY_STEREO
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chain import ChainProcessor, get_preset, kernel_set, run_span
-from .sources import ArraySource
-from .measurement import measure_source
-from .refinement import exact_loudness, plan_tuning, schedule_final
+from auralis_perf.engines.reference.chain import ChainProcessor, get_preset, kernel_set, run_span
+from auralis_perf.engines.reference.measurement import measure_source
+from auralis_perf.engines.reference.refinement import exact_loudness, plan_tuning, schedule_final
+from auralis_perf.engines.support.sources import ArraySource
 
 #: Frames of zeros fed at a time after the source to flush the limiter's look-ahead.
 _FLUSH_BLOCK = 4096

@@ -18,9 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chain import Reader
-from .loudness import ABSOLUTE_GATE_LUFS, RELATIVE_GATE_LU, KMeter, block_energies, gated_loudness, lufs
-from .sources import ArraySource
+from auralis_perf.engines.reference.chain import Reader
+from auralis_perf.engines.reference.loudness import (
+    ABSOLUTE_GATE_LUFS,
+    RELATIVE_GATE_LU,
+    KMeter,
+    block_energies,
+    gated_loudness,
+    lufs,
+)
+from auralis_perf.engines.support.sources import ArraySource
 
 SEGMENTS = 12
 SEGMENT_SECONDS = 0.8

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import AudioInputError
-from .stream import ReferenceStream
+from auralis_perf.engines.base import AudioInputError
+from auralis_perf.engines.reference.stream import ReferenceStream
 
 
 class PlaybackSession:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .filters import Band
+from auralis_perf.engines.reference.filters import Band
 
 
 @dataclass(frozen=True)

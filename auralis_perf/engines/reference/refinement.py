@@ -12,11 +12,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from .chain import ChainProcessor, KernelSet, Reader, Tuning
-from .measurement import LoudnessScan, SourceLoudness, energy_weighted_blocks, level_anchors
-from .presets import Preset
-from .tuning import ANCHOR_QUANTILES, FINAL_WINDOWS, GAIN_STEPS, LIMITER_STEP_COST, WHOLE_SOURCE_SECONDS, \
-    WINDOW_STEP_COST, ChainAnalysis, fallback_tuning, quick_tuning, whole_source_tuning
+from auralis_perf.engines.reference.chain import ChainProcessor, KernelSet, Reader, Tuning
+from auralis_perf.engines.reference.measurement import (
+    LoudnessScan,
+    SourceLoudness,
+    energy_weighted_blocks,
+    level_anchors,
+)
+from auralis_perf.engines.reference.presets import Preset
+from auralis_perf.engines.reference.tuning import (
+    ANCHOR_QUANTILES,
+    FINAL_WINDOWS,
+    GAIN_STEPS,
+    LIMITER_STEP_COST,
+    WHOLE_SOURCE_SECONDS,
+    WINDOW_STEP_COST,
+    ChainAnalysis,
+    fallback_tuning,
+    quick_tuning,
+    whole_source_tuning,
+)
 
 SETTLE_SECONDS = 2.0
 SETTLE_FRACTION = 1.0 / 30.0

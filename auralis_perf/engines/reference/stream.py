@@ -7,12 +7,18 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..base import AudioInputError
-from .chain import ChainProcessor, KernelSet, get_preset, run_span
-from .pool import BufferPool
-from .measurement import LoudnessScan, measure_source
-from .refinement import Refinement, exact_loudness, plan_tuning, schedule_final, settle_frame
-from .sources import ArraySource, FileSource
+from auralis_perf.engines.base import AudioInputError
+from auralis_perf.engines.reference.chain import ChainProcessor, KernelSet, get_preset, run_span
+from auralis_perf.engines.reference.measurement import LoudnessScan, measure_source
+from auralis_perf.engines.reference.pool import BufferPool
+from auralis_perf.engines.reference.refinement import (
+    Refinement,
+    exact_loudness,
+    plan_tuning,
+    schedule_final,
+    settle_frame,
+)
+from auralis_perf.engines.support.sources import ArraySource, FileSource
 
 MAX_CHUNK = 1 << 20
 CROSSFADE_SECONDS = 0.05

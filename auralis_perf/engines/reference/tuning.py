@@ -39,10 +39,17 @@ from typing import Any
 
 import numpy as np
 
-from .chain import ChainProcessor, KernelSet, Reader, Tuning
-from .loudness import KMeter, block_energies, gated_loudness
-from .measurement import BLOCK_SUBBLOCKS, SourceLoudness, db, energy_weighted_blocks, gated_mask, measured_blocks
-from .presets import Preset
+from auralis_perf.engines.reference.chain import ChainProcessor, KernelSet, Reader, Tuning
+from auralis_perf.engines.reference.loudness import KMeter, block_energies, gated_loudness
+from auralis_perf.engines.reference.measurement import (
+    BLOCK_SUBBLOCKS,
+    SourceLoudness,
+    db,
+    energy_weighted_blocks,
+    gated_mask,
+    measured_blocks,
+)
+from auralis_perf.engines.reference.presets import Preset
 
 #: Sources up to this long get the exact `whole_source_tuning` up front (no quick and final steps).
 WHOLE_SOURCE_SECONDS = 3.0

@@ -9,9 +9,9 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from ..base import AudioFileError, AudioInputError
-from .sources import FileSource
-from .validate import check_audio
+from auralis_perf.engines.base import AudioFileError, AudioInputError
+from auralis_perf.engines.support.sources import FileSource
+from auralis_perf.engines.support.validate import check_audio
 
 FORMATS = {"WAV": "FLOAT", "FLAC": "PCM_24", "OGG": "VORBIS"}
 _INT_BITS = {16: np.int16, 24: np.int32, 32: np.int32}

@@ -163,12 +163,32 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import (CorruptLibraryError, InvalidQueryError, LibraryError, LibraryFileError,
-                     NotALibraryError, NotFoundError, ReadOnlyLocationError)
-from .records import (Album, Artist, Cursor, DeleteReport, GroupStat, ImportReport, NewTrack, Page,
-                      Playlist, PlaylistSummary, ScanError, ScanReport, Track)
-from .library import Library
-from .schema import INDEXES, SORTS
+from auralis_perf.engines.reference.library.errors import (
+    CorruptLibraryError,
+    InvalidQueryError,
+    LibraryError,
+    LibraryFileError,
+    NotALibraryError,
+    NotFoundError,
+    ReadOnlyLocationError,
+)
+from auralis_perf.engines.reference.library.library import Library
+from auralis_perf.engines.reference.library.records import (
+    Album,
+    Artist,
+    Cursor,
+    DeleteReport,
+    GroupStat,
+    ImportReport,
+    NewTrack,
+    Page,
+    Playlist,
+    PlaylistSummary,
+    ScanError,
+    ScanReport,
+    Track,
+)
+from auralis_perf.engines.reference.library.schema import INDEXES, SORTS
 
 __all__ = [
     "open_library", "Library", "INDEXES", "SORTS",

@@ -20,13 +20,22 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .caches import LibraryCaches
-from .fts import normalise_search_text
-from .queries import SORT_TAG_COLUMNS, TrackFilter
-from .querycache import TaggedLRUCache
-from .records import (Album, Cursor, DeleteReport, GroupStat, NewTrack, Page, Playlist, PlaylistSummary,
-                      Track)
-from .repository import Repository
+from auralis_perf.engines.reference.library.caches import LibraryCaches
+from auralis_perf.engines.reference.library.fts import normalise_search_text
+from auralis_perf.engines.reference.library.queries import SORT_TAG_COLUMNS, TrackFilter
+from auralis_perf.engines.reference.library.querycache import TaggedLRUCache
+from auralis_perf.engines.reference.library.records import (
+    Album,
+    Cursor,
+    DeleteReport,
+    GroupStat,
+    NewTrack,
+    Page,
+    Playlist,
+    PlaylistSummary,
+    Track,
+)
+from auralis_perf.engines.reference.library.repository import Repository
 
 _ABSENT = object()
 MEMBERSHIP = "tracks:membership"

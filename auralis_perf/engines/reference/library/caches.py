@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .querycache import TaggedLRUCache
+from auralis_perf.engines.reference.library.querycache import TaggedLRUCache
 
 CACHE_NAMES = ("query", "tracks", "albums", "artists", "playlists", "search")
 

@@ -21,8 +21,13 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from .errors import CorruptLibraryError, LibraryError, NotALibraryError, ReadOnlyLocationError
-from .schema import APPLICATION_ID
+from auralis_perf.engines.reference.library.errors import (
+    CorruptLibraryError,
+    LibraryError,
+    NotALibraryError,
+    ReadOnlyLocationError,
+)
+from auralis_perf.engines.reference.library.schema import APPLICATION_ID
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")

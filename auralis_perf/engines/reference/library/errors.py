@@ -1,7 +1,7 @@
 """The library's exceptions: one small hierarchy, every message names the file or the entity."""
 from __future__ import annotations
 
-from ...base import EngineError
+from auralis_perf.engines.base import EngineError
 
 
 class LibraryError(EngineError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from .records import NewTrack
+from auralis_perf.engines.reference.library.records import NewTrack
 
 #: 2023-11-14 22:13:20 UTC: a fixed "now" so that libraries are reproducible.
 EPOCH = 1_700_000_000.0

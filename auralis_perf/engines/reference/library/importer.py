@@ -15,12 +15,21 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .database import Database
-from .errors import InvalidQueryError
-from .records import ImportReport, NewTrack
-from .repository import TRACK_FIELDS, check_new_track, track_row, track_values
-from .schema import (FTS_FILL_RANGE, INSERT_TRIGGERS, AlbumModel, ArtistModel, TrackArtistModel,
-                     TrackModel, albums, artists, tracks)
+from auralis_perf.engines.reference.library.database import Database
+from auralis_perf.engines.reference.library.errors import InvalidQueryError
+from auralis_perf.engines.reference.library.records import ImportReport, NewTrack
+from auralis_perf.engines.reference.library.repository import TRACK_FIELDS, check_new_track, track_row, track_values
+from auralis_perf.engines.reference.library.schema import (
+    FTS_FILL_RANGE,
+    INSERT_TRIGGERS,
+    AlbumModel,
+    ArtistModel,
+    TrackArtistModel,
+    TrackModel,
+    albums,
+    artists,
+    tracks,
+)
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:

@@ -9,18 +9,28 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from .cached import CachedRepository
-from .caches import LibraryCaches
-from .database import BoundSource, Database, inspect_existing, prepare_location
-from .errors import InvalidQueryError
-from .explain import QueryPlan, explainable
-from .generator import generate_tracks
-from .importer import bulk_import, row_by_row_import
-from .records import ImportReport, NewTrack, ScanReport
-from .repository import Repository
-from .scanner import scan_folder
-from .schema import (APPLICATION_ID, FTS_TABLE, INSERT_TRIGGERS, OTHER_TRIGGERS, SCHEMA_VERSION, Base,
-                     albums, artists, playlists, tracks)
+from auralis_perf.engines.reference.library.cached import CachedRepository
+from auralis_perf.engines.reference.library.caches import LibraryCaches
+from auralis_perf.engines.reference.library.database import BoundSource, Database, inspect_existing, prepare_location
+from auralis_perf.engines.reference.library.errors import InvalidQueryError
+from auralis_perf.engines.reference.library.explain import QueryPlan, explainable
+from auralis_perf.engines.reference.library.generator import generate_tracks
+from auralis_perf.engines.reference.library.importer import bulk_import, row_by_row_import
+from auralis_perf.engines.reference.library.records import ImportReport, NewTrack, ScanReport
+from auralis_perf.engines.reference.library.repository import Repository
+from auralis_perf.engines.reference.library.scanner import scan_folder
+from auralis_perf.engines.reference.library.schema import (
+    APPLICATION_ID,
+    FTS_TABLE,
+    INSERT_TRIGGERS,
+    OTHER_TRIGGERS,
+    SCHEMA_VERSION,
+    Base,
+    albums,
+    artists,
+    playlists,
+    tracks,
+)
 
 
 def create_schema(conn: Any) -> None:

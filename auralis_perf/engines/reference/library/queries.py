@@ -10,13 +10,32 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import (Column, Integer, MetaData, Table, Text, and_, bindparam, func, literal_column,
-                        select, text, tuple_)
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.sql import Select
 
-from .errors import InvalidQueryError
-from .records import Album, Artist, Cursor, Track
-from .schema import SORTS, albums, artists, playlist_entries, track_artists, tracks
+from auralis_perf.engines.reference.library.errors import InvalidQueryError
+from auralis_perf.engines.reference.library.records import Album, Artist, Cursor, Track
+from auralis_perf.engines.reference.library.schema import (
+    SORTS,
+    albums,
+    artists,
+    playlist_entries,
+    track_artists,
+    tracks,
+)
 
 # The FTS5 table, described for SQLAlchemy only (schema.py creates it with its own DDL).
 tracks_fts = Table("tracks_fts", MetaData(), Column("rowid", Integer), Column("title", Text),

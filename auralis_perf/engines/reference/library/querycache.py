@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .sizing import deep_sizeof
+from auralis_perf.engines.reference.library.sizing import deep_sizeof
 
 #: Bytes of bookkeeping per entry (OrderedDict node and slot, the entry tuple) and per tag reference
 #: (a slot in the tag's key set and in the entry's tag tuple), from sys.getsizeof on CPython 3.11,

@@ -10,17 +10,55 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from .database import ConnectionSource, StatementCounter
-from .errors import InvalidQueryError, NotFoundError
-from .explain import QueryPlan, explain, explainable
-from .fts import fts_query
-from .queries import (ALBUM_TRACKS, ARTIST_ALBUMS, BY_GENRE, BY_YEAR, FEATURED_JSON, FIND_BY_TITLE,
-                      GENRES, GET_ALBUM, GET_ARTIST, GET_TRACK, GET_TRACK_BY_PATH, GET_TRACKS,
-                      PLAYLIST_TRACKS, SEARCH, SORT_COLUMNS, RecordBuilder, TrackFilter, check_listing,
-                      joined_tracks, ordered, plain_tracks, where_all)
-from .records import (Album, Artist, Cursor, DeleteReport, GroupStat, NewTrack, Page, Playlist,
-                      PlaylistSummary, Track)
-from .schema import (TrackModel, albums, artists, playlist_entries, playlists, track_artists, tracks)
+from auralis_perf.engines.reference.library.database import ConnectionSource, StatementCounter
+from auralis_perf.engines.reference.library.errors import InvalidQueryError, NotFoundError
+from auralis_perf.engines.reference.library.explain import QueryPlan, explain, explainable
+from auralis_perf.engines.reference.library.fts import fts_query
+from auralis_perf.engines.reference.library.queries import (
+    ALBUM_TRACKS,
+    ARTIST_ALBUMS,
+    BY_GENRE,
+    BY_YEAR,
+    FEATURED_JSON,
+    FIND_BY_TITLE,
+    GENRES,
+    GET_ALBUM,
+    GET_ARTIST,
+    GET_TRACK,
+    GET_TRACK_BY_PATH,
+    GET_TRACKS,
+    PLAYLIST_TRACKS,
+    SEARCH,
+    SORT_COLUMNS,
+    RecordBuilder,
+    TrackFilter,
+    check_listing,
+    joined_tracks,
+    ordered,
+    plain_tracks,
+    where_all,
+)
+from auralis_perf.engines.reference.library.records import (
+    Album,
+    Artist,
+    Cursor,
+    DeleteReport,
+    GroupStat,
+    NewTrack,
+    Page,
+    Playlist,
+    PlaylistSummary,
+    Track,
+)
+from auralis_perf.engines.reference.library.schema import (
+    TrackModel,
+    albums,
+    artists,
+    playlist_entries,
+    playlists,
+    track_artists,
+    tracks,
+)
 
 #: Columns update_track may change, with the Python types each accepts.
 UPDATABLE: dict[str, tuple[type, ...]] = {

@@ -11,10 +11,10 @@ from typing import Any
 import soundfile as sf
 from sqlalchemy import select
 
-from .errors import LibraryError
-from .records import NewTrack, ScanError, ScanReport
-from .repository import Repository
-from .schema import tracks
+from auralis_perf.engines.reference.library.errors import LibraryError
+from auralis_perf.engines.reference.library.records import NewTrack, ScanError, ScanReport
+from auralis_perf.engines.reference.library.repository import Repository
+from auralis_perf.engines.reference.library.schema import tracks
 
 #: Extensions tried; a file libsndfile cannot open is reported in ScanReport.errors, not raised.
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".aifc", ".mp3",

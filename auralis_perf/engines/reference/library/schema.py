@@ -7,8 +7,7 @@ triggers keep it in step with renames.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: PRAGMA application_id of a library file ("AURA"); a foreign SQLite file is refused, never changed.

@@ -1,0 +1,1 @@
+"""What a category notebook calls: the helper, the notebook template and the plots."""

@@ -1,0 +1,190 @@
+"""Run catalogue checks one group at a time, each group once, and keep every record: the pytest front end.
+
+The notebooks run a whole category; pytest asks for one check at a time, in any selection. A check is
+answered by its group (five checks measured together), so `GroupRunner.record(check_id)` runs that
+check's group the first time one of its checks is asked for and serves the other four from the cache.
+The same suites (`auralis_perf.suites`) and thresholds file are used as in the notebooks, so verdicts
+and records are the same; there is no second implementation of any check.
+
+Nothing here raises for a scenario's trouble: a missing suite module, an engine that cannot be built or
+a group that never answers a check all become `error` records whose reason says what is missing.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+from auralis_perf import suites
+from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.engines import DEFAULT_ENGINE
+from auralis_perf.regress.pipeline_step import measure_control  # the same control workload as a notebook run
+from auralis_perf.results import CheckResult, _jsonable, errored, write_results
+from auralis_perf.run.pipeline import _versions as pipeline_versions  # the same versions block as a notebook run
+from auralis_perf.suites.access import SuiteUnavailable, open_suite_context, registered_groups
+
+FRONT_END = "pytest"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+@dataclass
+class GroupRun:
+    """What one group run took: shown in the terminal summary and kept in the run metadata."""
+
+    category: str
+    name: str
+    ids: tuple[str, ...]
+    duration_s: float
+    problem: str | None = None  # why the group could not run at all (no suite, no engine)
+
+
+@dataclass
+class GroupRunner:
+    """One engine, one profile, one scratch folder, one `SuiteContext` for a whole session."""
+
+    engine_name: str = DEFAULT_ENGINE
+    profile: str = "smoke"
+    workdir: Path = field(default_factory=lambda: Path("reports/scratch"))
+    audio_files: Sequence[Path] = ()
+    catalog: Catalog = field(default_factory=load_catalog)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    #: Measure the control workload at the start (history needs it to compare across machines).
+    with_control: bool = True
+
+    def __post_init__(self) -> None:
+        if self.profile not in suites.PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(suites.PROFILES)}")
+        self.workdir = Path(self.workdir)
+        self.started = _now()
+        self.uid = uuid.uuid4().hex[:8]  # the history store keys runs by id: two runs in one second differ
+        from auralis_perf.measure import describe_machine
+
+        self.machine = describe_machine()  # at the start: its load average is the one the run began under
+        self.control = measure_control(self.profile) if self.with_control else None
+        self.records: dict[str, CheckResult] = {}
+        self.group_runs: list[GroupRun] = []
+        self._context: suites.SuiteContext | None = None
+        self._engine_problem: str | None = None
+
+    def __repr__(self) -> str:  # pytest prints fixture values in tracebacks: keep it one short line
+        return (f"GroupRunner(engine={self.engine_name!r}, profile={self.profile!r}, "
+                f"{len(self.records)} records, {len(self.group_runs)} groups run)")
+
+    # -- running -------------------------------------------------------------------------------------
+    def record(self, check_id: str) -> CheckResult:
+        """The record of `check_id`, running its group first if no record is there yet."""
+        spec = self.catalog[check_id]  # KeyError for an ID the catalogue does not know
+        if check_id not in self.records:
+            self._run_group_of(check_id)
+        if check_id not in self.records:  # a group that answered other IDs but not this one
+            self.records[check_id] = self._error(check_id, f"no group of the {spec.category} suite answered {check_id}")
+        return self.records[check_id]
+
+    def _run_group_of(self, check_id: str) -> None:
+        spec = self.catalog[check_id]
+        started = time.perf_counter()
+        try:
+            g = self._suite_group(check_id)
+            ctx = self._suite_context()
+        except SuiteUnavailable as exc:
+            ids = tuple(i for i in self.catalog.ids(spec.category) if self.catalog[i].group == spec.group)
+            for i in ids:
+                self.records.setdefault(i, self._error(i, str(exc)))
+            self.group_runs.append(GroupRun(spec.category, spec.group, ids, time.perf_counter() - started,
+                                            problem=str(exc)))
+            return
+        for r in suites.run_group(ctx, g):
+            self.records[r.id] = r
+        self.group_runs.append(GroupRun(spec.category, g.name, g.ids, time.perf_counter() - started))
+
+    def _suite_group(self, check_id: str) -> suites.Group:
+        category = self.catalog[check_id].category
+        module = suites.CATEGORY_MODULES[category]
+        registered = registered_groups(category)
+        for g in registered:
+            if check_id in g.ids:
+                return g
+        raise SuiteUnavailable(f"the {category} suite ({module}) registers no group answering {check_id}; it has: "
+                           + (", ".join(f"{g.name} ({', '.join(g.ids)})" for g in registered) or "none"))
+
+    def _suite_context(self) -> suites.SuiteContext:
+        """The session's context, built on first use; an engine that cannot be built is remembered."""
+        if self._context is None:
+            if self._engine_problem is not None:
+                raise SuiteUnavailable(self._engine_problem)
+            try:
+                self._context = open_suite_context(self.engine_name, profile=self.profile, workdir=self.workdir,
+                                                   audio_files=self.audio_files, catalog=self.catalog)
+            except SuiteUnavailable as exc:
+                self._engine_problem = str(exc)
+                raise
+        return self._context
+
+    def _error(self, check_id: str, reason: str) -> CheckResult:
+        record = errored(self.catalog[check_id], reason)
+        record.engine = self.engine_name
+        return record
+
+    # -- results -------------------------------------------------------------------------------------
+    def ordered_records(self) -> list[CheckResult]:
+        """Every record produced so far, in catalogue order."""
+        return [self.records[i] for i in self.catalog.ids() if i in self.records]
+
+    def run_metadata(self, finished: datetime | None = None, **extra: Any) -> dict[str, Any]:
+        """The `run` object of the results contract for this session."""
+        finished = finished or _now()
+        engine = self._context.engine if self._context is not None else None
+        machine = self.machine
+        versions = {**pipeline_versions(machine), "pytest": _version("pytest")}
+        return {
+            "id": f"{self.started:%Y%m%dT%H%M%SZ}-{self.engine_name}-{self.profile}-{FRONT_END}-{self.uid}",
+            "started_at": _iso(self.started), "finished_at": _iso(finished),
+            "duration_s": (finished - self.started).total_seconds(),
+            "engine": self.engine_name, "profile": self.profile, "front_end": FRONT_END,
+            "engine_description": _safe_describe(engine),
+            "machine": machine, "versions": versions, "control": self.control,
+            "parameters": {"engine": self.engine_name, "profile": self.profile,
+                           "audio": [str(p) for p in self.audio_files], "thresholds": str(self.catalog.path),
+                           **self.parameters},
+            "groups": [{"category": g.category, "name": g.name, "ids": list(g.ids),
+                        "duration_s": round(g.duration_s, 3), "problem": g.problem} for g in self.group_runs],
+            **extra,
+        }
+
+    def document(self, **extra: Any) -> dict[str, Any]:
+        """The results document ({"run", "checks"}) of every record produced so far, as JSON types."""
+        return json.loads(json.dumps(_jsonable({"run": self.run_metadata(**extra),
+                                                "checks": [r.to_dict() for r in self.ordered_records()]})))
+
+    def write(self, path: str | Path, document: dict[str, Any] | None = None) -> Path:
+        """Write results.json (atomically): `document`, or every record produced so far."""
+        document = document or self.document()
+        return write_results(path, document["run"], document["checks"])
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _safe_describe(engine: Any) -> dict[str, Any] | None:
+    if engine is None:
+        return None
+    try:
+        return engine.describe()
+    except Exception as exc:  # a description must never cost the results file
+        return {"name": getattr(engine, "name", "?"), "describe_error": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,1 @@
+"""The run: command line, the papermill pipeline, kernels, progress, side files and mail."""

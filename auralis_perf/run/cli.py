@@ -1,0 +1,209 @@
+"""Command-line options of `run_report.py` / `python -m auralis_perf`, checked before anything runs.
+
+Every mistake the user can make on the command line or in the configuration (unknown engine, profile or
+category, missing audio, a bad thresholds file, mail asked for without an SMTP host) is a `UsageError`,
+which the pipeline turns into exit code 3 before a single notebook starts.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from auralis_perf.catalog import CATEGORIES, ThresholdsError, load_catalog
+from auralis_perf.suites import PROFILES
+
+DEFAULT_PROFILE = "standard"
+#: Wall-time budget of one notebook when --timeout is not given, in seconds.
+DEFAULT_TIMEOUTS = {"smoke": 600.0, "standard": 3600.0, "full": 6 * 3600.0}
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_NOTEBOOKS = PROJECT_ROOT / "notebooks"
+
+
+class UsageError(Exception):
+    """Bad usage or configuration (exit code 3). The message says what to change."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2, which means "a notebook failed" here
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    engines: tuple[str, ...]
+    profile: str
+    categories: tuple[str, ...]
+    audio: tuple[Path, ...]
+    out: Path
+    timeout: float
+    thresholds: Path | None
+    email_to: tuple[str, ...]
+    notebooks_dir: Path
+    keep_work: bool = False
+    progress: bool = True
+    #: History store and baseline options (auralis_perf.regress.pipeline_step.HistoryOptions); None: defaults.
+    history: Any = None
+
+    @property
+    def multi_engine(self) -> bool:
+        return len(self.engines) > 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="run_report.py", description=(
+        "Run the category notebooks on an engine and write results.json and one self-contained report.html. "
+        "Exit codes: 0 every critical threshold held; 1 a critical threshold was missed; 2 a notebook failed "
+        "or timed out, or a check could not be measured; 3 bad usage or configuration; 4 a critical check "
+        "regressed against the baseline."))
+    p.add_argument("--profile", default=DEFAULT_PROFILE, choices=PROFILES,
+                   help="smoke (seconds, what the tests use), standard (default, minutes), full (the seed's sizes)")
+    p.add_argument("--engine", default="reference", metavar="NAME[,NAME]",
+                   help="engine(s) to measure, by registered name or as package.module:Factory for an adapter "
+                        "of your own; a comma list runs each engine's notebooks separately and compares them "
+                        "in one report (default: reference)")
+    p.add_argument("--categories", default=",".join(CATEGORIES.values()), metavar="LIST",
+                   help="comma list of categories or ID prefixes: "
+                        + ", ".join(f"{c} ({p})" for p, c in CATEGORIES.items()) + " (default: all)")
+    p.add_argument("--audio", action="append", nargs="+", default=[], metavar="FILES_OR_DIR",
+                   help="your own audio files or folders (searched for "
+                        + " ".join(AUDIO_SUFFIXES) + "); default: generated music-like audio")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: reports/<UTC timestamp>-<engine>-<profile>/)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="wall-time budget of each notebook (default: "
+                        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_TIMEOUTS.items()) + ")")
+    p.add_argument("--thresholds", type=Path, metavar="FILE",
+                   help="a thresholds TOML file with every check (default: auralis_perf/catalog.toml)")
+    p.add_argument("--email-to", default="", metavar="ADDR[,ADDR]",
+                   help="mail the report; SMTP settings come from AURALIS_PERF_SMTP_* environment variables")
+    p.add_argument("--notebooks", type=Path, default=DEFAULT_NOTEBOOKS, metavar="DIR",
+                   help="folder with the category notebooks NN_<category>.ipynb (default: notebooks/)")
+    p.add_argument("--keep-work", action="store_true",
+                   help="keep the scratch folder (generated audio, libraries, caches) after the run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar; one line per group instead")
+    from auralis_perf.regress.options import add_history_arguments  # history/baseline options (issue 7)
+
+    add_history_arguments(p)
+    return p
+
+
+def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> RunConfig:
+    """Parse and check the command line; raises UsageError on anything that would fail later."""
+    args = build_parser().parse_args(argv)
+    engines = _engines(args.engine)
+    categories = _categories(args.categories)
+    thresholds = _thresholds(args.thresholds)
+    audio = _audio([p for group in args.audio for p in group])
+    timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUTS[args.profile]
+    if not timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    email_to = tuple(a.strip() for a in args.email_to.split(",") if a.strip())
+    if email_to:
+        _check_mail(email_to)
+    notebooks_dir = args.notebooks.resolve()
+    for category in categories:
+        notebook_path(notebooks_dir, category)  # fail now, not after the first notebooks ran
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or Path("reports") / f"{stamp}-{'+'.join(map(path_safe, engines))}-{args.profile}"
+    history = _history(args, out.resolve())
+    return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio,
+                     out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
+                     notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
+                     history=history)
+
+
+def path_safe(name: str) -> str:
+    """An engine name as a folder name (an adapter path such as pkg.mod:Factory has a colon)."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
+
+
+def notebook_path(notebooks_dir: Path, category: str) -> Path:
+    """The notebook of a category: the one file NN_<category>.ipynb in the folder."""
+    found = sorted(notebooks_dir.glob(f"[0-9][0-9]_{category}.ipynb"))
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)}"
+        raise UsageError(f"{notebooks_dir}: {what} notebook named NN_{category}.ipynb for category {category!r}")
+    return found[0]
+
+
+def _engines(raw: str) -> tuple[str, ...]:
+    from auralis_perf.engines import engine_names
+    from auralis_perf.notebook.helper import register_engine_path
+
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    if not names:
+        raise UsageError("--engine needs at least one engine name")
+    for name in names:
+        register_engine_path(name)
+    unknown = [n for n in names if n not in engine_names()]
+    if unknown:
+        raise UsageError(f"unknown engine {', '.join(map(repr, unknown))}; known engines: {', '.join(engine_names())}")
+    return names
+
+
+def _categories(raw: str) -> tuple[str, ...]:
+    by_name = {**{c: c for c in CATEGORIES.values()}, **{p.lower(): c for p, c in CATEGORIES.items()}}
+    chosen = []
+    for item in (i.strip().lower() for i in raw.split(",") if i.strip()):
+        if item not in by_name:
+            raise UsageError(f"unknown category {item!r}; choose from "
+                             + ", ".join(f"{c} ({p})" for p, c in CATEGORIES.items()))
+        chosen.append(by_name[item])
+    if not chosen:
+        raise UsageError("--categories needs at least one category")
+    # Catalogue order, whatever order the user typed them in.
+    return tuple(c for c in CATEGORIES.values() if c in chosen)
+
+
+def _thresholds(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    try:
+        load_catalog(path, require_all=True)
+    except ThresholdsError as exc:
+        raise UsageError(f"bad thresholds file: {exc}") from exc
+    return path.resolve()
+
+
+def _audio(paths: Sequence[str]) -> tuple[Path, ...]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise UsageError(f"--audio {raw}: the folder holds no audio file ({' '.join(AUDIO_SUFFIXES)})")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"--audio {raw}: no such file or folder")
+    return tuple(dict.fromkeys(p.resolve() for p in files))
+
+
+def _history(args: argparse.Namespace, out: Path) -> Any:
+    """History options; the default store is history.sqlite in the folder that holds the run folder."""
+    from auralis_perf.regress.options import HistoryOptions
+
+    options = HistoryOptions.from_args(args, reports_dir=out.parent)
+    if options.usage_problems():
+        raise UsageError("; ".join(options.usage_problems()))
+    return options
+
+
+def _check_mail(addresses: Sequence[str]) -> None:
+    from auralis_perf.run.mail import MailConfigError, SmtpConfig
+
+    bad = [a for a in addresses if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise UsageError(f"--email-to: not an e-mail address: {', '.join(bad)}")
+    try:
+        SmtpConfig.from_env(os.environ)
+    except MailConfigError as exc:
+        raise UsageError(f"--email-to needs SMTP settings: {exc}") from exc

@@ -1,0 +1,1 @@
+"""The cache category: `groups` registers its groups of checks; the other modules measure them."""

@@ -1,0 +1,1 @@
+"""Scenario support shared by several categories: audio, timing helpers, comparisons, evidence."""

@@ -1,0 +1,1 @@
+"""The database category: `groups` registers its groups of checks; the other modules measure them."""

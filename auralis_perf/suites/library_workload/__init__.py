@@ -1,0 +1,1 @@
+"""The music-library scenario shared by the cache and database categories."""

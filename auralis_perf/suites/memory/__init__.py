@@ -1,0 +1,1 @@
+"""The memory category: `groups` registers its groups of checks; the other modules measure them."""

@@ -1,0 +1,1 @@
+"""The optimization category: `groups` registers its groups of checks; the other modules measure them."""

@@ -1,0 +1,212 @@
+"""RT-11..RT-15: concurrency, batch and queue throughput, a sustained run, memory per track of a batch."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from auralis_perf.engines import Capability, NotSupported
+from auralis_perf.measure import measure_time, peak_rss_during
+from auralis_perf.measure.stats import describe
+from auralis_perf.results import CheckResult
+from auralis_perf.suites import SuiteContext
+from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common.checks import record, require
+from auralis_perf.suites.common.compare import max_abs_diff
+from auralis_perf.suites.common.cpu import CpuMonitor
+from auralis_perf.suites.realtime.common import CONCURRENT_TRACKS, MB, cores, ms, percentile, shared_once, size
+from auralis_perf.suites.realtime.latency import chunk_times
+
+#: Batch tracks are drawn from this many different pieces (rendering music-like audio is slow).
+TRACK_PIECES = 3
+
+
+def _tracks(ctx: SuiteContext, count: int, seconds: float) -> tuple[list[np.ndarray], int]:
+    """`count` tracks, each its own array: a few different pieces, each copy at another level."""
+    tracks, rates = [], set()
+    for i in range(count):
+        audio, sr = _audio.test_audio(ctx, seconds, seed=i % TRACK_PIECES)
+        tracks.append(audio * np.float32(1.0 - 0.5 * i / max(1, count)))  # levels differ: loudness works
+        rates.add(sr)
+    if len(rates) != 1:
+        raise RuntimeError(f"test tracks came at several sample rates: {sorted(rates)}")
+    return tracks, rates.pop()
+
+
+def _batch_items(tracks: list[np.ndarray], sr: int) -> list[Any]:
+    return [(t, sr) for t in tracks]
+
+
+def _concurrent_run(ctx: SuiteContext) -> dict[str, Any]:
+    require(ctx, Capability.BATCH)
+    engine = ctx.engine
+    tracks, sr = _tracks(ctx, CONCURRENT_TRACKS, size(ctx, "concurrent_seconds"))
+    items = _batch_items(tracks, sr)
+    workers = min(CONCURRENT_TRACKS, cores())
+    modes = {"serial": ("serial", 1), "thread": ("thread", workers), "process": ("process", workers)}
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    outputs: dict[str, Any] = {}
+    cpu: dict[str, Any] = {}
+    for mode, (executor, n) in modes.items():  # warm-up each executor (pools, imports in workers)
+        outputs[mode] = engine.process_batch(items, workers=n, executor=executor)
+    diffs = {m: max_abs_diff(outputs["serial"], outputs[m]) for m in ("thread", "process")}
+    del outputs
+    for round_index in range(size(ctx, "concurrent_rounds")):
+        order = list(modes) if round_index % 2 == 0 else list(reversed(modes))  # fair to each side
+        for mode in order:
+            executor, n = modes[mode]
+            with CpuMonitor() as monitor:
+                start = time.perf_counter()
+                engine.process_batch(items, workers=n, executor=executor)
+                times[mode].append(time.perf_counter() - start)
+            cpu.setdefault(mode, []).append(monitor.result.to_dict() if monitor.result else None)
+    audio_s = sum(t.shape[0] for t in tracks) / sr
+    result: dict[str, Any] = {"workers": workers, "cores": cores(), "tracks": CONCURRENT_TRACKS,
+                              "track_seconds": size(ctx, "concurrent_seconds"), "audio_seconds": audio_s,
+                              "times": times, "max_abs_diff": diffs, "executors": {}}
+    ideal = min(CONCURRENT_TRACKS, cores())
+    for mode in ("thread", "process"):
+        speedups = [s / p for s, p in zip(times["serial"], times[mode])]
+        result["executors"][mode] = {
+            "speedup": describe(speedups).median, "efficiency": describe(speedups).median / ideal,
+            "efficiency_samples": [s / ideal for s in speedups],
+            "aggregate_rtf": audio_s / describe(times[mode]).median, "wall_s_median": describe(times[mode]).median,
+            "cores_busy_median": describe([c["cores_busy"] for c in cpu[mode] if c]).median
+            if any(cpu[mode]) else None,
+            "max_abs_diff_vs_serial": diffs[mode]}
+    result["serial_rtf"] = audio_s / describe(times["serial"]).median
+    result["best_executor"] = max(("thread", "process"), key=lambda m: result["executors"][m]["efficiency"])
+    return result
+
+
+def check_concurrent(ctx: SuiteContext) -> CheckResult:
+    run = shared_once(ctx, "concurrent", _concurrent_run)
+    best = run["best_executor"]
+    chosen = run["executors"][best]
+    violations = [f"{mode} executor changed the output by {d:.3g} against one-by-one"
+                  for mode, d in run["max_abs_diff"].items() if d > 1e-9]
+    return record(ctx, "RT-11", chosen["efficiency"], samples=chosen["efficiency_samples"], kind="ratio",
+                  violations=violations,
+                  details={**{k: v for k, v in run.items() if k != "times"},
+                           "times_s": run["times"], "max_abs_diff": max(run["max_abs_diff"].values()),
+                           "ideal_speedup": min(CONCURRENT_TRACKS, run["cores"]),
+                           "value_is": f"efficiency of the {best} executor (the better one)"})
+
+
+def _best_executor(ctx: SuiteContext) -> str:
+    try:
+        return shared_once(ctx, "concurrent", _concurrent_run)["best_executor"]
+    except NotSupported:
+        raise
+    except Exception:  # noqa: BLE001 - RT-11 reports its own failure; batch checks fall back to threads
+        return "thread"
+
+
+def check_batch_throughput(ctx: SuiteContext) -> CheckResult:
+    require(ctx, Capability.BATCH)
+    count, seconds = size(ctx, "batch")
+    tracks, sr = _tracks(ctx, count, seconds)
+    items = _batch_items(tracks, sr)
+    executor, workers = _best_executor(ctx), cores()
+    ctx.engine.process_batch(items[:workers], workers=workers, executor=executor)  # warm-up
+    timing = measure_time(lambda: ctx.engine.process_batch(items, workers=workers, executor=executor),
+                          warmup=0, repeat=size(ctx, "batch_repeats"), min_time=0.0, inner_loops=1)
+    audio_s = sum(t.shape[0] for t in tracks) / sr
+    per_run = [audio_s / s for s in timing.samples]
+    return record(ctx, "RT-12", describe(per_run).median, samples=per_run, kind="rtf", summary=timing.summary(),
+                  details={"tracks": count, "track_seconds": seconds, "audio_seconds": audio_s,
+                           "executor": executor, "workers": workers, "cores": cores(),
+                           "wall_seconds": timing.samples})
+
+
+#: RT-13 cycles through this many different clips (consecutive excerpts of one piece).
+QUEUE_CLIPS = 8
+
+
+def check_queue_rate(ctx: SuiteContext) -> CheckResult:
+    require(ctx, Capability.BATCH)
+    jobs = size(ctx, "queue_jobs")
+    clip_seconds = size(ctx, "queue_clip_seconds")
+    piece, sr = _audio.test_audio(ctx, clip_seconds * QUEUE_CLIPS)
+    clip_frames = piece.shape[0] // QUEUE_CLIPS
+    clips = [(piece[i * clip_frames:(i + 1) * clip_frames], sr) for i in range(QUEUE_CLIPS)]
+    workers = cores()
+    queue = ctx.engine.job_queue(workers=workers)
+    rates, waits, runs = [], [], []
+    try:
+        for clip, sr in clips[:workers]:  # warm-up
+            queue.submit(clip, sr, "default").result()
+        seen = len(queue.stats())
+        for _ in range(size(ctx, "queue_rounds")):
+            start = time.perf_counter()
+            futures = [queue.submit(clips[i % len(clips)][0], clips[i % len(clips)][1], "default")
+                       for i in range(jobs)]
+            for future in futures:
+                future.result()
+            rates.append(jobs / (time.perf_counter() - start))
+            stats = list(queue.stats())
+            waits += [s["wait"] for s in stats[seen:]]
+            runs += [s["run"] for s in stats[seen:]]
+            seen = len(stats)
+    finally:
+        queue.close()
+    wait_ms, run_ms = ms(waits), ms(runs)
+    return record(ctx, "RT-13", describe(rates).median, samples=rates, kind="throughput",
+                  details={"jobs_per_round": jobs, "rounds": len(rates), "clip_seconds": clip_seconds,
+                           "workers": workers, "wait_p95_ms": percentile(wait_ms, 0.95) if wait_ms else None,
+                           "wait_median_ms": describe(wait_ms).median if wait_ms else None,
+                           "run_median_ms": describe(run_ms).median if run_ms else None,
+                           "run_p95_ms": percentile(run_ms, 0.95) if run_ms else None})
+
+
+def check_sustained(ctx: SuiteContext) -> CheckResult:
+    """One continuous streaming run of fixed wall time; RTF of its last tenth against its first."""
+    wall = size(ctx, "sustained_wall_seconds")
+    audio, sr = _audio.test_audio(ctx, size(ctx, "stream_seconds"))
+    times: list[float] = []
+    frames: list[int] = []
+    ctx.engine.master(audio[: sr], sr)  # warm
+    start = time.perf_counter()
+    passes = 0
+    while time.perf_counter() - start < wall:
+        with ctx.engine.stream(audio, sample_rate=sr) as stream:
+            t, f = chunk_times(stream)
+        times += t
+        frames += f
+        passes += 1
+    if len(times) < 20:
+        raise RuntimeError(f"the sustained run produced only {len(times)} chunks; it needs at least 20")
+    tenth = len(times) // 10
+    tenths = [(times[i * tenth:(i + 1) * tenth], frames[i * tenth:(i + 1) * tenth]) for i in range(10)]
+    # RTF of a tenth from its median chunk: robust to a single burst of load from other programs
+    rtf_median = [describe([f / sr / t for t, f in zip(ts, fs)]).median for ts, fs in tenths]
+    rtf_total = [sum(fs) / sr / sum(ts) for ts, fs in tenths]
+    ratios = [r / rtf_median[0] for r in rtf_median]
+    return record(ctx, "RT-14", ratios[-1], samples=ratios, kind="ratio",
+                  details={"wall_seconds": time.perf_counter() - start, "chunks": len(times), "passes": passes,
+                           "rtf_per_tenth": rtf_median, "rtf_per_tenth_total_time": rtf_total,
+                           "ratio_total_time": rtf_total[-1] / rtf_total[0],
+                           "rtf_estimator": "chunk duration / median chunk time within each tenth"})
+
+
+def check_batch_memory(ctx: SuiteContext) -> CheckResult:
+    require(ctx, Capability.BATCH)
+    count, seconds = size(ctx, "batch")
+    tracks, sr = _tracks(ctx, count, seconds)
+    items = _batch_items(tracks, sr)
+    workers = cores()
+    # in-process threads: the peak of this one process is the batch's whole footprint
+    ctx.engine.process_batch(items[:workers], workers=workers, executor="thread")  # warm-up
+    growths, peaks = [], []
+    for _ in range(size(ctx, "memory_repeats")):
+        outputs, peak = peak_rss_during(lambda: ctx.engine.process_batch(items, workers=workers, executor="thread"))
+        output_mb = sum(np.asarray(o).nbytes for o in outputs) / MB
+        del outputs
+        growths.append(peak.delta_mb / count)
+        peaks.append({**{k: v for k, v in peak.to_dict().items() if k not in ("times_s", "series_mb")},
+                      "outputs_mb": output_mb})
+    return record(ctx, "RT-15", max(growths), samples=growths, kind="peak_rss",
+                  details={"tracks": count, "track_seconds": seconds, "executor": "thread", "workers": workers,
+                           "input_mb_per_track": tracks[0].nbytes / MB, "runs": peaks,
+                           "value_is": "largest peak-RSS growth per track over the runs (peak - RSS before)"})

@@ -250,8 +250,17 @@ def test_clean_run_writes_results_report_and_exits_0(fake_suites, generic_notebo
     out = tmp_path / "run"
     # The engine named by its adapter path, as a user's own engine would be: no registry entry needed.
     outcome = run_cli(["--engine", "fake_suites:FakeEngine", "--profile", "smoke", "--categories", "realtime",
-                       "--out", str(out)], generic_notebooks)
+                       "--out", str(out), "--junit", str(tmp_path / "junit.xml"),
+                       "--summary-to", str(tmp_path / "step_summary.md")], generic_notebooks)
     assert outcome.exit_code == 0, outcome
+    # The files for CI (issue 17): a JUnit parser reads one passing testcase per check; the summary is appended.
+    from junitparser import JUnitXml
+
+    [suite] = list(JUnitXml.fromfile(str(tmp_path / "junit.xml")))
+    assert sorted(c.name for c in suite) == [f"RT-{i:02d}" for i in range(1, 21)] and all(c.is_passed for c in suite)
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("## ✅ auralis-perf: fake_suites:FakeEngine · smoke")
+    assert (tmp_path / "step_summary.md").read_text() == summary
     data = read_results(out / "results.json")
     assert [c["id"] for c in data["checks"]] == [f"RT-{i:02d}" for i in range(1, 21)]
     assert all(c["status"] == "pass" and c["value"] is not None and c["samples"] for c in data["checks"])

@@ -49,6 +49,9 @@ class RunConfig:
     progress: bool = True
     #: History store and baseline options (auralis_perf.regress.pipeline_step.HistoryOptions); None: defaults.
     history: Any = None
+    #: Files for CI (issue 17): append summary.md to this file; write a JUnit XML report here.
+    summary_to: Path | None = None
+    junit: Path | None = None
 
     @property
     def multi_engine(self) -> bool:
@@ -87,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-work", action="store_true",
                    help="keep the scratch folder (generated audio, libraries, caches) after the run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar; one line per group instead")
+    p.add_argument("--summary-to", type=Path, metavar="PATH",
+                   help="append the run's summary.md (Markdown) to PATH, e.g. $GITHUB_STEP_SUMMARY")
+    p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report, one testcase per check")
     from auralis_perf.regress.options import add_history_arguments  # history/baseline options (issue 7)
 
     add_history_arguments(p)
@@ -112,10 +118,11 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("reports") / f"{stamp}-{'+'.join(map(path_safe, engines))}-{args.profile}"
     history = _history(args, out.resolve())
+    summary_to, junit = _output_file("--summary-to", args.summary_to), _output_file("--junit", args.junit)
     return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
-                     history=history)
+                     history=history, summary_to=summary_to, junit=junit)
 
 
 def path_safe(name: str) -> str:
@@ -195,6 +202,18 @@ def _history(args: argparse.Namespace, out: Path) -> Any:
     if options.usage_problems():
         raise UsageError("; ".join(options.usage_problems()))
     return options
+
+
+def _output_file(option: str, path: Path | None) -> Path | None:
+    """A file the run will write at its end: its folder must exist now, not after an hour of measuring."""
+    if path is None:
+        return None
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {path.parent} does not exist")
+    return path
 
 
 def _check_mail(addresses: Sequence[str]) -> None:

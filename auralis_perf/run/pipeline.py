@@ -89,6 +89,7 @@ class RunOutcome:
     exit_code: int
     report_error: str | None = None
     mail_error: str | None = None
+    changes: list[dict[str, Any]] | None = None   # the baseline verdicts (None: nothing compared)
 
 
 # -- exit code ---------------------------------------------------------------------------------------
@@ -328,8 +329,12 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
                                                                  for r in engine_runs}})
     changes, critical_regressed, *section = baseline_hook(config, engine_runs) if baseline_hook else (None, False)
     outcome = RunOutcome(config=config, engine_runs=engine_runs, report_path=None,
-                         exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed))
+                         exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed),
+                         changes=changes)
     _write_report(outcome, changes, changes_html=section[0] if section else None)
+    from auralis_perf.run.outputs import write_team_files  # summary.md, --summary-to, --junit (issue 17)
+
+    write_team_files(outcome)
     if config.email_to and outcome.report_path is not None:
         mail_report(outcome)
     return outcome

@@ -10,6 +10,7 @@ import soundfile as sf
 from scipy import signal
 
 from auralis_perf.engines.base import AudioFileError, AudioInputError
+from auralis_perf.engines.support.encode import write_in_blocks
 from auralis_perf.engines.support.sources import FileSource
 from auralis_perf.engines.support.validate import check_audio
 
@@ -96,8 +97,8 @@ class AudioUtilities:
             raise AudioInputError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
         checked = check_audio(audio)
         path = os.fspath(path)
-        try:
-            sf.write(path, checked, sample_rate, format=fmt, subtype=subtype or FORMATS[fmt])
+        try:  # in blocks: one call of a minute or more of Ogg Vorbis crashes libvorbis (see support.encode)
+            write_in_blocks(path, checked, sample_rate, format=fmt, subtype=subtype or FORMATS[fmt])
         except (sf.SoundFileError, RuntimeError, ValueError) as exc:
             raise AudioFileError(f"{path}: cannot encode as {fmt}: {exc}") from exc
         return path

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from auralis_perf.engines.support.encode import write_in_blocks
 from auralis_perf.suites import SuiteContext
 
 DEFAULT_SAMPLE_RATE = 44100
@@ -65,7 +66,7 @@ def audio_file(ctx: SuiteContext, seconds: float, *, seed: int = 0, fmt: str = "
     if not path.exists():
         audio, sr = test_audio(ctx, seconds, seed=seed)
         partial = path.with_name(path.stem + ".partial." + extension)  # a killed run leaves no half file
-        sf.write(partial, audio, sr, format=fmt.upper(), subtype=subtype)
+        write_in_blocks(partial, audio, sr, format=fmt.upper(), subtype=subtype)  # Ogg in one call can crash
         partial.replace(path)
     return path
 

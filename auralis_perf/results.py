@@ -16,11 +16,15 @@ import json
 import math
 import os
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from auralis_perf.catalog import TIERS, Catalog, CheckSpec, load_catalog
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 STATUSES = ("pass", "fail", "skip", "error")
 SCHEMA_VERSION = 1
@@ -49,7 +53,7 @@ class CheckResult:
     engine: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CheckResult":
@@ -112,16 +116,16 @@ def check_record(check_id: str, value: float | None, *, catalog: Catalog | None 
     return evaluate((catalog or load_catalog())[check_id], value, **kwargs)
 
 
-def _jsonable(obj: Any) -> Any:
+def to_jsonable(obj: Any) -> Any:
     """Plain JSON types only; NaN and infinities become null so the file stays strict JSON."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [to_jsonable(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "shape", None) == ():
         obj = obj.item()  # numpy scalar
     if hasattr(obj, "tolist"):
-        return _jsonable(obj.tolist())
+        return to_jsonable(obj.tolist())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, (str, int, float, bool)) or obj is None:
@@ -131,6 +135,23 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def run_id(started: "datetime", *parts: str) -> str:
+    """A run's id: its UTC start, what identifies it (engine, profile, ...) and 8 random hex digits, so
+    two runs in the same second differ (the history store keys runs by id)."""
+    return "-".join([f"{started:%Y%m%dT%H%M%SZ}", *parts, uuid.uuid4().hex[:8]])
+
+
+def run_metadata(*, run_id: str, started: "datetime", finished: "datetime", engine: str, profile: str,
+                 machine: dict[str, Any], versions: dict[str, Any], parameters: dict[str, Any],
+                 **extra: Any) -> dict[str, Any]:
+    """The `run` object of the contract, with the keys every front end (notebooks, pytest) writes."""
+    return {"id": run_id, "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "duration_s": round((finished - started).total_seconds(), 3),
+            "engine": engine, "profile": profile, "machine": machine, "versions": versions,
+            "parameters": parameters, **extra}
+
+
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     """Write JSON through a temporary file in the same folder, fsync, then rename over the target."""
     path = Path(path)
@@ -138,7 +159,7 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_jsonable(data), fh, indent=1, allow_nan=False)
+            json.dump(to_jsonable(data), fh, indent=1, allow_nan=False)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -149,7 +170,7 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
 
 
 def write_results(path: str | Path, run: dict[str, Any], checks: Iterable[CheckResult | dict[str, Any]]) -> Path:
-    records = [c.to_dict() if isinstance(c, CheckResult) else _jsonable(c) for c in checks]
+    records = [c.to_dict() if isinstance(c, CheckResult) else to_jsonable(c) for c in checks]
     return write_json_atomic(path, {"schema": SCHEMA_VERSION, "run": run, "checks": records})
 
 

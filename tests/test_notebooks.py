@@ -84,13 +84,16 @@ FAKE = textwrap.dedent('''
 @pytest.fixture
 def isolated_suites(tmp_path, monkeypatch):
     """Suite registry and category modules that this test may change; restored afterwards."""
-    monkeypatch.setattr(suites, "CATEGORY_MODULES", dict(suites.CATEGORY_MODULES))
-    monkeypatch.setitem(suites._GROUPS, "memory", [])
     module = f"nb_fake_suite_{tmp_path.name.replace('-', '_')}"
     (tmp_path / f"{module}.py").write_text(FAKE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(engines._REGISTRY, "nbfake", f"{module}:FakeEngine")
-    return module
+    with suites.isolated_registry():
+        suites.forget_groups("memory")
+        engines.register("nbfake", f"{module}:FakeEngine")
+        try:
+            yield module
+        finally:
+            engines.unregister("nbfake")
 
 
 def new_run(tmp_path, **kwargs) -> NotebookRun:

@@ -116,8 +116,10 @@ def fake_suites(tmp_path, monkeypatch):
     from auralis_perf import engines
 
     for name in ("fake", "fake2"):
-        monkeypatch.setitem(engines._REGISTRY, name, "fake_suites:FakeEngine")
-    return pkg
+        engines.register(name, "fake_suites:FakeEngine")
+    yield pkg
+    for name in ("fake", "fake2"):
+        engines.unregister(name)
 
 
 def run_cli(args: list[str], notebooks: Path) -> pipeline.RunOutcome:

@@ -23,21 +23,21 @@ from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
 from auralis_perf.results import check_record  # noqa: E402
 from auralis_perf.suites import SuiteContext  # noqa: E402
 from auralis_perf.suites.common.growth import judge_growth  # noqa: E402
-from auralis_perf.suites.memory import baseline as _memory_baseline  # noqa: E402
-from auralis_perf.suites.memory import efficiency as _memory_efficiency  # noqa: E402
-from auralis_perf.suites.memory import leaks as _memory_leaks  # noqa: E402
-from auralis_perf.suites.memory import peak as _memory_peak  # noqa: E402
+from auralis_perf.suites.memory import baseline as memory_baseline  # noqa: E402
+from auralis_perf.suites.memory import efficiency as memory_efficiency  # noqa: E402
+from auralis_perf.suites.memory import leaks as memory_leaks  # noqa: E402
+from auralis_perf.suites.memory import peak as memory_peak  # noqa: E402
 
 MEM_IDS = [f"MEM-{i:02d}" for i in range(1, 21)]
 KINDS = {"rss", "uss", "peak_rss", "traced", "swap", "ratio"}
 
 #: Smoke sizes shrunk further so the whole category runs in seconds (the real ones stay in the modules).
 TINY = {
-    _memory_baseline: {"track_s": 2.0, "n_tracks": 3, "tracks_len_s": 1.0, "distinct_files": 2},
-    _memory_leaks: {"cycles": 24, "clip_s": 0.2, "checkpoints": 6, "batch_items": 2, "batch_s": 1.0,
+    memory_baseline: {"track_s": 2.0, "n_tracks": 3, "tracks_len_s": 1.0, "distinct_files": 2},
+    memory_leaks: {"cycles": 24, "clip_s": 0.2, "checkpoints": 6, "batch_items": 2, "batch_s": 1.0,
                     "batch_repeats": 1, "sessions": 3, "cache_tracks": 300, "cache_bound": 20, "stream_s": 2.0},
-    _memory_peak: {"in_memory_s": 2.0, "concurrent_s": 0.5, "large_mb": (1, 3), "analysis_s": 3.0},
-    _memory_efficiency: {"library_tracks": 300, "loaded_tracks": 100, "zipf_requests": 600, "stream_s": 2.0,
+    memory_peak: {"in_memory_s": 2.0, "concurrent_s": 0.5, "large_mb": (1, 3), "analysis_s": 3.0},
+    memory_efficiency: {"library_tracks": 300, "loaded_tracks": 100, "zipf_requests": 600, "stream_s": 2.0,
                          "lazy_s": 2.0, "fragment_cycles": 8, "fragment_max_s": 0.5},
 }
 
@@ -125,18 +125,18 @@ class LeakyEngine(Engine):
 
 def test_a_leaking_engine_fails_mem06(tiny_sizes, tmp_path):
     ctx = SuiteContext(engine=LeakyEngine(), profile="smoke", workdir=tmp_path)
-    r = _memory_leaks.mem06_cycles(ctx)
+    r = memory_leaks.mem06_cycles(ctx)
     assert r.status == "fail"
     assert r.value > 100  # 256 KiB per cycle is 250 MB per 1000 cycles
     assert r.details["leak_beyond_doubt"]
 
 
 def test_zipf_requests_are_skewed_and_lru_gains_with_size():
-    requests = _memory_efficiency.zipf_requests(1000, 5000, seed=0)
+    requests = memory_efficiency.zipf_requests(1000, 5000, seed=0)
     counts = np.bincount(requests, minlength=1001)
     top = np.sort(counts)[::-1]
     assert top[:100].sum() > 0.5 * len(requests)  # a tenth of the items takes most requests
-    rates = [_memory_efficiency.lru_hit_rate(requests, c) for c in (10, 100, 500)]
+    rates = [memory_efficiency.lru_hit_rate(requests, c) for c in (10, 100, 500)]
     assert rates[0] < rates[1] < rates[2] <= 1.0
 
 
@@ -148,8 +148,8 @@ def test_deep_sizeof_counts_tuple_subclasses_and_shared_objects_once():
         tags: tuple
 
     shared = "x" * 1000
-    one = _memory_leaks.deep_sizeof(Row(shared, ("a",)))
-    two = _memory_leaks.deep_sizeof([Row(shared, ("a",)), Row(shared, ("b",))])
+    one = memory_leaks.deep_sizeof(Row(shared, ("a",)))
+    two = memory_leaks.deep_sizeof([Row(shared, ("a",)), Row(shared, ("b",))])
     assert one > 1000  # the string inside the named tuple is counted
     assert two < 2 * one  # the shared string is counted once
 

@@ -24,22 +24,22 @@ from auralis_perf.suites import SuiteContext  # noqa: E402
 from auralis_perf.suites.common.compare import compare_paths, max_abs_diff  # noqa: E402
 from auralis_perf.suites.common.evidence import judge_use  # noqa: E402
 from auralis_perf.suites.common.simd import instruction_profile, numba_dispatchers  # noqa: E402
-from auralis_perf.suites.optimization import algorithm as _opt_algorithm  # noqa: E402
-from auralis_perf.suites.optimization import jit as _opt_numba  # noqa: E402
-from auralis_perf.suites.optimization import parallel as _opt_parallel  # noqa: E402
-from auralis_perf.suites.optimization import vectorization as _opt_vectorization  # noqa: E402
+from auralis_perf.suites.optimization import algorithm as opt_algorithm  # noqa: E402
+from auralis_perf.suites.optimization import jit as opt_numba  # noqa: E402
+from auralis_perf.suites.optimization import parallel as opt_parallel  # noqa: E402
+from auralis_perf.suites.optimization import vectorization as opt_vectorization  # noqa: E402
 
 OPT_IDS = [f"OPT-{i:02d}" for i in range(1, 21)]
 
 #: Smoke sizes shrunk further so the whole category runs in seconds (the real ones stay in the modules).
 TINY = {
-    _opt_numba: {"frames": [1024, 4096], "rounds": 3, "throughput_frames": 44100, "fallback_s": 0.25,
+    opt_numba: {"frames": [1024, 4096], "rounds": 3, "throughput_frames": 44100, "fallback_s": 0.25,
                  "fallback_repeats": 1},
-    _opt_vectorization: {"eq_frames": 8192, "spectrum_frames": 22050, "chain_frames": 4096,
+    opt_vectorization: {"eq_frames": 8192, "spectrum_frames": 22050, "chain_frames": 4096,
                          "envelope_frames": 8192, "rounds": 3, "float32_frames": 2048},
-    _opt_parallel: {"analysis_s": 3.0, "busy_s": 0.2, "pool_tracks": 2, "track_s": 0.5, "rounds": 2,
+    opt_parallel: {"analysis_s": 3.0, "busy_s": 0.2, "pool_tracks": 2, "track_s": 0.5, "rounds": 2,
                     "pool_tasks": 3, "safety_rounds": 1, "library_tracks": 200},
-    _opt_algorithm: {"fft_samples": 2**14, "eq_frames": 8192, "resample_s": 1.0, "convert_s": 1.0,
+    opt_algorithm: {"fft_samples": 2**14, "eq_frames": 8192, "resample_s": 1.0, "convert_s": 1.0,
                      "codec_s": 1.0, "repeat": 3},
 }
 
@@ -154,9 +154,9 @@ class DoubleEngine(Engine):
 
 def test_a_fast_path_that_changes_the_output_fails(tiny_sizes, tmp_path):
     ctx = SuiteContext(engine=DoubleEngine(fast_error=1e-6), profile="smoke", workdir=tmp_path)
-    r03 = _opt_numba.opt03_accuracy(ctx)
+    r03 = opt_numba.opt03_accuracy(ctx)
     assert r03.status == "fail" and r03.value == pytest.approx(1e-6)
-    r02 = _opt_numba.opt02_speedup(ctx)
+    r02 = opt_numba.opt02_speedup(ctx)
     assert r02.status == "fail"
     assert any("differs" in v for v in r02.violations)
 
@@ -164,7 +164,7 @@ def test_a_fast_path_that_changes_the_output_fails(tiny_sizes, tmp_path):
 @pytest.mark.skipif(_never_called_kernel is None, reason="Numba is not installed")
 def test_a_speedup_of_a_function_the_pipeline_never_calls_is_reported(tiny_sizes, tmp_path):
     ctx = SuiteContext(engine=DoubleEngine(compiled_but_unused=True), profile="smoke", workdir=tmp_path)
-    r01 = _opt_numba.opt01_throughput(ctx)
+    r01 = opt_numba.opt01_throughput(ctx)
     assert r01.details["in_use"] == "not called"
     assert r01.status == "fail" and any("never calls" in v for v in r01.violations)
 
@@ -221,7 +221,7 @@ def test_numba_dispatchers_are_found_behind_wrappers():
 
 
 def test_fft_lengths_cover_powers_fast_lengths_and_primes():
-    rows = _opt_algorithm.fft_lengths((1024,))
+    rows = opt_algorithm.fft_lengths((1024,))
     kinds = {kind: n for kind, n in rows}
     assert kinds["power of two"] == 1024 and kinds["prime"] == 1021
     n = kinds["fast length (2-3-5)"]

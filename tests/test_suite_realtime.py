@@ -20,7 +20,7 @@ from suite_support import category_records  # noqa: E402
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
 from auralis_perf.results import STATUSES  # noqa: E402
 from auralis_perf.suites import SuiteContext, groups  # noqa: E402
-from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.realtime import groups as rt  # noqa: E402
 
 RT_IDS = [f"RT-{i:02d}" for i in range(1, 21)]
@@ -193,11 +193,11 @@ def test_user_files_are_used_wherever_generated_audio_is(engine, tmp_path):
     path = tmp_path / "mine.wav"
     sf.write(path, np.stack([tone, tone], axis=1), sr)
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "w", audio_files=[path])
-    audio, rate = _audio.test_audio(ctx, 2.5)
+    audio, rate = suite_audio.test_audio(ctx, 2.5)
     assert rate == sr and audio.shape == (int(2.5 * sr), 2)
     np.testing.assert_allclose(audio[sr:2 * sr, 0], tone, atol=1e-4)  # looped material
-    assert _audio.audio_file(ctx, 30.0) == path
-    assert _audio.describe_source(ctx)["audio_files"] == ["mine.wav"]
+    assert suite_audio.audio_file(ctx, 30.0) == path
+    assert suite_audio.describe_source(ctx)["audio_files"] == ["mine.wav"]
 
 
 def test_a_corrupt_user_file_is_named_in_the_error(engine, tmp_path):
@@ -205,7 +205,7 @@ def test_a_corrupt_user_file_is_named_in_the_error(engine, tmp_path):
     bad.write_bytes(b"RIFF\x00\x00not really a wave file")
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "w", audio_files=[bad])
     with pytest.raises(ValueError, match="broken.wav"):
-        _audio.test_audio(ctx, 1.0)
+        suite_audio.test_audio(ctx, 1.0)
 
 
 def test_plots_draw_from_the_records(records, tmp_path):

@@ -16,7 +16,8 @@ from auralis_perf.engines.base import (
 )
 
 __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
-           "NotSupported", "Stream", "get_engine", "engine_names", "DEFAULT_ENGINE"]
+           "NotSupported", "Stream", "get_engine", "engine_names", "register", "register_engine_path",
+           "unregister", "DEFAULT_ENGINE"]
 
 DEFAULT_ENGINE = "reference"
 
@@ -32,6 +33,17 @@ _REGISTRY: dict[str, str] = {
 def register(name: str, target: str) -> None:
     """Register an engine factory as "package.module:callable" (for third-party adapters)."""
     _REGISTRY[name] = target
+
+
+def register_engine_path(name: str) -> None:
+    """Let `name` = "package.module:Factory" name an engine that no registry lists (an adapter of your own)."""
+    if ":" in name and name not in _REGISTRY:
+        _REGISTRY[name] = name
+
+
+def unregister(name: str) -> None:
+    """Forget a registered engine (tests that register a fake one clean up with this)."""
+    _REGISTRY.pop(name, None)
 
 
 def engine_names() -> list[str]:

@@ -6,7 +6,7 @@ run's metadata and its `fingerprint` keys the history store.
 """
 from auralis_perf.measure.control import CONTROL_VERSION, run_control_workload
 from auralis_perf.measure.isolated import IsolatedRun, SubprocessFailed, run_in_subprocess, run_isolated
-from auralis_perf.measure.machine import describe_machine, fingerprint
+from auralis_perf.measure.machine import describe_machine, fingerprint, package_versions
 from auralis_perf.measure.memory import KINDS as MEMORY_KINDS
 from auralis_perf.measure.memory import (
                      MemoryFigure,
@@ -32,7 +32,7 @@ __all__ = [
     "CONTROL_VERSION", "IsolatedRun", "MEMORY_KINDS", "MIN_STABLE_SAMPLES", "MemoryFigure", "PeakMemory",
     "SampleStats", "SlopeFit", "Stopwatch", "SubprocessFailed", "Timing", "TracedMemory", "UNSTABLE_CV",
     "calibrate_loops", "collect_garbage", "current", "describe", "describe_machine", "fingerprint", "is_leak",
-    "leak_slope", "measure_time", "peak_rss_during", "process_swap_mb", "rss_mb", "rtf", "run_control_workload",
+    "leak_slope", "measure_time", "package_versions", "peak_rss_during", "process_swap_mb", "rss_mb", "rtf", "run_control_workload",
     "run_in_subprocess", "run_isolated", "stability_warnings", "swap_activity_during", "system_swap_counters",
     "throughput", "time_once", "traced_allocations", "uss_mb",
 ]

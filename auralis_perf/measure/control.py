@@ -11,6 +11,7 @@ with different versions must not be normalised against each other.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -78,4 +79,17 @@ def run_control_workload(budget_s: float = 2.0) -> dict[str, Any]:
     return result
 
 
-__all__ = ["CONTROL_VERSION", "run_control_workload"]
+#: Seconds of control workload around each notebook: how fast the machine was while that category ran.
+NOTEBOOK_CONTROL_BUDGET_S = 0.4
+
+
+def measure_control(profile: str, budget_s: float | None = None) -> dict[str, Any] | None:
+    """The control workload for run["control"] (1 s on smoke, else 2 s, unless `budget_s`); None on failure."""
+    try:
+        return run_control_workload(budget_s=budget_s or (1.0 if profile == "smoke" else 2.0))
+    except Exception as exc:  # a missing control only makes cross-machine comparisons inconclusive
+        print(f"warning: the control workload could not be measured: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
+__all__ = ["CONTROL_VERSION", "NOTEBOOK_CONTROL_BUDGET_S", "measure_control", "run_control_workload"]

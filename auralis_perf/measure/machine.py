@@ -198,4 +198,25 @@ def describe_machine() -> dict[str, Any]:
     return description
 
 
-__all__ = ["ENV_KNOBS", "FINGERPRINT_LIBRARIES", "LIBRARIES", "describe_machine", "fingerprint"]
+#: Distributions whose versions a run's `versions` block names, beside those of `describe_machine()`.
+KEY_PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "pandas", "matplotlib", "SQLAlchemy", "soundfile",
+                "psutil", "papermill", "nbclient", "nbconvert", "ipykernel", "pedalboard", "pyloudnorm")
+
+
+def package_versions(machine: dict[str, Any]) -> dict[str, str | None]:
+    """The run's `versions` block: Python, auralis-perf, KEY_PACKAGES, then what `machine` (a
+    `describe_machine()` dict) found; a package that is not installed is None."""
+    def installed(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    versions = {"python": sys.version.split()[0], "auralis-perf": installed("auralis-perf")}
+    versions.update({name: installed(name) for name in KEY_PACKAGES})
+    versions.update({k: v for k, v in (machine.get("versions") or {}).items() if v is not None})
+    return versions
+
+
+__all__ = ["ENV_KNOBS", "FINGERPRINT_LIBRARIES", "KEY_PACKAGES", "LIBRARIES", "describe_machine", "fingerprint",
+           "package_versions"]

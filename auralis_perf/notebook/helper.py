@@ -64,12 +64,6 @@ def apply_suite_overrides(environ: dict[str, str] | None = None) -> dict[str, st
     return overrides
 
 
-def register_engine_path(name: str) -> None:
-    """Let `engine="package.module:Factory"` name an engine that no registry lists (an adapter of your own)."""
-    if ":" in name and name not in engines.engine_names():
-        engines.register(name, name)
-
-
 class NotebookRun:
     """One category notebook's run: its suite context, its records and its side file."""
 
@@ -82,7 +76,7 @@ class NotebookRun:
         if profile not in suites.PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(suites.PROFILES)}")
         apply_suite_overrides()
-        register_engine_path(engine)
+        engines.register_engine_path(engine)
         self.category = category
         self.engine_name = engine
         self.profile = profile

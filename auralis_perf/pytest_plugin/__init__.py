@@ -228,10 +228,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Check the --perf-* options now (a typo is a usage error, not 100 errored tests)."""
     from auralis_perf.engines import DEFAULT_ENGINE
     from auralis_perf.notebook.helper import apply_suite_overrides
-    from auralis_perf.run.cli import UsageError, _audio, _engines
+    from auralis_perf.run.cli import UsageError, resolve_audio, resolve_engines
 
     try:  # the report's own check: registered names, or package.module:Factory for an adapter of yours
-        engines = _engines(config.getoption("--perf-engine") or DEFAULT_ENGINE)
+        engines = resolve_engines(config.getoption("--perf-engine") or DEFAULT_ENGINE)
     except UsageError as exc:
         raise pytest.UsageError(f"--perf-engine: {exc}") from exc
     if len(engines) != 1:
@@ -247,7 +247,7 @@ def pytest_configure(config: pytest.Config) -> None:
     audio: tuple[Path, ...] = ()
     if config.getoption("--perf-audio"):
         try:
-            audio = _audio(config.getoption("--perf-audio"))
+            audio = resolve_audio(config.getoption("--perf-audio"))
         except UsageError as exc:
             raise pytest.UsageError(str(exc).replace("--audio", "--perf-audio")) from exc
     try:
@@ -282,14 +282,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def perf_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The session's `GroupRunner`: one engine, profile and `SuiteContext` for every catalogue test."""
     from auralis_perf.pytest_plugin.group_runner import GroupRunner
-    from auralis_perf.run.pipeline import _kernel_env
+    from auralis_perf.run import kernel_env
 
     session = _session(request.config)
     if session.runner is None:
         workdir = tmp_path_factory.mktemp("auralis-perf")
         # As in a notebook run: compiled kernels are cached in the run's scratch, not next to the sources,
         # and subprocesses the suites start (compile time, Numba unavailable) inherit that.
-        for name, value in _kernel_env(workdir).items():
+        for name, value in kernel_env(workdir).items():
             if name not in os.environ:
                 os.environ[name] = value
                 session.env_set.append(name)

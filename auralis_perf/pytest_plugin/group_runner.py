@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -23,9 +22,9 @@ from typing import Any, Sequence
 from auralis_perf import suites
 from auralis_perf.catalog import Catalog, load_catalog
 from auralis_perf.engines import DEFAULT_ENGINE
-from auralis_perf.regress.pipeline_step import measure_control  # the same control workload as a notebook run
-from auralis_perf.results import CheckResult, _jsonable, errored, write_results
-from auralis_perf.run.pipeline import _versions as pipeline_versions  # the same versions block as a notebook run
+from auralis_perf.measure.control import measure_control
+from auralis_perf.measure.machine import describe_machine, package_versions
+from auralis_perf.results import CheckResult, errored, run_id, run_metadata, to_jsonable, write_results
 from auralis_perf.suites.access import SuiteUnavailable, open_suite_context, registered_groups
 
 FRONT_END = "pytest"
@@ -33,10 +32,6 @@ FRONT_END = "pytest"
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
 
 
 @dataclass
@@ -68,9 +63,7 @@ class GroupRunner:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(suites.PROFILES)}")
         self.workdir = Path(self.workdir)
         self.started = _now()
-        self.uid = uuid.uuid4().hex[:8]  # the history store keys runs by id: two runs in one second differ
-        from auralis_perf.measure import describe_machine
-
+        self.run_id = run_id(self.started, self.engine_name, self.profile, FRONT_END)
         self.machine = describe_machine()  # at the start: its load average is the one the run began under
         self.control = measure_control(self.profile) if self.with_control else None
         self.records: dict[str, CheckResult] = {}
@@ -144,28 +137,23 @@ class GroupRunner:
 
     def run_metadata(self, finished: datetime | None = None, **extra: Any) -> dict[str, Any]:
         """The `run` object of the results contract for this session."""
-        finished = finished or _now()
         engine = self._context.engine if self._context is not None else None
-        machine = self.machine
-        versions = {**pipeline_versions(machine), "pytest": _version("pytest")}
-        return {
-            "id": f"{self.started:%Y%m%dT%H%M%SZ}-{self.engine_name}-{self.profile}-{FRONT_END}-{self.uid}",
-            "started_at": _iso(self.started), "finished_at": _iso(finished),
-            "duration_s": (finished - self.started).total_seconds(),
-            "engine": self.engine_name, "profile": self.profile, "front_end": FRONT_END,
-            "engine_description": _safe_describe(engine),
-            "machine": machine, "versions": versions, "control": self.control,
-            "parameters": {"engine": self.engine_name, "profile": self.profile,
-                           "audio": [str(p) for p in self.audio_files], "thresholds": str(self.catalog.path),
-                           **self.parameters},
-            "groups": [{"category": g.category, "name": g.name, "ids": list(g.ids),
-                        "duration_s": round(g.duration_s, 3), "problem": g.problem} for g in self.group_runs],
-            **extra,
-        }
+        # The same versions block and control workload as a notebook run, plus pytest's version.
+        versions = {**package_versions(self.machine), "pytest": _version("pytest")}
+        return run_metadata(
+            run_id=self.run_id, started=self.started, finished=finished or _now(), engine=self.engine_name,
+            profile=self.profile, machine=self.machine, versions=versions,
+            parameters={"engine": self.engine_name, "profile": self.profile,
+                        "audio": [str(p) for p in self.audio_files], "thresholds": str(self.catalog.path),
+                        **self.parameters},
+            front_end=FRONT_END, engine_description=_safe_describe(engine), control=self.control,
+            groups=[{"category": g.category, "name": g.name, "ids": list(g.ids),
+                     "duration_s": round(g.duration_s, 3), "problem": g.problem} for g in self.group_runs],
+            **extra)
 
     def document(self, **extra: Any) -> dict[str, Any]:
         """The results document ({"run", "checks"}) of every record produced so far, as JSON types."""
-        return json.loads(json.dumps(_jsonable({"run": self.run_metadata(**extra),
+        return json.loads(json.dumps(to_jsonable({"run": self.run_metadata(**extra),
                                                 "checks": [r.to_dict() for r in self.ordered_records()]})))
 
     def write(self, path: str | Path, document: dict[str, Any] | None = None) -> Path:

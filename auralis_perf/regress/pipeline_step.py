@@ -27,9 +27,7 @@ from auralis_perf.regress.section import changes_section_html
 from auralis_perf.regress.trends import TrendPlot, key_metric_ids, trend_plots
 from auralis_perf.regress.verdicts import Comparison, compare
 from auralis_perf.results import write_json_atomic
-
-#: Exit code when a check with a critical tier regressed (after the pipeline's 0-3).
-EXIT_CRITICAL_REGRESSION = 4
+from auralis_perf.run.exit_codes import ExitCode
 
 
 @dataclass
@@ -42,9 +40,9 @@ class RegressionOutcome:
     problems: list[str] = field(default_factory=list)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """4 when a critical check regressed, else 0 (the pipeline's own codes take precedence)."""
-        return EXIT_CRITICAL_REGRESSION if self.comparison and self.comparison.critical_regressions else 0
+        return ExitCode.REGRESSED if self.comparison and self.comparison.critical_regressions else ExitCode.OK
 
     def section_html(self, engine: str | None = None) -> str:
         return changes_section_html(self.comparison, self.plots, message=self.message, problems=self.problems,
@@ -163,7 +161,7 @@ def make_baseline_hook(options: HistoryOptions, engines: Sequence[str], profile:
             outcome = run_regression_step(engine_run.results, options, catalog=catalog, out_dir=engine_run.base)
             if outcome.comparison is not None:
                 changes = (changes or []) + [d | {"engine": engine_run.engine} for d in outcome.comparison.to_dicts()]
-            critical = critical or outcome.exit_code == EXIT_CRITICAL_REGRESSION
+            critical = critical or outcome.exit_code == ExitCode.REGRESSED
             sections.append(outcome.section_html(engine=engine_run.engine if multi else None))
             stored = f"stored as #{outcome.run_id} in {display_url(outcome.history_url)}" if outcome.run_id else "not stored"
             print(f"history ({engine_run.engine}): {outcome.summary_line().rstrip('.')}; {stored}"
@@ -180,21 +178,6 @@ def baseline_hook_for(config: Any):
     return make_baseline_hook(options, config.engines, config.profile)
 
 
-#: Seconds of control workload around each notebook: how fast the machine was while that category ran.
-NOTEBOOK_CONTROL_BUDGET_S = 0.4
-
-
-def measure_control(profile: str, budget_s: float | None = None) -> dict[str, Any] | None:
-    """The control workload for run["control"] (1 s on smoke, else 2 s, unless `budget_s`); None on failure."""
-    from auralis_perf.measure.control import run_control_workload
-
-    try:
-        return run_control_workload(budget_s=budget_s or (1.0 if profile == "smoke" else 2.0))
-    except Exception as exc:  # a missing control only makes cross-machine comparisons inconclusive
-        print(f"warning: the control workload could not be measured: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
-
-
-__all__ = ["EXIT_CRITICAL_REGRESSION", "BaselineError", "HistoryOptions", "RegressionOutcome",
-           "add_history_arguments", "baseline_hook_for", "make_baseline_hook", "measure_control", "preflight",
+__all__ = ["BaselineError", "HistoryOptions", "RegressionOutcome",
+           "add_history_arguments", "baseline_hook_for", "make_baseline_hook", "preflight",
            "run_regression_step"]

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary-to", type=Path, metavar="PATH",
                    help="append the run's summary.md (Markdown) to PATH, e.g. $GITHUB_STEP_SUMMARY")
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report, one testcase per check")
-    from auralis_perf.regress.options import add_history_arguments  # history/baseline options (issue 7)
+    from auralis_perf.regress.options import add_history_arguments  # --history-url, --baseline, ...
 
     add_history_arguments(p)
     return p
@@ -102,10 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = None) -> RunConfig:
     """Parse and check the command line; raises UsageError on anything that would fail later."""
     args = build_parser().parse_args(argv)
-    engines = _engines(args.engine)
+    engines = resolve_engines(args.engine)
     categories = _categories(args.categories)
     thresholds = _thresholds(args.thresholds)
-    audio = _audio([p for group in args.audio for p in group])
+    audio = resolve_audio([p for group in args.audio for p in group])
     timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUTS[args.profile]
     if not timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
@@ -139,9 +139,9 @@ def notebook_path(notebooks_dir: Path, category: str) -> Path:
     return found[0]
 
 
-def _engines(raw: str) -> tuple[str, ...]:
-    from auralis_perf.engines import engine_names
-    from auralis_perf.notebook.helper import register_engine_path
+def resolve_engines(raw: str) -> tuple[str, ...]:
+    """The engines of a comma list (registered names or package.module:Factory paths); UsageError if unknown."""
+    from auralis_perf.engines import engine_names, register_engine_path
 
     names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
     if not names:
@@ -178,7 +178,8 @@ def _thresholds(path: Path | None) -> Path | None:
     return path.resolve()
 
 
-def _audio(paths: Sequence[str]) -> tuple[Path, ...]:
+def resolve_audio(paths: Sequence[str]) -> tuple[Path, ...]:
+    """The audio files that `paths` name (files, or folders searched for AUDIO_SUFFIXES); UsageError if none."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser()

@@ -34,15 +34,24 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from auralis_perf.catalog import Catalog, load_catalog
-from auralis_perf.results import errored, read_results, validate_results, write_json_atomic, write_results
+from auralis_perf.measure.control import NOTEBOOK_CONTROL_BUDGET_S, measure_control
+from auralis_perf.measure.machine import describe_machine, package_versions
+from auralis_perf.results import (
+    errored,
+    read_results,
+    run_id,
+    run_metadata,
+    validate_results,
+    write_json_atomic,
+    write_results,
+)
+from auralis_perf.run import kernel_env
 from auralis_perf.run.cli import RunConfig, UsageError, notebook_path, parse_config, path_safe
+from auralis_perf.run.exit_codes import ExitCode
 from auralis_perf.run.sidefile import read_side_file
 
-EXIT_OK, EXIT_CRITICAL_MISS, EXIT_NOTEBOOK_FAILED, EXIT_USAGE, EXIT_REGRESSED = 0, 1, 2, 3, 4
 KERNEL_START_TIMEOUT = 120
 REPORT_SIZE_LIMIT_MB = 3.0
-KEY_PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "pandas", "matplotlib", "SQLAlchemy", "soundfile",
-                "psutil", "papermill", "nbclient", "nbconvert", "ipykernel", "pedalboard", "pyloudnorm")
 
 #: Called after the results are written and before the report: (config, engine runs) -> (baseline verdicts
 #: {id, title, verdict, before, after, ratio, p_value, unit} or None, whether a critical check regressed).
@@ -93,17 +102,17 @@ class RunOutcome:
 
 
 # -- exit code ---------------------------------------------------------------------------------------
-def decide_exit_code(engine_runs: Sequence[EngineRun], *, critical_regressed: bool = False) -> int:
+def decide_exit_code(engine_runs: Sequence[EngineRun], *, critical_regressed: bool = False) -> ExitCode:
     """2 if a notebook failed/timed out or a check errored, else 1 on a critical miss, else 4 on a
     critical regression against the baseline, else 0."""
     checks = [c for r in engine_runs for c in r.results["checks"]]
     if any(o.status != "ok" for r in engine_runs for o in r.outcomes) or any(c["status"] == "error" for c in checks):
-        return EXIT_NOTEBOOK_FAILED
+        return ExitCode.NOTEBOOK_FAILED
     if any((c.get("tiers") or {}).get("critical") is False for c in checks):
-        return EXIT_CRITICAL_MISS
+        return ExitCode.CRITICAL_MISS
     if critical_regressed:
-        return EXIT_REGRESSED
-    return EXIT_OK
+        return ExitCode.REGRESSED
+    return ExitCode.OK
 
 
 # -- one notebook ------------------------------------------------------------------------------------
@@ -212,56 +221,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _machine() -> dict[str, Any]:
-    try:
-        from auralis_perf.measure.machine import describe_machine
-    except ImportError:  # the measurement core is optional for the pipeline itself
-        import os
-        import platform
-
-        return {"cpu": {"model": platform.processor() or platform.machine(), "logical_cores": os.cpu_count()},
-                "os": {"platform": platform.platform()},
-                "python": {"version": platform.python_version(), "executable": sys.executable}}
-    return describe_machine()
-
-
-def _versions(machine: dict[str, Any]) -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    def installed(name: str) -> str | None:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
-    versions = {"python": sys.version.split()[0], "auralis-perf": installed("auralis-perf")}
-    versions.update({name: installed(name) for name in KEY_PACKAGES})
-    versions.update({k: v for k, v in (machine.get("versions") or {}).items() if v is not None})
-    return versions
-
-
-def _kernel_env(work: Path) -> dict[str, str]:
-    import os
-
-    env = {}
-    if "NUMBA_CACHE_DIR" not in os.environ:
-        # Compiled kernels are cached inside the run, so compile times are those of a cold start and
-        # nothing is written next to the sources; later notebooks of the run reuse the cache.
-        env["NUMBA_CACHE_DIR"] = str(work / "numba-cache")
-    return env
-
-
 def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, progress, *,
                batch_id: str, machine: dict[str, Any], versions: dict[str, Any],
                control: dict[str, Any] | None = None) -> EngineRun:
     """Run every chosen category notebook on one engine and write its results.json."""
     started = _now()
     work = config.out / "work"
-    env = _kernel_env(work)
+    env = kernel_env(work)
     outcomes = []
     checks: list[dict[str, Any]] = []
-    from auralis_perf.regress.pipeline_step import NOTEBOOK_CONTROL_BUDGET_S, measure_control  # issue 7
-
     control_by_category: dict[str, list[dict[str, Any] | None]] = {}
     for category in config.categories:
         source = notebook_path(config.notebooks_dir, category)
@@ -273,27 +241,23 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
                       "workdir": str(scratch), "results_path": str(outcome.side_file),
                       "thresholds": str(config.thresholds) if config.thresholds else None}
         progress.start_notebook(engine, category, outcome.side_file, len(catalog.ids(category)))
-        control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]  # issue 7
+        control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]
         execute_notebook(source, outcome, parameters, timeout=config.timeout, cwd=scratch, env=env)
         control_by_category[category].append(measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S))
         checks.extend(merge_category(catalog, outcome))
         progress.finish_notebook(outcome.status, outcome.duration_s, outcome.error)
         outcomes.append(outcome)
     finished = _now()
-    run = {
-        "id": f"{started:%Y%m%dT%H%M%SZ}-{engine}-{config.profile}-{uuid.uuid4().hex[:8]}",
-        "batch_id": batch_id, "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": finished.isoformat(timespec="seconds"),
-        "duration_s": round((finished - started).total_seconds(), 3),
-        "engine": engine, "profile": config.profile, "machine": machine, "versions": versions,
-        "parameters": {"engines": list(config.engines), "categories": list(config.categories),
-                       "audio": [str(p) for p in config.audio], "timeout_s": config.timeout,
-                       "thresholds": str(config.thresholds) if config.thresholds else None},
-        "notebooks": [o.to_dict(base) for o in outcomes],
-        "control": control,  # the control workload, for cross-machine baseline comparisons (issue 7)
-        # ... and before/after each notebook: was the machine busier while a category ran? (issue 7)
-        "control_by_category": control_by_category,
-    }
+    run = run_metadata(
+        run_id=run_id(started, engine, config.profile), started=started, finished=finished, engine=engine,
+        profile=config.profile, machine=machine, versions=versions,
+        parameters={"engines": list(config.engines), "categories": list(config.categories),
+                    "audio": [str(p) for p in config.audio], "timeout_s": config.timeout,
+                    "thresholds": str(config.thresholds) if config.thresholds else None},
+        batch_id=batch_id, notebooks=[o.to_dict(base) for o in outcomes],
+        control=control,  # the control workload, for cross-machine baseline comparisons
+        # ... and before/after each notebook: was the machine busier while a category ran?
+        control_by_category=control_by_category)
     results_path = write_results(base / "results.json", run, checks)
     return EngineRun(engine=engine, base=base, results_path=results_path, results=read_results(results_path),
                      outcomes=outcomes)
@@ -305,11 +269,9 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
 
     catalog = load_catalog(config.thresholds)
     config.out.mkdir(parents=True, exist_ok=True)
-    machine = _machine()
-    versions = _versions(machine)
-    from auralis_perf.regress.pipeline_step import measure_control  # issue 7: normalises cross-machine comparisons
-
-    control = measure_control(config.profile)
+    machine = describe_machine()
+    versions = package_versions(machine)
+    control = measure_control(config.profile)  # normalises cross-machine comparisons
     batch_id = uuid.uuid4().hex[:12]
     total = len(config.engines) * sum(len(catalog.ids(c)) for c in config.categories)
     progress = Progress(total, enabled=config.progress)
@@ -350,8 +312,8 @@ def _write_report(outcome: RunOutcome, changes: list[dict[str, Any]] | None, *,
                                            changes_html=changes_html)
     except Exception as exc:  # results.json is already on disk; say clearly what is missing
         outcome.report_error = f"{type(exc).__name__}: {exc}"
-        if outcome.exit_code in (EXIT_OK, EXIT_CRITICAL_MISS, EXIT_REGRESSED):
-            outcome.exit_code = EXIT_NOTEBOOK_FAILED
+        if outcome.exit_code in (ExitCode.OK, ExitCode.CRITICAL_MISS, ExitCode.REGRESSED):
+            outcome.exit_code = ExitCode.NOTEBOOK_FAILED
 
 
 def mail_report(outcome: RunOutcome) -> None:
@@ -392,12 +354,7 @@ def print_outcome(outcome: RunOutcome, stream=None) -> None:
             print(f"mail NOT sent: {outcome.mail_error} (the report on disk is kept)", file=sys.stderr)
         elif outcome.report_path is not None:
             print(f"mailed to {', '.join(outcome.config.email_to)}", file=stream)
-    print(f"exit code {outcome.exit_code}: {EXIT_MEANINGS[outcome.exit_code]}", file=stream)
-
-
-EXIT_MEANINGS = {EXIT_OK: "every critical threshold held", EXIT_CRITICAL_MISS: "a critical threshold was missed",
-                 EXIT_NOTEBOOK_FAILED: "a notebook failed or timed out, or a check could not be measured",
-                 EXIT_USAGE: "bad usage or configuration", EXIT_REGRESSED: "a critical check regressed"}
+    print(f"exit code {int(outcome.exit_code)}: {ExitCode(outcome.exit_code).meaning}", file=stream)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -409,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline_hook = baseline_hook_for(config)  # opens the history store, finds the baseline: fail fast
     except (UsageError, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(ExitCode.USAGE)
     outcome = run(config, baseline_hook=baseline_hook)
     print_outcome(outcome)
-    return outcome.exit_code
+    return int(outcome.exit_code)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,25 @@ def groups(category: str) -> list[Group]:
     return list(_GROUPS.get(category, []))
 
 
-def group_of(check_id: str) -> Group:
-    category = load_catalog()[check_id].category
-    for g in groups(category):
-        if check_id in g.ids:
-            return g
-    raise KeyError(f"no group answers {check_id}")
+@contextmanager
+def isolated_registry() -> Iterator[None]:
+    """Groups registered and suite modules overridden inside the block are forgotten at its end (tests
+    that register fake suites use this, so the real registry is what the next test sees)."""
+    saved_groups = {category: list(gs) for category, gs in _GROUPS.items()}
+    saved_modules = dict(CATEGORY_MODULES)
+    try:
+        yield
+    finally:
+        _GROUPS.clear()
+        _GROUPS.update(saved_groups)
+        CATEGORY_MODULES.clear()
+        CATEGORY_MODULES.update(saved_modules)
+
+
+def forget_groups(category: str) -> None:
+    """Drop the groups registered for `category`; the next `groups(category)` registers its module's anew
+    only if that module is imported for the first time (use inside `isolated_registry`)."""
+    _GROUPS.pop(category, None)
 
 
 @dataclass

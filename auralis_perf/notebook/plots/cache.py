@@ -9,7 +9,7 @@ import html
 from typing import Any
 
 from auralis_perf.notebook.helper import NotebookRun
-from auralis_perf.notebook.plots.common import _bound_line, _never_raises, _note_missing, _record, _usable
+from auralis_perf.notebook.plots.common import bound_line, never_raises, note_missing, record, usable
 from auralis_perf.report.formatting import STATUS_COLOURS
 
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
@@ -19,8 +19,8 @@ def _correctness(run: NotebookRun, ax: Any, ids: list[str], labels: dict[str, st
     """Per check: how many answers were compared (bar, log) and how many were wrong (label)."""
     shown = []
     for cid in ids:
-        r = _record(run, cid)
-        if _usable(r) and r.details.get("checked"):
+        r = record(run, cid)
+        if usable(r) and r.details.get("checked"):
             shown.append((cid, r))
     for y, (cid, r) in enumerate(shown):
         ax.barh(y, r.details["checked"], color=BLUE, alpha=0.35)
@@ -32,34 +32,34 @@ def _correctness(run: NotebookRun, ax: Any, ids: list[str], labels: dict[str, st
     if shown:
         ax.set_xlim(right=max(r.details["checked"] for _, r in shown) * 20)
     ax.set_xlabel("answers compared with the truth (log)")
-    _note_missing(ax, [(cid, _record(run, cid)) for cid in ids])
+    note_missing(ax, [(cid, record(run, cid)) for cid in ids])
 
 
 def _bars(run: NotebookRun, ax: Any, ids: list[str], labels: dict[str, str], fmt: str = "{:.0f}") -> None:
     """Each check's value as a bar coloured by status, its samples as points, its tier lines."""
     labelled: set[str] = set()
     for i, cid in enumerate(ids):
-        r = _record(run, cid)
-        if _usable(r):
+        r = record(run, cid)
+        if usable(r):
             ax.bar(i, r.value, color=STATUS_COLOURS[r.status], alpha=0.7, width=0.6)
             ax.plot([i] * len(r.samples), r.samples, ".", color="black", alpha=0.5, ms=3)
             ax.annotate(fmt.format(r.value), (i, r.value), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=7)
-        _bound_line(run, ax, cid, (i - 0.4, i + 0.4), labelled=labelled)
+        bound_line(run, ax, cid, (i - 0.4, i + 0.4), labelled=labelled)
     ax.set_xticks(range(len(ids)), [f"{cid}\n{labels.get(cid, '')}" for cid in ids], fontsize=7)
     if labelled:
         ax.legend(fontsize=7)
-    _note_missing(ax, [(cid, _record(run, cid)) for cid in ids])
+    note_missing(ax, [(cid, record(run, cid)) for cid in ids])
 
 
-@_never_raises
+@never_raises
 def plot_query_cache(run: NotebookRun):
     """CACHE-01 hit rate along the session, CACHE-02 speedup, CACHE-04 memory fill, CACHE-03/05 counts."""
     fig, axes = run.figure(ncols=2, nrows=2)
     (ax_rate, ax_speed), (ax_mem, ax_correct) = axes
 
-    r1 = _record(run, "CACHE-01")
-    if _usable(r1):
+    r1 = record(run, "CACHE-01")
+    if usable(r1):
         d = r1.details
         window, rates = d["window"], d["hit_rate_by_window"]
         xs = [(i + 1) * window for i in range(len(rates))]
@@ -73,10 +73,10 @@ def plot_query_cache(run: NotebookRun):
                           "distinct (CACHE-01)", fontsize=8)
     ax_rate.set_xlabel("queries replayed")
     ax_rate.set_ylabel("hit rate (%)")
-    _note_missing(ax_rate, [("CACHE-01", r1)])
+    note_missing(ax_rate, [("CACHE-01", r1)])
 
-    r2 = _record(run, "CACHE-02")
-    if _usable(r2):
+    r2 = record(run, "CACHE-02")
+    if usable(r2):
         d = r2.details
         ax_speed.bar([0, 1], [d["uncached_us_per_call"], d["hit_us_per_call"]], color=[GREY, BLUE], alpha=0.75)
         ax_speed.set_yscale("log")
@@ -87,10 +87,10 @@ def plot_query_cache(run: NotebookRun):
         ax_speed.set_title(f"Per call, {d['calls']} distinct queries: {r2.value:.0f}x (CACHE-02, target > 50x)",
                            fontsize=8)
     ax_speed.set_ylabel("µs per call (log)")
-    _note_missing(ax_speed, [("CACHE-02", r2)])
+    note_missing(ax_speed, [("CACHE-02", r2)])
 
-    r4 = _record(run, "CACHE-04")
-    if _usable(r4):
+    r4 = record(run, "CACHE-04")
+    if usable(r4):
         d = r4.details
         curve = d["rounds"][0]["curve"]
         if curve:
@@ -112,7 +112,7 @@ def plot_query_cache(run: NotebookRun):
                          f"{d['max_bytes_mb']:.0f} MB", fontsize=8)
     ax_mem.set_xlabel("entries (log)")
     ax_mem.set_ylabel("MB")
-    _note_missing(ax_mem, [("CACHE-04", r4)])
+    note_missing(ax_mem, [("CACHE-04", r4)])
 
     _correctness(run, ax_correct, ["CACHE-03", "CACHE-05"],
                  {"CACHE-03": "reads after writes", "CACHE-05": "evictions"})
@@ -121,7 +121,7 @@ def plot_query_cache(run: NotebookRun):
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_library_cache(run: NotebookRun):
     """CACHE-06..10: each entity cache's hit rate under the skewed workload, and its hit's speedup."""
     fig, (ax_rate, ax_speed) = run.figure(ncols=2)
@@ -129,8 +129,8 @@ def plot_library_cache(run: NotebookRun):
     labels = {"CACHE-06": "tracks", "CACHE-07": "albums", "CACHE-08": "artists", "CACHE-09": "playlists",
               "CACHE-10": "search"}
     for i, cid in enumerate(ids):
-        r = _record(run, cid)
-        if _usable(r) and r.details.get("hit_rate") is not None:
+        r = record(run, cid)
+        if usable(r) and r.details.get("hit_rate") is not None:
             rate = r.details["hit_rate"]
             ax_rate.bar(i, rate, color=BLUE, alpha=0.7, width=0.6)
             ax_rate.annotate(f"{rate:.0f} %", (i, rate), textcoords="offset points", xytext=(0, 3), ha="center",
@@ -139,7 +139,7 @@ def plot_library_cache(run: NotebookRun):
     ax_rate.set_ylim(0, 105)
     ax_rate.set_ylabel("hit rate from cold (%)")
     ax_rate.set_title("Hit rate of skewed lookups", fontsize=8)
-    _note_missing(ax_rate, [(c, _record(run, c)) for c in ids])
+    note_missing(ax_rate, [(c, record(run, c)) for c in ids])
     _bars(run, ax_speed, ids, labels, fmt="{:.0f}x")
     ax_speed.set_yscale("log")
     ax_speed.set_ylabel("hit speedup over the database (log)")
@@ -147,7 +147,7 @@ def plot_library_cache(run: NotebookRun):
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_audio_cache(run: NotebookRun):
     """CACHE-11..14: computing against a hit per analysis kind; CACHE-15: the first request in a new process."""
     fig, (ax_time, ax_speed) = run.figure(ncols=2)
@@ -155,8 +155,8 @@ def plot_audio_cache(run: NotebookRun):
     kinds = {"CACHE-11": "waveform", "CACHE-12": "spectrum", "CACHE-13": "fingerprint", "CACHE-14": "analysis"}
     width = 0.38
     for i, cid in enumerate(ids):
-        r = _record(run, cid)
-        if _usable(r):
+        r = record(run, cid)
+        if usable(r):
             cold, hit = r.details["cold_ms"], r.details["hit_us"] / 1e3
             ax_time.bar(i - width / 2, cold, width, color=GREY, alpha=0.75, label="computed" if i == 0 else None)
             ax_time.bar(i + width / 2, hit, width, color=BLUE, alpha=0.75, label="cache hit" if i == 0 else None)
@@ -165,7 +165,7 @@ def plot_audio_cache(run: NotebookRun):
     ax_time.set_ylabel("ms per request (log)")
     ax_time.set_title("First request against the second", fontsize=8)
     ax_time.legend(fontsize=7)
-    _note_missing(ax_time, [(c, _record(run, c)) for c in ids])
+    note_missing(ax_time, [(c, record(run, c)) for c in ids])
     _bars(run, ax_speed, ids + ["CACHE-15"], {**kinds, "CACHE-15": "new process"}, fmt="{:.0f}x")
     ax_speed.set_yscale("log")
     ax_speed.set_ylabel("speedup (log)")
@@ -173,7 +173,7 @@ def plot_audio_cache(run: NotebookRun):
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_invalidation(run: NotebookRun):
     """CACHE-16..18, 20: stale reads (0 is the only pass); CACHE-19: unrelated entries kept, per read."""
     fig, (ax_stale, ax_kept) = run.figure(ncols=2)
@@ -181,8 +181,8 @@ def plot_invalidation(run: NotebookRun):
     labels = {"CACHE-16": "tag edits", "CACHE-17": "file change", "CACHE-18": "rescan", "CACHE-20": "artist cascade"}
     _correctness(run, ax_stale, ids, labels)
     ax_stale.set_title("Stale answers after writes (0 is the only pass)", fontsize=8)
-    r19 = _record(run, "CACHE-19")
-    if _usable(r19):
+    r19 = record(run, "CACHE-19")
+    if usable(r19):
         by_method = r19.details["kept_by_method"]
         methods = sorted(by_method)
         kept = [by_method[m]["percent"] or 0.0 for m in methods]
@@ -195,7 +195,7 @@ def plot_invalidation(run: NotebookRun):
         ax_kept.axvline(100, color=GREY, linestyle=":")
         ax_kept.set_title(f"Unrelated entries kept after one edit: {r19.value:.1f} % (CACHE-19)", fontsize=8)
     ax_kept.set_xlabel("% still cached")
-    _note_missing(ax_kept, [("CACHE-19", r19)])
+    note_missing(ax_kept, [("CACHE-19", r19)])
     return fig
 
 
@@ -203,10 +203,10 @@ def stale_examples_html(run: NotebookRun) -> str:
     """A table of the first stale reads each correctness check found (empty when none)."""
     rows = []
     for cid in ("CACHE-03", "CACHE-16", "CACHE-20"):
-        r = _record(run, cid)
+        r = record(run, cid)
         for example in (r.details.get("stale_examples", []) if r else []):
             rows.append((cid, example.get("after", ""), example.get("read", ""), example.get("difference", "")))
-    r18 = _record(run, "CACHE-18")
+    r18 = record(run, "CACHE-18")
     if r18 is not None:
         for example in r18.details.get("library_stale_reads", {}).get("stale_examples", []):
             rows.append(("CACHE-18", example.get("after", ""), example.get("read", ""), example.get("difference", "")))

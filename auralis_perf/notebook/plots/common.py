@@ -12,7 +12,7 @@ from auralis_perf.report.formatting import STATUS_COLOURS
 from auralis_perf.results import CheckResult
 
 
-def _never_raises(draw: Callable[[NotebookRun], Any]) -> Callable[[NotebookRun], Any]:
+def never_raises(draw: Callable[[NotebookRun], Any]) -> Callable[[NotebookRun], Any]:
     """A plot that cannot be drawn says why on its figure: the notebook (and the report) goes on."""
     @functools.wraps(draw)
     def safe(run: NotebookRun) -> Any:
@@ -32,25 +32,25 @@ def _never_raises(draw: Callable[[NotebookRun], Any]) -> Callable[[NotebookRun],
     return safe
 
 
-def _record(run: NotebookRun, check_id: str) -> CheckResult | None:
+def record(run: NotebookRun, check_id: str) -> CheckResult | None:
     return run.records.get(check_id)
 
 
-def _usable(r: CheckResult | None) -> bool:
+def usable(r: CheckResult | None) -> bool:
     return r is not None and r.value is not None and r.status in ("pass", "fail")
 
 
-def _note_missing(ax: Any, records: Sequence[tuple[str, CheckResult | None]]) -> None:
+def note_missing(ax: Any, records: Sequence[tuple[str, CheckResult | None]]) -> None:
     """Write on the panel which checks have nothing to draw, and why."""
     lines = [f"{cid}: {r.status if r else 'not run'}" + (f" ({r.reason[:70]})" if r and r.reason else "")
-             for cid, r in records if not _usable(r)]
+             for cid, r in records if not usable(r)]
     if lines:
         ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, va="top", ha="left", fontsize=7,
                 color=STATUS_COLOURS["error"], wrap=True,
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
 
 
-def _bound_line(run: NotebookRun, ax: Any, check_id: str, x: tuple[float, float], *, scale: float = 1.0,
+def bound_line(run: NotebookRun, ax: Any, check_id: str, x: tuple[float, float], *, scale: float = 1.0,
                 labelled: set[str] | None = None) -> None:
     """The check's tier bounds as short horizontal lines across `x` (times `scale`)."""
     for tier in TIERS:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from auralis_perf.notebook.helper import TIER_COLOURS, NotebookRun
-from auralis_perf.notebook.plots.common import _bound_line, _never_raises, _note_missing, _record, _usable
+from auralis_perf.notebook.plots.common import bound_line, never_raises, note_missing, record, usable
 from auralis_perf.report.formatting import STATUS_COLOURS
 
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
@@ -31,7 +31,7 @@ QUERY_LABELS = {"get_by_id": "by id", "get_by_path": "by path", "artist_page": "
                 "offset_middle": "OFFSET page"}
 
 
-@_never_raises
+@never_raises
 def plot_query_times(run: NotebookRun):
     """DB-01..05: median time of each query (points: samples) with each check's bound."""
     fig, ax = run.figure()
@@ -39,8 +39,8 @@ def plot_query_times(run: NotebookRun):
     x = 0
     ticks = []
     for cid in ("DB-01", "DB-02", "DB-03", "DB-04", "DB-05"):
-        r = _record(run, cid)
-        if not _usable(r):
+        r = record(run, cid)
+        if not usable(r):
             continue
         start = x
         for name, q in r.details["queries"].items():
@@ -51,7 +51,7 @@ def plot_query_times(run: NotebookRun):
                         ha="center", fontsize=6)
             ticks.append((x, f"{cid}\n{QUERY_LABELS.get(name, name)}"))
             x += 1
-        _bound_line(run, ax, cid, (start - 0.4, x - 0.6), labelled=labelled)
+        bound_line(run, ax, cid, (start - 0.4, x - 0.6), labelled=labelled)
     if ticks:
         ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=6)
     ax.set_yscale("log")
@@ -59,17 +59,17 @@ def plot_query_times(run: NotebookRun):
     ax.set_ylabel("ms (median, log; points are samples)")
     ax.set_title("Query times at the profile's library size (grey: OFFSET, shown for comparison)", fontsize=8)
     ax.legend(fontsize=7, loc="upper left")
-    _note_missing(ax, [(c, _record(run, c)) for c in ("DB-01", "DB-02", "DB-03", "DB-04", "DB-05")])
+    note_missing(ax, [(c, record(run, c)) for c in ("DB-01", "DB-02", "DB-03", "DB-04", "DB-05")])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_index_effect(run: NotebookRun):
     """DB-06..09: each query's time with its index and on a connection where the index is dropped."""
     fig, ax = run.figure()
     cases = []
     for cid in ("DB-06", "DB-07", "DB-08", "DB-09"):
-        r = _record(run, cid)
+        r = record(run, cid)
         for case in (r.details.get("cases", []) if r else []):
             if "with_ms" in case:
                 cases.append((cid, case))
@@ -97,7 +97,7 @@ def plot_index_effect(run: NotebookRun):
     _plain_log(ax)
     if cases:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _note_missing(ax, [(c, _record(run, c)) for c in ("DB-06", "DB-07", "DB-08", "DB-09")])
+    note_missing(ax, [(c, record(run, c)) for c in ("DB-06", "DB-07", "DB-08", "DB-09")])
     return fig
 
 
@@ -109,7 +109,7 @@ def index_plans_html(run: NotebookRun) -> str:
     """DB-06..09 (and DB-15): the query, the index, whether the plan uses it, both plans and times."""
     rows = []
     for cid in ("DB-06", "DB-07", "DB-08", "DB-09"):
-        r = _record(run, cid)
+        r = record(run, cid)
         for case in (r.details.get("cases", []) if r else []):
             rows.append([cid, case["query"], case.get("index") or "none", "yes" if case["index_used"] else "NO",
                          f"{case['with_ms']:.3f}" if "with_ms" in case else "", _plan_cell(case.get("plan", [])),
@@ -117,7 +117,7 @@ def index_plans_html(run: NotebookRun) -> str:
                          _plan_cell(case.get("plan_without", [])),
                          f"{case['without_any_ms']:.3f}" if "without_any_ms" in case else "",
                          _plan_cell(case.get("plan_without_any", []))])
-    r15 = _record(run, "DB-15")
+    r15 = record(run, "DB-15")
     for listing in (r15.details.get("listings", []) if r15 else []):
         rows.append(["DB-15", f"sort by {listing['sort']}, {listing['page']} page", listing.get("index") or "none",
                      "yes" if listing["index_used"] else "NO", f"{listing['median_ms']:.3f}",
@@ -134,7 +134,7 @@ def index_plans_html(run: NotebookRun) -> str:
 
 def repository_plans_html(run: NotebookRun) -> str:
     """DB-10: every statement's plan; full scans of tracks first."""
-    r = _record(run, "DB-10")
+    r = record(run, "DB-10")
     if r is None or "plans" not in r.details:
         return "<p>DB-10 has no plans to show.</p>"
     plans = sorted(r.details["plans"], key=lambda p: ("tracks" not in p["full_scans"], p["query"]))
@@ -164,13 +164,13 @@ def show_repository_plans(run: NotebookRun) -> None:
     display(HTML(repository_plans_html(run)))
 
 
-@_never_raises
+@never_raises
 def plot_scaling(run: NotebookRun):
     """DB-13: each query's median time against library size, log-log, with its fitted slope;
     DB-14: a page of 50 by depth, OFFSET against keyset."""
     fig, (ax_size, ax_depth) = run.figure(nrows=2, width=8.0)
-    r13 = _record(run, "DB-13")
-    if _usable(r13):
+    r13 = record(run, "DB-13")
+    if usable(r13):
         d = r13.details
         sizes = d["sizes"]
         for name, medians in d["median_ms"].items():
@@ -187,10 +187,10 @@ def plot_scaling(run: NotebookRun):
                           fontsize=8)
     ax_size.set_xlabel("tracks (log)")
     ax_size.set_ylabel("ms (median, log)")
-    _note_missing(ax_size, [("DB-13", r13)])
+    note_missing(ax_size, [("DB-13", r13)])
 
-    r14 = _record(run, "DB-14")
-    if _usable(r14):
+    r14 = record(run, "DB-14")
+    if usable(r14):
         rows = [row for row in r14.details["depths"] if row["position"] > 0]
         xs = [row["position"] for row in rows]
         ax_depth.plot(xs, [row["offset_ms"] for row in rows], "-o", color=GREY, ms=4,
@@ -204,22 +204,22 @@ def plot_scaling(run: NotebookRun):
         ax_depth.set_title(f"Page of 50 by depth, {r14.details['library_tracks']} tracks (DB-14)", fontsize=8)
     ax_depth.set_xlabel("rows skipped (log)")
     ax_depth.set_ylabel("ms (median, log)")
-    _note_missing(ax_depth, [("DB-14", r14)])
+    note_missing(ax_depth, [("DB-14", r14)])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_sizes(run: NotebookRun):
     """DB-11, DB-12 and the largest size: every query's median as a share of its bound."""
     fig, ax = run.figure()
     series = []
     for cid in ("DB-11", "DB-12"):
-        r = _record(run, cid)
-        if _usable(r):
+        r = record(run, cid)
+        if usable(r):
             series.append((f"{cid}: {r.details['library_tracks']} tracks",
                            {q: v["of_bound"] for q, v in r.details["queries"].items()}))
-    r13 = _record(run, "DB-13")
-    if _usable(r13):
+    r13 = record(run, "DB-13")
+    if usable(r13):
         series.append((f"DB-13: {r13.details['sizes'][-1]} tracks", r13.details["of_bound_at_largest"]))
     if series:
         queries = list(series[0][1])
@@ -233,18 +233,18 @@ def plot_sizes(run: NotebookRun):
         ax.legend(fontsize=7)
     ax.set_ylabel("median / bound")
     ax.set_title("The DB-01..05 mix at each library size, as a share of each query's bound", fontsize=8)
-    _note_missing(ax, [(c, _record(run, c)) for c in ("DB-11", "DB-12", "DB-13")])
+    note_missing(ax, [(c, record(run, c)) for c in ("DB-11", "DB-12", "DB-13")])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_optimization(run: NotebookRun):
     """DB-16/17 statements and time per loading strategy, DB-19 import rates, DB-20 read latencies."""
     fig, axes = run.figure(ncols=2, nrows=2)
     (ax_statements, ax_load), (ax_import, ax_pool) = axes
 
-    r16, r17 = _record(run, "DB-16"), _record(run, "DB-17")
-    if _usable(r16):
+    r16, r17 = record(run, "DB-16"), record(run, "DB-17")
+    if usable(r16):
         counts = {load: max(c) for load, c in r16.details["statements"].items()}
         loads = list(counts)
         ax_statements.bar(range(len(loads)), [counts[l] for l in loads],
@@ -258,9 +258,9 @@ def plot_optimization(run: NotebookRun):
         ax_statements.legend(fontsize=7)
         ax_statements.set_title(f"Statements to list {r16.details['tracks_listed']} tracks (DB-16)", fontsize=8)
     ax_statements.set_ylabel("SQL statements (log)")
-    _note_missing(ax_statements, [("DB-16", r16)])
+    note_missing(ax_statements, [("DB-16", r16)])
 
-    if _usable(r17):
+    if usable(r17):
         medians = r17.details["median_ms"]
         loads = list(medians)
         ax_load.bar(range(len(loads)), [medians[l] for l in loads], color=[BLUE, GREY, GREY][:len(loads)], alpha=0.8)
@@ -270,10 +270,10 @@ def plot_optimization(run: NotebookRun):
         ax_load.set_xticks(range(len(loads)), loads)
         ax_load.set_title(f"Time of that listing: eager {r17.value:.1f}x faster than lazy (DB-17)", fontsize=8)
     ax_load.set_ylabel("ms (median)")
-    _note_missing(ax_load, [("DB-17", r17)])
+    note_missing(ax_load, [("DB-17", r17)])
 
-    r19 = _record(run, "DB-19")
-    if _usable(r19):
+    r19 = record(run, "DB-19")
+    if usable(r19):
         d = r19.details
         rates = [d["bulk_rows_per_s"], d["row_rows_per_s"]]
         ax_import.bar([0, 1], rates, color=[BLUE, GREY], alpha=0.8)
@@ -284,10 +284,10 @@ def plot_optimization(run: NotebookRun):
         ax_import.set_xticks([0, 1], [f"bulk ({d['bulk_rows']} rows)", f"row by row ({d['row_rows']} rows)"])
         ax_import.set_title(f"Import rate: bulk {r19.value:.0f}x row-by-row (DB-19)", fontsize=8)
     ax_import.set_ylabel("tracks per second (log)")
-    _note_missing(ax_import, [("DB-19", r19)])
+    note_missing(ax_import, [("DB-19", r19)])
 
-    r20 = _record(run, "DB-20")
-    if _usable(r20):
+    r20 = record(run, "DB-20")
+    if usable(r20):
         d = r20.details
         edges, counts = d["read_ms_edges"], d["read_ms_histogram"]
         ax_pool.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=BLUE, alpha=0.75)
@@ -297,13 +297,13 @@ def plot_optimization(run: NotebookRun):
                           f"{int(r20.value)} leaked (DB-20)", fontsize=8)
     ax_pool.set_xlabel("read latency (ms)")
     ax_pool.set_ylabel("reads")
-    _note_missing(ax_pool, [("DB-20", r20)])
+    note_missing(ax_pool, [("DB-20", r20)])
     return fig
 
 
 def pool_table_html(run: NotebookRun) -> str:
     """DB-20: the pool's figures per round."""
-    r = _record(run, "DB-20")
+    r = record(run, "DB-20")
     if r is None or "rounds" not in r.details:
         return "<p>DB-20 has no pool figures.</p>"
     keys = ["threads", "reads", "checkouts", "checkins", "peak_checked_out", "peak_overflow", "waits",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from auralis_perf.notebook.helper import NotebookRun
-from auralis_perf.notebook.plots.common import _bound_line, _never_raises, _note_missing, _record, _usable
+from auralis_perf.notebook.plots.common import bound_line, never_raises, note_missing, record, usable
 from auralis_perf.report.formatting import STATUS_COLOURS
 
 BLUE, GREY, ORANGE = "#0969da", "#6e7781", "#bc4c00"
@@ -30,12 +30,12 @@ def _annotate(ax: Any, x: float, y: float, text: str) -> None:
     ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
 
 
-@_never_raises
+@never_raises
 def plot_numba(run: NotebookRun):
     """OPT-02 speedup per input size with the target; OPT-04 compile time cold/cached; OPT-05 without Numba."""
     fig, (ax02, ax_side) = run.figure(ncols=2)
-    r02, r03 = _record(run, "OPT-02"), _record(run, "OPT-03")
-    if _usable(r02):
+    r02, r03 = record(run, "OPT-02"), record(run, "OPT-03")
+    if usable(r02):
         rows = r02.details["by_size"]
         x = [r["n_frames"] for r in rows]
         ax02.plot(x, [r["speedup"] for r in rows], "-o", color=STATUS_COLOURS[r02.status],
@@ -53,11 +53,11 @@ def plot_numba(run: NotebookRun):
     else:
         ax02.set_title("Envelope follower speedup (OPT-02)")
     ax02.set_ylabel("speedup (x, log)")
-    _note_missing(ax02, [("OPT-02", r02), ("OPT-03", r03)])
+    note_missing(ax02, [("OPT-02", r02), ("OPT-03", r03)])
 
-    r04, r05 = _record(run, "OPT-04"), _record(run, "OPT-05")
+    r04, r05 = record(run, "OPT-04"), record(run, "OPT-05")
     bars = []
-    if _usable(r04):
+    if usable(r04):
         d = r04.details
         bars += [("compile,\nempty cache", d["cold_compile_s"], BLUE),
                  ("compile,\nwarm cache", d["cached_compile_s"], GREY),
@@ -77,16 +77,16 @@ def plot_numba(run: NotebookRun):
     if r05 is not None and r05.details.get("completed"):
         title += f"; no Numba: {r05.details['slower_x']:.0f}x slower, Δ {r05.value:.1e}"
     ax_side.set_title(title, fontsize=8)
-    _note_missing(ax_side, [("OPT-04", r04), ("OPT-05", r05)])
+    note_missing(ax_side, [("OPT-04", r04), ("OPT-05", r05)])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_vectorization(run: NotebookRun):
     """OPT-09 speedup of every kernel (with OPT-06/07 among them) and its output difference; OPT-08 SIMD."""
     fig, (ax09, ax08) = run.figure(ncols=2)
-    r09 = _record(run, "OPT-09")
-    if _usable(r09):
+    r09 = record(run, "OPT-09")
+    if usable(r09):
         table = r09.details["table"]
         for i, row in enumerate(table):
             colour = STATUS_COLOURS["fail"] if not row["within_tolerance"] or row["in_use"] == "not called" else BLUE
@@ -94,16 +94,16 @@ def plot_vectorization(run: NotebookRun):
             rounds = [p / f for f, p in zip(row["fast_samples"], row["plain_samples"])]
             ax09.plot([i] * len(rounds), rounds, ".", color="black", alpha=0.5, ms=3)
             _annotate(ax09, i, row["speedup"], f"{row['speedup']:.1f}x\nΔ {row['max_abs_diff']:.0e}\n{row['in_use']}")
-        _bound_line(run, ax09, "OPT-09", (-0.5, len(table) - 0.5), labelled=set())
+        bound_line(run, ax09, "OPT-09", (-0.5, len(table) - 0.5), labelled=set())
         ax09.set_xticks(range(len(table)), [row["kernel"] for row in table], fontsize=7)
         ax09.set_yscale("log")
         ax09.legend(fontsize=7)
     ax09.set_ylabel("plain time / fast time (x, log)")
     ax09.set_title("Vectorized/compiled against loop, per kernel (OPT-06, 07, 09, 10)", fontsize=8)
-    _note_missing(ax09, [("OPT-09", r09)])
+    note_missing(ax09, [("OPT-09", r09)])
 
-    r08 = _record(run, "OPT-08")
-    if _usable(r08):
+    r08 = record(run, "OPT-08")
+    if usable(r08):
         by_function: dict[str, dict[str, Any]] = {}
         for r in r08.details["compiled_kernels"]:  # one bar per function: the most packed of its signatures
             best = by_function.setdefault(r["function"], r)
@@ -123,17 +123,17 @@ def plot_vectorization(run: NotebookRun):
     else:
         ax08.set_title("SIMD (OPT-08)")
     ax08.set_ylabel("instructions in the kernel's machine code")
-    _note_missing(ax08, [("OPT-08", r08)])
+    note_missing(ax08, [("OPT-08", r08)])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_parallel(run: NotebookRun):
     """OPT-11 CPU use per core; OPT-12/14 efficiency against target; OPT-13 pool start-up and per-task cost."""
     fig, axes = run.figure(ncols=2, nrows=2)
     (ax11, ax_eff), (ax13, ax15) = axes
-    r11 = _record(run, "OPT-11")
-    if _usable(r11):
+    r11 = record(run, "OPT-11")
+    if usable(r11):
         d = r11.details
         cores = d["per_core_percent"]
         ax11.bar(range(len(cores)), cores, color=GREY, alpha=0.6, label="core use, whole machine")
@@ -142,35 +142,35 @@ def plot_parallel(run: NotebookRun):
         if d.get("others_percent", 0) >= 25:
             ax11.axhline(d["others_percent"], color=GREY, linestyle=":",
                          label=f"other programs: ~{d['others_percent']:.0f} % (cores not free)")
-        _bound_line(run, ax11, "OPT-11", (-0.5, len(cores) - 0.5), labelled=set())
+        bound_line(run, ax11, "OPT-11", (-0.5, len(cores) - 0.5), labelled=set())
         ax11.set_xticks(range(len(cores)), [f"core {i}" for i in range(len(cores))])
         ax11.set_ylim(0, 105)
         ax11.legend(fontsize=6)
     ax11.set_ylabel("%")
     ax11.set_title("Parallel analysis: CPU per core (OPT-11)", fontsize=8)
-    _note_missing(ax11, [("OPT-11", r11)])
+    note_missing(ax11, [("OPT-11", r11)])
 
     items = []
-    r12, r14 = _record(run, "OPT-12"), _record(run, "OPT-14")
-    if _usable(r12):
+    r12, r14 = record(run, "OPT-12"), record(run, "OPT-14")
+    if usable(r12):
         items.append((f"thread pool\n{r12.details['threads']} threads", r12.value, r12))
-    if _usable(r14):
+    if usable(r14):
         for executor, fig_ in r14.details["by_executor"].items():
             items.append((f"batch: {executor}\n{r14.details['workers']} workers", fig_["median_efficiency"], r14))
     for i, (label, value, r) in enumerate(items):
         ax_eff.bar(i, value, color=STATUS_COLOURS[r.status], alpha=0.75, width=0.6)
         _annotate(ax_eff, i, value, f"{value:.2f}")
     if items:
-        _bound_line(run, ax_eff, "OPT-12", (-0.5, len(items) - 0.5), labelled=set())
+        bound_line(run, ax_eff, "OPT-12", (-0.5, len(items) - 0.5), labelled=set())
         ax_eff.axhline(1.0, color=GREY, linestyle=":", linewidth=0.8)
         ax_eff.legend(fontsize=7)
     ax_eff.set_xticks(range(len(items)), [i[0] for i in items], fontsize=7)
     ax_eff.set_ylabel("speedup / workers that can run at once")
     ax_eff.set_title("Parallel efficiency (OPT-12, OPT-14)", fontsize=8)
-    _note_missing(ax_eff, [("OPT-12", r12), ("OPT-14", r14)])
+    note_missing(ax_eff, [("OPT-12", r12), ("OPT-14", r14)])
 
-    r13 = _record(run, "OPT-13")
-    if _usable(r13):
+    r13 = record(run, "OPT-13")
+    if usable(r13):
         d = r13.details
         labels = ["start-up", "per task", "shutdown"]
         keys = ["startup_ms", "per_task_median_ms", "shutdown_ms"]
@@ -182,11 +182,11 @@ def plot_parallel(run: NotebookRun):
         ax13.set_yscale("log")
         ax13.legend(fontsize=7)
     ax13.set_ylabel("ms (log)")
-    ax13.set_title(f"Pool overhead, {r13.details['payload_kb']:.0f} KB per task (OPT-13)" if _usable(r13)
+    ax13.set_title(f"Pool overhead, {r13.details['payload_kb']:.0f} KB per task (OPT-13)" if usable(r13)
                    else "Pool overhead (OPT-13)", fontsize=8)
-    _note_missing(ax13, [("OPT-13", r13)])
+    note_missing(ax13, [("OPT-13", r13)])
 
-    r15 = _record(run, "OPT-15")
+    r15 = record(run, "OPT-15")
     if r15 is not None and r15.details.get("scenarios"):
         scenarios = r15.details["scenarios"]
         ax15.barh(range(len(scenarios)), [s["outputs"] for s in scenarios], color=BLUE, alpha=0.5, label="compared")
@@ -199,18 +199,18 @@ def plot_parallel(run: NotebookRun):
         ax15.set_xscale("log")
         ax15.legend(fontsize=7)
     ax15.set_xlabel("outputs / reads")
-    ax15.set_title("Thread safety (OPT-15)" + (f": {int(r15.value)} mismatches" if _usable(r15) else ""), fontsize=8)
-    _note_missing(ax15, [("OPT-15", r15)])
+    ax15.set_title("Thread safety (OPT-15)" + (f": {int(r15.value)} mismatches" if usable(r15) else ""), fontsize=8)
+    note_missing(ax15, [("OPT-15", r15)])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_algorithms(run: NotebookRun):
     """OPT-16 FFT time per length and library; OPT-17 filter realisations; OPT-18..20 speed bars."""
     fig, axes = run.figure(ncols=2, nrows=2)
     (ax16, ax17), (ax1819, ax20) = axes
-    r16 = _record(run, "OPT-16")
-    if _usable(r16):
+    r16 = record(run, "OPT-16")
+    if usable(r16):
         table = r16.details["table"]
         markers = {"power of two": "o", "fast length (2-3-5)": "s", "prime": "^"}
         for lib, colour in (("numpy", BLUE), ("scipy", ORANGE)):
@@ -224,10 +224,10 @@ def plot_algorithms(run: NotebookRun):
         ax16.legend(fontsize=5, ncol=2)
     ax16.set_ylabel("ms per 2^20 samples (log)")
     ax16.set_title("FFT: numpy.fft against scipy.fft (OPT-16)", fontsize=8)
-    _note_missing(ax16, [("OPT-16", r16)])
+    note_missing(ax16, [("OPT-16", r16)])
 
-    r17 = _record(run, "OPT-17")
-    if _usable(r17):
+    r17 = record(run, "OPT-17")
+    if usable(r17):
         table = r17.details["table"]
         names = list(table)
         colours = [STATUS_COLOURS[r17.status] if n == r17.details["chosen"] else
@@ -238,16 +238,16 @@ def plot_algorithms(run: NotebookRun):
                                             for n in names], fontsize=6)
         ax17.set_xlabel("ms per call")
     ax17.set_title("EQ filter realisations (OPT-17)", fontsize=8)
-    _note_missing(ax17, [("OPT-17", r17)])
+    note_missing(ax17, [("OPT-17", r17)])
 
-    r18, r19 = _record(run, "OPT-18"), _record(run, "OPT-19")
+    r18, r19 = record(run, "OPT-18"), record(run, "OPT-19")
     bars = []
-    if _usable(r18):
+    if usable(r18):
         bars += [("resample\n44.1k→48k", r18.details["rtf_up"]), ("resample\n48k→44.1k", r18.details["rtf_down"])]
     for i, (label, value) in enumerate(bars):
         ax1819.bar(i, value, color=BLUE, alpha=0.8, width=0.6)
         _annotate(ax1819, i, value, f"{value:.0f}x")
-    if _usable(r19):
+    if usable(r19):
         table = r19.details["table"]
         offset = len(bars)
         for j, (name, row) in enumerate(table.items()):
@@ -257,12 +257,12 @@ def plot_algorithms(run: NotebookRun):
     ax1819.set_yscale("log")
     ax1819.set_ylabel("RTF (blue) / Msamples per s (orange), log")
     snr = (f"; round trip: {r18.details['round_trip_snr_below_18k_db']:.0f} dB SNR below 18 kHz"
-           if _usable(r18) and "round_trip_snr_below_18k_db" in r18.details else "")
+           if usable(r18) and "round_trip_snr_below_18k_db" in r18.details else "")
     ax1819.set_title("Resampling (OPT-18) and conversions (OPT-19)" + snr, fontsize=8)
-    _note_missing(ax1819, [("OPT-18", r18), ("OPT-19", r19)])
+    note_missing(ax1819, [("OPT-18", r18), ("OPT-19", r19)])
 
-    r20 = _record(run, "OPT-20")
-    if _usable(r20):
+    r20 = record(run, "OPT-20")
+    if usable(r20):
         table = r20.details["table"]
         codecs = list(table)
         xs = np.arange(len(codecs))
@@ -273,7 +273,7 @@ def plot_algorithms(run: NotebookRun):
         ax20.legend(fontsize=7)
     ax20.set_ylabel("real-time factor (log)")
     ax20.set_title("Codecs (OPT-20)", fontsize=8)
-    _note_missing(ax20, [("OPT-20", r20)])
+    note_missing(ax20, [("OPT-20", r20)])
     return fig
 
 
@@ -285,7 +285,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]):
 
 def kernel_table(run: NotebookRun):
     """OPT-09's table: every kernel's fast and plain time, speedup, output difference and evidence of use."""
-    r = _record(run, "OPT-09")
+    r = record(run, "OPT-09")
     rows = r.details.get("table", []) if r else []
     return _frame(rows, ["kernel", "n_frames", "fast_s", "plain_s", "speedup", "max_abs_diff", "tolerance",
                          "in_use", "proof"])
@@ -296,18 +296,18 @@ def algorithm_tables(run: NotebookRun) -> dict[str, Any]:
     import pandas as pd
 
     tables: dict[str, Any] = {}
-    r16 = _record(run, "OPT-16")
+    r16 = record(run, "OPT-16")
     tables["OPT-16"] = _frame(r16.details.get("table", []) if r16 else [],
                               ["length", "kind", "numpy_ms_per_Msample", "scipy_ms_per_Msample", "max_abs_diff"])
     for cid in ("OPT-17", "OPT-19", "OPT-20"):
-        r = _record(run, cid)
+        r = record(run, cid)
         table = r.details.get("table", {}) if r else {}
         tables[cid] = pd.DataFrame({name: {k: v for k, v in row.items() if not isinstance(v, list)}
                                     for name, row in table.items()}).T
-    r18 = _record(run, "OPT-18")
+    r18 = record(run, "OPT-18")
     tables["OPT-18"] = pd.DataFrame([{k: v for k, v in r18.details.items()
                                       if isinstance(v, (int, float)) and not isinstance(v, bool)}]
-                                    if _usable(r18) else [])
+                                    if usable(r18) else [])
     return tables
 
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from auralis_perf.catalog import TIERS
 from auralis_perf.notebook.helper import TIER_COLOURS, NotebookRun
-from auralis_perf.notebook.plots.common import _bound_line, _never_raises, _note_missing, _record, _usable
+from auralis_perf.notebook.plots.common import bound_line, never_raises, note_missing, record, usable
 from auralis_perf.report.formatting import STATUS_COLOURS
 from auralis_perf.results import CheckResult
 
 
-@_never_raises
+@never_raises
 def plot_rtf(run: NotebookRun):
     """RT-01..03: real-time factor per audio duration (every run as a point, the median joined)."""
     fig, ax = run.figure()
     ids = ("RT-01", "RT-02", "RT-03")
-    recs = [(cid, _record(run, cid)) for cid in ids]
-    points = [(r.details.get("audio_seconds"), r) for _, r in recs if _usable(r)]
+    recs = [(cid, record(run, cid)) for cid in ids]
+    points = [(r.details.get("audio_seconds"), r) for _, r in recs if usable(r)]
     if points:
         xs = [x for x, _ in points]
         for x, r in points:
@@ -36,16 +36,16 @@ def plot_rtf(run: NotebookRun):
     ax.set_ylim(bottom=0)
     ax.set_title("Real-time factor per duration (RT-01..RT-03)")
     ax.legend(fontsize=7, loc="lower right")
-    _note_missing(ax, recs)
+    note_missing(ax, recs)
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_chunk_times(run: NotebookRun):
     """RT-07: distribution of per-chunk processing times against the chunk's deadline."""
     fig, ax = run.figure()
-    r = _record(run, "RT-07")
-    if _usable(r):
+    r = record(run, "RT-07")
+    if usable(r):
         d = r.details
         deadline = d["deadline_ms"]
         chunk_ms = d.get("chunk_ms") or [p * deadline / 100.0 for p in r.samples]
@@ -64,42 +64,42 @@ def plot_chunk_times(run: NotebookRun):
         ax.set_title("Chunk processing time (RT-07)")
     ax.set_xlabel("time to produce one chunk (ms)")
     ax.set_ylabel("chunks (log)")
-    _note_missing(ax, [("RT-07", r)])
+    note_missing(ax, [("RT-07", r)])
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_latency(run: NotebookRun):
     """RT-06, RT-08, RT-09, RT-10: median latency bars, each run as a point, each check's bound."""
     fig, ax = run.figure()
     ids = ("RT-06", "RT-08", "RT-09", "RT-10")
     names = {"RT-06": "first chunk", "RT-08": "buffer wait", "RT-09": "preset switch", "RT-10": "playback start"}
-    recs = [(cid, _record(run, cid)) for cid in ids]
+    recs = [(cid, record(run, cid)) for cid in ids]
     labelled: set[str] = set()
     for i, (cid, r) in enumerate(recs):
-        if _usable(r):
+        if usable(r):
             ax.bar(i, r.value, color=STATUS_COLOURS[r.status], alpha=0.7, width=0.6)
             ax.plot([i] * len(r.samples), r.samples, ".", color="black", alpha=0.5, ms=3)
             ax.annotate(f"{r.value:.1f} ms", (i, r.value), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=7)
-        _bound_line(run, ax, cid, (i - 0.4, i + 0.4), labelled=labelled)
+        bound_line(run, ax, cid, (i - 0.4, i + 0.4), labelled=labelled)
     ax.set_xticks(range(len(ids)), [f"{cid}\n{names[cid]}" for cid in ids])
     ax.set_yscale("symlog", linthresh=1.0)
     ax.set_ylabel("ms (median; points are runs)")
     ax.set_title("Latency (RT-06, RT-08..RT-10)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside: bars and notes stay clear
-    _note_missing(ax, recs)
+    note_missing(ax, recs)
     return fig
 
 
-@_never_raises
+@never_raises
 def plot_throughput(run: NotebookRun):
     """RT-11..RT-15: concurrency per executor, batch and queue rates, sustained run, memory per track."""
     fig, axes = run.figure(ncols=2, nrows=2)
     (ax11, ax14), (ax1213, ax15) = axes
 
-    r11 = _record(run, "RT-11")
-    if _usable(r11):
+    r11 = record(run, "RT-11")
+    if usable(r11):
         d = r11.details
         modes = list(d["executors"])
         speedups = [d["executors"][m]["speedup"] for m in modes]
@@ -111,10 +111,10 @@ def plot_throughput(run: NotebookRun):
         ax11.legend(fontsize=7)
     ax11.set_ylabel("speedup over one-by-one")
     ax11.set_title("5 tracks at once (RT-11)")
-    _note_missing(ax11, [("RT-11", r11)])
+    note_missing(ax11, [("RT-11", r11)])
 
-    r14 = _record(run, "RT-14")
-    if _usable(r14):
+    r14 = record(run, "RT-14")
+    if usable(r14):
         tenths = r14.details["rtf_per_tenth"]
         ax14.plot(range(1, len(tenths) + 1), tenths, "-o", color="#0969da", ms=4)
         ax14.axhline(tenths[0] * 0.9, color=TIER_COLOURS["target"], linestyle="--", label="target: 0.9 x first tenth")
@@ -125,34 +125,34 @@ def plot_throughput(run: NotebookRun):
         ax14.set_title("Sustained run (RT-14)")
     ax14.set_xlabel("tenth of the run")
     ax14.set_ylabel("real-time factor")
-    _note_missing(ax14, [("RT-14", r14)])
+    note_missing(ax14, [("RT-14", r14)])
 
-    recs = [("RT-12", _record(run, "RT-12")), ("RT-13", _record(run, "RT-13"))]
+    recs = [("RT-12", record(run, "RT-12")), ("RT-13", record(run, "RT-13"))]
     labels = {"RT-12": "batch (audio s / wall s)", "RT-13": "job queue (jobs / s)"}
     for i, (cid, r) in enumerate(recs):
-        if _usable(r):
+        if usable(r):
             ax1213.bar(i, r.value, color=STATUS_COLOURS[r.status], alpha=0.7, width=0.5)
             ax1213.plot([i] * len(r.samples), r.samples, ".", color="black", alpha=0.5)
             ax1213.annotate(f"{r.value:.0f}", (i, r.value), textcoords="offset points", xytext=(0, 3),
                             ha="center", fontsize=7)
     ax1213.set_xticks(range(2), [f"{cid}\n{labels[cid]}" for cid, _ in recs])
     ax1213.set_title("Throughput (RT-12, RT-13)")
-    _note_missing(ax1213, recs)
+    note_missing(ax1213, recs)
 
-    r15 = _record(run, "RT-15")
-    if _usable(r15):
+    r15 = record(run, "RT-15")
+    if usable(r15):
         runs = range(1, len(r15.samples) + 1)
         ax15.bar(runs, r15.samples, color=STATUS_COLOURS[r15.status], alpha=0.7, width=0.5)
         for x, growth in zip(runs, r15.samples):
             ax15.annotate(f"{growth:.1f}", (x, growth), textcoords="offset points", xytext=(0, 3), ha="center",
                           fontsize=7)
         ax15.set_xticks(list(runs))
-        _bound_line(run, ax15, "RT-15", (0.5, len(r15.samples) + 0.5), labelled=set())
+        bound_line(run, ax15, "RT-15", (0.5, len(r15.samples) + 0.5), labelled=set())
         ax15.legend(fontsize=7)
         ax15.set_xlabel(f"batch run ({r15.details['tracks']} tracks each)")
     ax15.set_ylabel("peak RSS growth per track (MB)")
     ax15.set_title("Memory during a batch (RT-15)")
-    _note_missing(ax15, [("RT-15", r15)])
+    note_missing(ax15, [("RT-15", r15)])
     return fig
 
 
@@ -167,16 +167,16 @@ def _target_speedup(run: NotebookRun, r: CheckResult) -> float | None:
     return bound.limit
 
 
-@_never_raises
+@never_raises
 def plot_speedups(run: NotebookRun):
     """RT-16..RT-19 each speedup beside its target (log scale); RT-20 the fallback's difference and speed."""
     fig, (ax, ax20) = run.figure(ncols=2)
     ids = ("RT-16", "RT-17", "RT-18", "RT-19")
     names = {"RT-16": "envelope\ncompiled", "RT-17": "EQ\nvectorized", "RT-18": "spectrum\nparallel",
              "RT-19": "whole chain"}
-    recs = [(cid, _record(run, cid)) for cid in ids]
+    recs = [(cid, record(run, cid)) for cid in ids]
     for i, (cid, r) in enumerate(recs):
-        if not _usable(r):
+        if not usable(r):
             continue
         speedup = r.details.get("speedup", r.value)
         target = _target_speedup(run, r)
@@ -196,9 +196,9 @@ def plot_speedups(run: NotebookRun):
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(fontsize=7)
-    _note_missing(ax, recs)
+    note_missing(ax, recs)
 
-    r20 = _record(run, "RT-20")
+    r20 = record(run, "RT-20")
     if r20 is not None and r20.details.get("completed"):
         d = r20.details
         rtfs = [d["compiled_rtf"], d["fallback_rtf"]]
@@ -212,7 +212,7 @@ def plot_speedups(run: NotebookRun):
         ax20.set_title(f"Without Numba (RT-20): max abs diff {d['max_abs_diff']:.1e} (≤ {d['tolerance']:g})")
     else:
         ax20.set_title("Without Numba (RT-20)")
-    _note_missing(ax20, [("RT-20", r20)])
+    note_missing(ax20, [("RT-20", r20)])
     return fig
 
 

@@ -1,6 +1,6 @@
 """Inputs of the memory and optimization scenarios: music-like audio, audio files, big WAVs, a library.
 
-Audio comes from the shared test-audio helper (`suites._audio`: generated music-like signals, or the
+Audio comes from the shared test-audio helper (`suites.common.audio`: generated music-like signals, or the
 user's own files when the run was given some), so a real file is usable wherever a generated signal is.
 Files are written once per run folder and reused by the checks that need the same one.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from auralis_perf.suites import SuiteContext
-from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common import audio as suite_audio
 
 SAMPLE_RATE = 44100
 MB = 1024 * 1024
@@ -25,13 +25,13 @@ def music(ctx: SuiteContext, seconds: float, *, seed: int = 0) -> tuple[np.ndarr
 
     The array is shared with other checks (read-only): copy it before writing into it.
     """
-    return _audio.test_audio(ctx, seconds, seed=seed)
+    return suite_audio.test_audio(ctx, seconds, seed=seed)
 
 
 def music_file(ctx: SuiteContext, seconds: float, *, seed: int = 0, fmt: str = "WAV",
                subtype: str = "PCM_16") -> Path:
     """A file of `seconds` of test audio (written once per run folder), or the user's first file."""
-    return _audio.audio_file(ctx, seconds, seed=seed, fmt=fmt, subtype=subtype)
+    return suite_audio.audio_file(ctx, seconds, seed=seed, fmt=fmt, subtype=subtype)
 
 
 def long_wav(ctx: SuiteContext, target_bytes: int, *, subtype: str = "PCM_16") -> Path:

@@ -12,7 +12,7 @@ from auralis_perf.measure import Timing
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
-from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.realtime.common import ms, percentile, seed_scaled, shared_once, size
 
@@ -32,15 +32,15 @@ def _first_chunk_seconds(engine: Any, path: Path) -> float:
 
 
 def check_first_chunk(ctx: SuiteContext) -> CheckResult:
-    path = _audio.audio_file(ctx, size(ctx, "stream_seconds"))
+    path = suite_audio.audio_file(ctx, size(ctx, "stream_seconds"))
     repeats = size(ctx, "latency_repeats")
     _first_chunk_seconds(ctx.engine, path)  # warm-up: imports, compiled kernels, the file in the page cache
     timing = Timing.from_samples([_first_chunk_seconds(ctx.engine, path) for _ in range(repeats)], warmup=1)
     samples = ms(timing.samples)
     return record(ctx, "RT-06", describe(samples).median, samples=samples, kind="time", summary=timing.summary(),
-                  details={"file": path.name, "file_seconds": _audio.file_seconds(path), "repeats": timing.n,
+                  details={"file": path.name, "file_seconds": suite_audio.file_seconds(path), "repeats": timing.n,
                            "p95_ms": percentile(samples, 0.95), "max_ms": max(samples),
-                           "stability_warning": timing.warning, **_audio.describe_source(ctx)})
+                           "stability_warning": timing.warning, **suite_audio.describe_source(ctx)})
 
 
 def chunk_times(stream: Any) -> tuple[list[float], list[int]]:
@@ -61,7 +61,7 @@ def chunk_times(stream: Any) -> tuple[list[float], list[int]]:
 
 def check_chunk_times(ctx: SuiteContext) -> CheckResult:
     seconds = size(ctx, "stream_seconds")
-    path = _audio.audio_file(ctx, seconds)
+    path = suite_audio.audio_file(ctx, seconds)
     with ctx.engine.stream(path) as warm:  # warm-up: a few chunks
         for _, _chunk in zip(range(4), warm):
             pass
@@ -81,16 +81,16 @@ def check_chunk_times(ctx: SuiteContext) -> CheckResult:
                            "p99_ms": percentile(chunk_ms, 0.99), "max_ms": max(chunk_ms),
                            "median_percent": describe(percent).median, "max_percent": max(percent),
                            "missed_deadlines": sum(p > 100.0 for p in percent), "chunk_ms": chunk_ms,
-                           "file": path.name, "file_seconds": _audio.file_seconds(path),
-                           **seed_scaled(ctx, "stream_seconds", "streamed track (s)"), **_audio.describe_source(ctx)})
+                           "file": path.name, "file_seconds": suite_audio.file_seconds(path),
+                           **seed_scaled(ctx, "stream_seconds", "streamed track (s)"), **suite_audio.describe_source(ctx)})
 
 
 def _playback_session_run(ctx: SuiteContext) -> dict[str, Any]:
     """One real-time-paced playback at the default buffer size, switching presets along the way."""
     require(ctx, Capability.PLAYBACK)
     engine = ctx.engine
-    path = _audio.audio_file(ctx, size(ctx, "playback_seconds"))
-    length = _audio.file_seconds(path)
+    path = suite_audio.audio_file(ctx, size(ctx, "playback_seconds"))
+    length = suite_audio.file_seconds(path)
     switches = size(ctx, "preset_switches")
     presets = [p for p in engine.presets if p != "default"] or list(engine.presets)
     with engine.open_playback(path, realtime=True) as session:
@@ -128,7 +128,7 @@ def check_buffer_wait(ctx: SuiteContext) -> CheckResult:
 def _switch_latencies_from_stream(ctx: SuiteContext) -> list[float]:
     """Preset switch latency on a plain stream: set_preset, then the next chunk in hand (no playback)."""
     require(ctx, Capability.PRESET_SWITCH)
-    path = _audio.audio_file(ctx, size(ctx, "stream_seconds"))
+    path = suite_audio.audio_file(ctx, size(ctx, "stream_seconds"))
     presets = [p for p in ctx.engine.presets if p != "default"] or list(ctx.engine.presets)
     latencies = []
     with ctx.engine.stream(path) as stream:
@@ -185,12 +185,12 @@ def _playback_start_seconds(engine: Any, path: Path) -> dict[str, float]:
 
 def check_playback_start(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.PLAYBACK)
-    path = _audio.audio_file(ctx, size(ctx, "start_seconds"))
+    path = suite_audio.audio_file(ctx, size(ctx, "start_seconds"))
     _playback_start_seconds(ctx.engine, path)  # warm-up
     runs = [_playback_start_seconds(ctx.engine, path) for _ in range(size(ctx, "latency_repeats"))]
     samples = [r["first_chunk_ms"] for r in runs]
     return record(ctx, "RT-10", describe(samples).median, samples=samples, kind="time",
                   summary=Timing.from_samples([s / 1000 for s in samples]).summary(),
-                  details={"runs": runs, "file": path.name, "file_seconds": _audio.file_seconds(path),
+                  details={"runs": runs, "file": path.name, "file_seconds": suite_audio.file_seconds(path),
                            "p95_ms": percentile(samples, 0.95), "max_ms": max(samples),
                            "measured_to": "first processed buffer ready in the session's output buffer"})

@@ -15,7 +15,7 @@ from auralis_perf.engines import Capability, Engine, NotSupported, engine_names,
 from auralis_perf.measure import SubprocessFailed, run_isolated
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
-from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import compare_paths, max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor
@@ -33,7 +33,7 @@ def _kernel(ctx: SuiteContext, name: str) -> Any:
 
 def _evidence_around_master(ctx: SuiteContext, pair: Any) -> dict[str, Any]:
     """The pair's evidence before and after one `master()` call: proof that master uses the fast path."""
-    audio, sr = _audio.test_audio(ctx, 1.0)
+    audio, sr = suite_audio.test_audio(ctx, 1.0)
     before = pair.evidence()
     ctx.engine.master(audio, sr)
     after = pair.evidence()
@@ -81,7 +81,7 @@ def _pair_record(ctx: SuiteContext, check_id: str, name: str, seconds_key: str, 
                  extra: Callable[[Any, Any, Any], dict[str, Any]] | None = None) -> CheckResult:
     """A kernel pair timed side by side, its output difference and evidence in the record."""
     pair = _kernel(ctx, name)
-    sr = _audio.DEFAULT_SAMPLE_RATE
+    sr = suite_audio.DEFAULT_SAMPLE_RATE
     n_frames = int(size(ctx, seconds_key) * sr)
     evidence = _evidence_around_master(ctx, pair)
     data = pair.make_input(n_frames, sr)  # once: making music-like input is slow
@@ -136,7 +136,7 @@ def check_spectrum_parallel(ctx: SuiteContext) -> CheckResult:
 def check_chain(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.FALLBACKS)
     seconds = size(ctx, "chain_seconds")
-    audio32, sr = _audio.test_audio(ctx, seconds)
+    audio32, sr = suite_audio.test_audio(ctx, seconds)
     audio = audio32.astype(np.float64)  # the engines' equality contract is stated in float64
     tolerance = 1e-9
     if ctx.engine.has(Capability.KERNELS) and "chain" in ctx.engine.kernels():
@@ -173,7 +173,7 @@ def fallback_child(engine_spec: str, seconds: float, seed: int, audio_files: lis
         register(engine_spec, engine_spec)  # an adapter named as package.module:Factory
     engine = get_engine(engine_spec)
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=Path(workdir), audio_files=list(audio_files))
-    audio32, sr = _audio.test_audio(ctx, seconds, seed=seed)
+    audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     audio = audio32.astype(np.float64)
     times = []
     output = None
@@ -203,7 +203,7 @@ def check_without_numba(ctx: SuiteContext) -> CheckResult:
         fallback = np.load(output_path)
     finally:
         output_path.unlink(missing_ok=True)
-    audio32, sr = _audio.test_audio(ctx, seconds, seed=seed)
+    audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     audio = audio32.astype(np.float64)
     ctx.engine.master(audio, sr)  # warm
     start = time.perf_counter()

@@ -8,14 +8,14 @@ from auralis_perf.measure import Timing, measure_time
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
-from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, run_checks, scaled
 from auralis_perf.suites.realtime.common import SEED_SIZES, channels, size
 
 
 def _measure_rtf(ctx: SuiteContext, seconds: float, runs: int) -> dict[str, Any]:
     """Warm `master()` on `seconds` of audio, `runs` timed calls: RTF per run and its median."""
-    audio, sr = _audio.test_audio(ctx, seconds)
+    audio, sr = suite_audio.test_audio(ctx, seconds)
     engine = ctx.engine
     timing = measure_time(lambda: engine.master(audio, sr), warmup=1, repeat=runs, min_time=0.0,
                           inner_loops=1)
@@ -29,7 +29,7 @@ def _rtf_record(ctx: SuiteContext, check_id: str, m: dict[str, Any], extra: dict
     timing: Timing = m["timing"]
     details = {"audio_seconds": m["audio_seconds"], "sample_rate": m["sample_rate"], "channels": m["channels"],
                "runs": timing.n, "warmup_runs": timing.warmup, "wall_seconds_median": timing.median,
-               "stability_warning": timing.warning, **_audio.describe_source(ctx), **extra}
+               "stability_warning": timing.warning, **suite_audio.describe_source(ctx), **extra}
     return record(ctx, check_id, m["rtf"], samples=m["rtf_samples"], kind="rtf", summary=timing.summary(),
                   details=details)
 

@@ -11,7 +11,7 @@ from auralis_perf.measure import measure_time, peak_rss_during
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
-from auralis_perf.suites.common import audio as _audio
+from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor
@@ -26,7 +26,7 @@ def _tracks(ctx: SuiteContext, count: int, seconds: float) -> tuple[list[np.ndar
     """`count` tracks, each its own array: a few different pieces, each copy at another level."""
     tracks, rates = [], set()
     for i in range(count):
-        audio, sr = _audio.test_audio(ctx, seconds, seed=i % TRACK_PIECES)
+        audio, sr = suite_audio.test_audio(ctx, seconds, seed=i % TRACK_PIECES)
         tracks.append(audio * np.float32(1.0 - 0.5 * i / max(1, count)))  # levels differ: loudness works
         rates.add(sr)
     if len(rates) != 1:
@@ -128,7 +128,7 @@ def check_queue_rate(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.BATCH)
     jobs = size(ctx, "queue_jobs")
     clip_seconds = size(ctx, "queue_clip_seconds")
-    piece, sr = _audio.test_audio(ctx, clip_seconds * QUEUE_CLIPS)
+    piece, sr = suite_audio.test_audio(ctx, clip_seconds * QUEUE_CLIPS)
     clip_frames = piece.shape[0] // QUEUE_CLIPS
     clips = [(piece[i * clip_frames:(i + 1) * clip_frames], sr) for i in range(QUEUE_CLIPS)]
     workers = cores()
@@ -163,7 +163,7 @@ def check_queue_rate(ctx: SuiteContext) -> CheckResult:
 def check_sustained(ctx: SuiteContext) -> CheckResult:
     """One continuous streaming run of fixed wall time; RTF of its last tenth against its first."""
     wall = size(ctx, "sustained_wall_seconds")
-    audio, sr = _audio.test_audio(ctx, size(ctx, "stream_seconds"))
+    audio, sr = suite_audio.test_audio(ctx, size(ctx, "stream_seconds"))
     times: list[float] = []
     frames: list[int] = []
     ctx.engine.master(audio[: sr], sr)  # warm

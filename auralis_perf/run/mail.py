@@ -1,4 +1,5 @@
-"""Send the report by SMTP: the HTML report as the message, with a short plain-text part.
+"""Send the report by SMTP: a compact HTML body with its plots as cid: images, a short plain-text part, and
+the whole report.html attached (the body itself is composed in `mail_body.py`).
 
 Settings come from environment variables only, never from the command line (where a password would
 show in `ps` and in shell history):
@@ -82,8 +83,14 @@ class SmtpConfig:
         return f"{self.host}:{self.port} (tls {self.tls})"
 
 
-def build_message(sender: str, to: Sequence[str], subject: str, html: str, text: str) -> EmailMessage:
-    """A multipart/alternative message: the short text first, the HTML report as the preferred part."""
+def build_message(sender: str, to: Sequence[str], subject: str, html: str, text: str, *,
+                  images: Sequence[tuple[str, bytes]] = (),
+                  attachment: tuple[str, bytes] | None = None) -> EmailMessage:
+    """multipart/mixed [multipart/alternative [text, multipart/related [html, images]], attachment].
+
+    `images` are (content id without brackets, PNG bytes), referred to as cid:<id> in `html`; `attachment`
+    is (file name, bytes) of an HTML file. Without images or attachment the message is simply alternative.
+    """
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(to)
@@ -92,6 +99,14 @@ def build_message(sender: str, to: Sequence[str], subject: str, html: str, text:
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    html_part = msg.get_payload()[1]
+    for cid, png in images:
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid.split('@')[0]}.png",
+                              disposition="inline")
+    if attachment is not None:
+        name, data = attachment
+        # As UTF-8 text in base64: the file arrives byte for byte, and clients open it as HTML.
+        msg.add_attachment(data.decode("utf-8", "replace"), subtype="html", filename=name, cte="base64")
     return msg
 
 
@@ -123,15 +138,16 @@ def send_message(config: SmtpConfig, msg: EmailMessage, *, timeout: float = 60.0
         raise MailError(f"mail via {config.describe()}: some recipients were refused: {_refusals(refused)}")
 
 
-def send_report(report_path: str | os.PathLike[str], to: Sequence[str], *, subject: str, text: str,
-                config: SmtpConfig | None = None) -> None:
-    """Mail the report file at `report_path` to `to`; the file itself is only read."""
+def send_report(report_path: str | os.PathLike[str], to: Sequence[str], *, subject: str, text: str, html: str,
+                images: Sequence[tuple[str, bytes]] = (), config: SmtpConfig | None = None) -> None:
+    """Mail `html` (with its cid: `images`) and attach the report file at `report_path` (only read)."""
     config = config or SmtpConfig.from_env()
     try:
-        html = Path(report_path).read_text(encoding="utf-8")
+        report = Path(report_path).read_bytes()
     except OSError as exc:
         raise MailError(f"cannot read the report {report_path}: {exc}") from exc
-    send_message(config, build_message(config.sender, to, subject, html, text))
+    send_message(config, build_message(config.sender, to, subject, html, text, images=images,
+                                       attachment=(Path(report_path).name, report)))
 
 
 def _text(raw: bytes | str) -> str:

@@ -318,13 +318,11 @@ def _write_report(outcome: RunOutcome, changes: list[dict[str, Any]] | None, *,
 
 def mail_report(outcome: RunOutcome) -> None:
     """Send the written report to the run's --email-to; a failure is kept in `outcome.mail_error`."""
-    from auralis_perf.report import subject_line, summarize, text_summary
-    from auralis_perf.run.mail import MailError, send_report
+    from auralis_perf.run.mail import MailError
+    from auralis_perf.run.mail_body import send_run_report  # compact body, cid: plots, report attached
 
-    summaries = [summarize(r.results, r.base) for r in outcome.engine_runs]
     try:
-        send_report(outcome.report_path, outcome.config.email_to, subject=subject_line(summaries),
-                    text=text_summary(summaries, outcome.report_path))
+        send_run_report(outcome)
     except MailError as exc:
         outcome.mail_error = str(exc)
 

@@ -14,10 +14,30 @@ from auralis_perf.engines.base import (
     NotSupported,
     Stream,
 )
+from auralis_perf.engines.protocols.audio import (
+    ANALYSIS_KINDS,
+    CACHE_KINDS,
+    EXECUTORS,
+    Analysis,
+    AnalysisResult,
+    AudioCache,
+    AudioUtilities,
+    Batch,
+    BufferPool,
+    JobQueue,
+    Playback,
+    PlaybackChunk,
+    PlaybackSession,
+    PresetSwitch,
+)
 
 __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
            "NotSupported", "Stream", "get_engine", "engine_names", "register", "register_engine_path",
-           "unregister", "DEFAULT_ENGINE"]
+           "unregister", "DEFAULT_ENGINE",
+           # the typed capability protocols (engines/protocols/audio.py)
+           "ANALYSIS_KINDS", "CACHE_KINDS", "EXECUTORS", "Analysis", "AnalysisResult", "AudioCache",
+           "AudioUtilities", "Batch", "BufferPool", "JobQueue", "Playback", "PlaybackChunk", "PlaybackSession",
+           "PresetSwitch"]
 
 DEFAULT_ENGINE = "reference"
 

@@ -17,6 +17,16 @@ from typing import Any, Protocol, Union, runtime_checkable
 
 import numpy as np
 
+from auralis_perf.engines.protocols.audio import (
+    AnalysisResult,
+    AudioCache,
+    AudioUtilities,
+    BufferPool,
+    JobQueue,
+    PlaybackSession,
+    PresetSwitch,
+)
+
 AudioSource = Union[str, "PathLike[str]", np.ndarray]
 
 
@@ -27,14 +37,14 @@ class Capability:
     STREAM = "stream"          # Engine.stream (every engine)
     FALLBACKS = "fallbacks"    # Engine.master(..., optimized=False): every plain path at once
     KERNELS = "kernels"        # Engine.kernels(): fast/plain pairs (envelope, eq, spectrum, ...)
-    PLAYBACK = "playback"      # Engine.open_playback(...)
-    ANALYSIS = "analysis"      # Engine.analyze(...)
-    BATCH = "batch"            # Engine.process_batch(...), Engine.job_queue(...)
-    UTILITIES = "utilities"    # Engine.resample / convert / encode / decode
-    AUDIO_CACHE = "audio_cache"  # Engine.open_audio_cache(...)
+    PLAYBACK = "playback"      # Engine.open_playback() -> PlaybackSession
+    ANALYSIS = "analysis"      # Engine.analyze(...): protocol Analysis
+    BATCH = "batch"            # Engine.process_batch(...), Engine.job_queue(...): protocol Batch
+    UTILITIES = "utilities"    # Engine.utilities: protocol AudioUtilities
+    AUDIO_CACHE = "audio_cache"  # Engine.open_audio_cache(...) -> AudioCache
     LIBRARY = "library"        # Engine.open_library(...)
-    PRESET_SWITCH = "preset_switch"  # Stream.set_preset mid-stream
-    BUFFER_POOL = "buffer_pool"      # Stream.pool_stats
+    PRESET_SWITCH = "preset_switch"  # Stream.set_preset mid-stream: protocol PresetSwitch
+    BUFFER_POOL = "buffer_pool"      # Stream.pool_stats: protocol BufferPool
 
 
 class EngineError(Exception):
@@ -54,10 +64,13 @@ class NotSupported(EngineError, NotImplementedError):
 
 
 @runtime_checkable
-class Stream(Protocol):
+class Stream(PresetSwitch, BufferPool, Protocol):
     """A chunk-by-chunk processing of one source. Iterating yields processed chunks (frames, channels).
 
-    Filter and envelope state carry across chunks. A stream is a context manager; `close()` frees it.
+    Filter and envelope state carry across chunks: the concatenated chunks equal `Engine.master` of the
+    whole source within the engine's tolerance. A stream is iterated once; it is a context manager and
+    `close()` frees it. `set_preset` (capability `preset_switch`) and `pool_stats` (capability
+    `buffer_pool`) raise `NotSupported` on an engine without them (see `PresetSwitch`, `BufferPool`).
     """
 
     sample_rate: int
@@ -65,12 +78,6 @@ class Stream(Protocol):
     chunk_size: int
 
     def __iter__(self) -> Iterator[np.ndarray]: ...
-
-    def set_preset(self, preset: str) -> None:
-        """Takes effect at the next chunk, without a click (capability `preset_switch`)."""
-
-    def pool_stats(self) -> Mapping[str, int]:
-        """Buffer-pool figures: at least `allocations` and `reuses` (capability `buffer_pool`)."""
 
     def close(self) -> None: ...
 
@@ -134,51 +141,37 @@ class Engine(abc.ABC):
         """Process a file path or an array chunk by chunk. `sample_rate` is required for arrays."""
 
     # -- optional capabilities ------------------------------------------------------------------------
-    # The shapes below are the contract the suites rely on; the reference engine implements them all.
-    #
-    # kernels() -> {name: KernelPair}; the reference names: "envelope" (compiled vs pure-Python loop),
-    #   "eq" (all sections at once vs band by band), "spectrum_batched" (batched STFT vs frame by frame),
-    #   "spectrum_parallel" (across workers vs sequential; info["workers"]), "chain" (master optimized vs
-    #   every fallback).
-    # open_playback(...) -> session with start(), set_preset(name), wait(timeout) -> bool, close(),
-    #   context manager, and timeline() -> {"opened", "first_chunk", "playback_start": perf_counter seconds,
-    #   "preset_switches": [[requested, applied], ...], "buffer_waits": [seconds, ...],
-    #   "chunk_times": [seconds, ...], "missed_deadlines": int, "chunks": int}.
-    # analyze(audio, sr, kind, **options): kind "waveform" (columns=...), "spectrum" (n_fft=..., parallel=bool,
-    #   workers=int), "fingerprint", "loudness" (integrated LUFS, loudness range, true peak, crest factor).
-    # process_batch(items, workers, executor) -> outputs in input order; job_queue(workers) -> queue with
-    #   submit(audio, sample_rate, preset) -> Future, stats() -> [{"wait": s, "run": s}, ...], close().
-    # utilities -> object with resample(audio, sr_from, sr_to), float_to_int(audio, bits),
-    #   int_to_float(data, bits), interleave(planar), deinterleave(flat, channels), to_mono(audio),
-    #   to_stereo(audio), encode(audio, sr, path, format), decode(path) -> (audio, sr).
-    # open_audio_cache(directory) -> cache with get(path, kind) for kind in waveform/spectrum/fingerprint/
-    #   analysis, invalidate(path), stats() -> {"hits", "misses", "evictions", "bytes"}, close().
-    # open_library(path, **options) -> the music library (see engines/reference/library).
-    utilities: Any = None
+    # Each is a typed protocol in engines/protocols/audio.py (the docstrings there are the contract);
+    # the defaults below raise NotSupported, which the harness reports as `skip` with the reason.
+
+    #: Capability `utilities`: an object implementing `AudioUtilities`, or None.
+    utilities: AudioUtilities | None = None
 
     def kernels(self) -> Mapping[str, KernelPair]:
-        """Fast/plain pairs by name; the reference engine offers `envelope`, `eq`, `spectrum`, `chain`."""
+        """Capability `kernels`: fast/plain pairs by name. The names the checks look for: "envelope",
+        "eq", "spectrum_batched", "spectrum_parallel" (info["workers"]), "chain"; others are listed too."""
         raise NotSupported(f"engine {self.name!r} has no capability 'kernels'")
 
-    def open_playback(self, path: str | PathLike[str], *, chunk_size: int = 4096, buffer_chunks: int = 8,
-                      realtime: bool = False, preset: str = "default") -> Any:
-        """A playback session (see the reference engine's `PlaybackSession`)."""
+    def open_playback(self, *, chunk_size: int = 4096, preset: str = "default") -> PlaybackSession:
+        """Capability `playback`: a new player session (see `PlaybackSession`)."""
         raise NotSupported(f"engine {self.name!r} has no capability 'playback'")
 
-    def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
-        """Analysis by kind: `waveform`, `spectrum`, `fingerprint`, `loudness`."""
+    def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> AnalysisResult:
+        """Capability `analysis`: see `Analysis.analyze` (kinds `waveform`, `spectrum`, `fingerprint`,
+        `loudness`)."""
         raise NotSupported(f"engine {self.name!r} has no capability 'analysis'")
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
-                      preset: str = "default") -> list[Any]:
-        """Master many tracks (arrays or paths); executor is `serial`, `thread` or `process`."""
+                      preset: str = "default") -> list[np.ndarray]:
+        """Capability `batch`: see `Batch.process_batch` (executor `serial`, `thread` or `process`)."""
         raise NotSupported(f"engine {self.name!r} has no capability 'batch'")
 
-    def job_queue(self, workers: int = 1) -> Any:
-        """A queue of short mastering jobs that reports per-job wait and run times."""
+    def job_queue(self, workers: int = 1) -> JobQueue:
+        """Capability `batch`: a queue of short mastering jobs (see `JobQueue`)."""
         raise NotSupported(f"engine {self.name!r} has no capability 'batch'")
 
-    def open_audio_cache(self, directory: str | PathLike[str]) -> Any:
+    def open_audio_cache(self, directory: str | PathLike[str]) -> AudioCache:
+        """Capability `audio_cache`: the engine's cache of file analyses, persisted under `directory`."""
         raise NotSupported(f"engine {self.name!r} has no capability 'audio_cache'")
 
     def open_library(self, path: str | PathLike[str], **options: Any) -> Any:

@@ -6,11 +6,12 @@ only hold what makes their processing different.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Self
 
 import numpy as np
 
+from auralis_perf.engines.base import NotSupported
 from auralis_perf.engines.reference.stream import check_chunk_size
 from auralis_perf.engines.support.sources import ArraySource, FileSource
 
@@ -42,6 +43,13 @@ class ChunkedStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # The optional stream protocols (PresetSwitch, BufferPool): a subclass that has them overrides these.
+    def set_preset(self, preset: str) -> None:
+        raise NotSupported(f"{type(self).__name__} cannot switch presets mid-stream (no capability 'preset_switch')")
+
+    def pool_stats(self) -> Mapping[str, int]:
+        raise NotSupported(f"{type(self).__name__} keeps no buffer pool (no capability 'buffer_pool')")
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self._started:

@@ -1,0 +1,5 @@
+"""The typed capability protocols an engine implements, one module per area.
+
+`audio`: playback sessions, analysis, batch work and job queues, utilities, the audio cache, preset
+switching and buffer-pool figures. Everything here is re-exported from `auralis_perf.engines`.
+"""

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from auralis_perf.catalog import load_catalog
@@ -168,9 +169,11 @@ def test_audio_folder_without_audio_is_refused(tmp_path):
 
 
 def test_config_defaults_and_choices(tmp_path):
-    (tmp_path / "a.wav").write_bytes(b"")
+    import soundfile as sf
+
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b.FLAC").write_bytes(b"")
+    for name in ("a.wav", "sub/b.FLAC"):  # real audio: every --audio file is decoded before the run
+        sf.write(tmp_path / name, np.zeros((100, 2), dtype=np.float32), 44100, format=name.rsplit(".")[-1].upper())
     config = parse_config(["--categories", "db,RT", "--audio", str(tmp_path), "--engine", "reference"])
     assert config.profile == "standard"
     assert config.categories == ("realtime", "database")  # catalogue order, prefixes accepted

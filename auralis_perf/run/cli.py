@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from auralis_perf.catalog import CATEGORIES, ThresholdsError, load_catalog
+from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
 from auralis_perf.suites import PROFILES
 
 DEFAULT_PROFILE = "standard"
@@ -52,6 +53,8 @@ class RunConfig:
     #: Files for CI (issue 17): append summary.md to this file; write a JUnit XML report here.
     summary_to: Path | None = None
     junit: Path | None = None
+    #: --audio files found in folders but left out as unreadable: (path, problem), shown in the report.
+    audio_skipped: tuple[tuple[Path, str], ...] = ()
 
     @property
     def multi_engine(self) -> bool:
@@ -105,7 +108,7 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
     engines = resolve_engines(args.engine)
     categories = _categories(args.categories)
     thresholds = _thresholds(args.thresholds)
-    audio = resolve_audio([p for group in args.audio for p in group])
+    audio_choice = choose_audio_args([p for group in args.audio for p in group])
     timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUTS[args.profile]
     if not timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
@@ -119,7 +122,8 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
     out = args.out or Path("reports") / f"{stamp}-{'+'.join(map(path_safe, engines))}-{args.profile}"
     history = _history(args, out.resolve())
     summary_to, junit = _output_file("--summary-to", args.summary_to), _output_file("--junit", args.junit)
-    return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio,
+    return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio_choice.files,
+                     audio_skipped=audio_choice.skipped,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
                      history=history, summary_to=summary_to, junit=junit)
@@ -178,21 +182,32 @@ def _thresholds(path: Path | None) -> Path | None:
     return path.resolve()
 
 
-def resolve_audio(paths: Sequence[str]) -> tuple[Path, ...]:
-    """The audio files that `paths` name (files, or folders searched for AUDIO_SUFFIXES); UsageError if none."""
-    files: list[Path] = []
+def choose_audio_args(paths: Sequence[str]) -> AudioChoice:
+    """The --audio files, each probed (decoded end to end) before anything runs; see run/audio_inputs."""
+    named: list[Path] = []
+    found_in_folders: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
             if not found:
                 raise UsageError(f"--audio {raw}: the folder holds no audio file ({' '.join(AUDIO_SUFFIXES)})")
-            files.extend(found)
+            found_in_folders.extend(p.resolve() for p in found)
         elif path.is_file():
-            files.append(path)
+            named.append(path.resolve())
         else:
             raise UsageError(f"--audio {raw}: no such file or folder")
-    return tuple(dict.fromkeys(p.resolve() for p in files))
+    named = list(dict.fromkeys(named))
+    try:
+        return choose_audio(named, [p for p in dict.fromkeys(found_in_folders) if p not in named])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def resolve_audio(paths: Sequence[str]) -> tuple[Path, ...]:
+    """The usable audio files that `paths` name (files, or folders searched for AUDIO_SUFFIXES); UsageError if
+    none, or if a file named one by one is unusable (see choose_audio_args)."""
+    return choose_audio_args(paths).files
 
 
 def _history(args: argparse.Namespace, out: Path) -> Any:

@@ -253,6 +253,7 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         profile=config.profile, machine=machine, versions=versions,
         parameters={"engines": list(config.engines), "categories": list(config.categories),
                     "audio": [str(p) for p in config.audio], "timeout_s": config.timeout,
+                    "audio_skipped": [f"{p}: {problem}" for p, problem in config.audio_skipped],
                     "thresholds": str(config.thresholds) if config.thresholds else None},
         batch_id=batch_id, notebooks=[o.to_dict(base) for o in outcomes],
         control=control,  # the control workload, for cross-machine baseline comparisons
@@ -365,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
+    for path, problem in config.audio_skipped:
+        print(f"warning: --audio: left out {path}: {problem}", file=sys.stderr)
     outcome = run(config, baseline_hook=baseline_hook)
     print_outcome(outcome)
     return int(outcome.exit_code)

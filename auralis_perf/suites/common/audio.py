@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from auralis_perf.engines import AudioFileError
 from auralis_perf.engines.support.encode import write_in_blocks
 from auralis_perf.suites import SuiteContext
 
@@ -72,8 +73,11 @@ def audio_file(ctx: SuiteContext, seconds: float, *, seed: int = 0, fmt: str = "
 
 
 def file_seconds(path: str | Path) -> float:
-    """Duration of an audio file, from its header."""
-    info = sf.info(str(path))
+    """Duration of an audio file, from its header (an unreadable file: AudioFileError naming it)."""
+    try:
+        info = sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError, OSError) as exc:  # LibsndfileError is a SoundFileError
+        raise AudioFileError(f"{path}: cannot read the audio file's header: {exc}") from exc
     return info.frames / info.samplerate
 
 

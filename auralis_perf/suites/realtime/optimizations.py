@@ -154,6 +154,10 @@ def check_chain(ctx: SuiteContext) -> CheckResult:
                            "rtf_fallbacks": comparison.throughput("plain")[0]})
 
 
+#: Exceptions of a child process that mean its input was bad (an `error` of the check, not a `fail`).
+INPUT_ERRORS = frozenset({"AudioFileError", "AudioInputError", "LibsndfileError", "SoundFileError"})
+
+
 def _engine_spec(engine: Engine) -> str:
     """How a fresh process builds the same engine: its registered name, else its class as module:Factory."""
     if engine.name in engine_names():
@@ -190,6 +194,9 @@ def fallback_child(engine_spec: str, seconds: float, seed: int, audio_files: lis
 def check_without_numba(ctx: SuiteContext) -> CheckResult:
     seconds = size(ctx, "chain_seconds")
     seed = 0
+    # decode the test audio here first: an unreadable input is this check's `error`, never a `fail` of the
+    # fallback chain in the child
+    audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     output_path = ctx.workdir / f"rt20-fallback-{os.getpid()}.npy"
     try:
         child = run_isolated(fallback_child, args=(_engine_spec(ctx.engine), seconds, seed,
@@ -197,13 +204,14 @@ def check_without_numba(ctx: SuiteContext) -> CheckResult:
                                                    str(output_path)),
                              block_numba=True, timeout=600.0)
     except SubprocessFailed as exc:
+        if exc.error_type in INPUT_ERRORS:  # the input, not the fallback chain, is at fault
+            raise RuntimeError(f"the fallback child could not read its input: {exc}") from exc
         return record(ctx, "RT-20", None, violations=[f"the chain did not complete without Numba: {exc}"],
                       details={"child_traceback": exc.child_traceback, "stderr": exc.stderr[-2000:]})
     try:
         fallback = np.load(output_path)
     finally:
         output_path.unlink(missing_ok=True)
-    audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     audio = audio32.astype(np.float64)
     ctx.engine.master(audio, sr)  # warm
     start = time.perf_counter()

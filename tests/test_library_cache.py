@@ -1,14 +1,17 @@
 """The library's caches: LRU order, byte bound, keys, tags, and zero stale reads under random writes."""
 from __future__ import annotations
 
+import gc
 import random
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from auralis_perf.engines.reference.library import NewTrack, NotFoundError, open_library
 from auralis_perf.engines.reference.library.querycache import TaggedLRUCache
+from auralis_perf.engines.reference.library.records import Album, Artist, Track
 from auralis_perf.engines.reference.library.sizing import deep_sizeof
 
 # -- the cache itself -------------------------------------------------------------------------------
@@ -37,6 +40,40 @@ def test_byte_bound_holds_and_oversized_values_are_refused():
     assert "huge" not in cache and cache.stats()["rejected"] == 1
     cache.clear()
     assert cache.bytes == 0 and len(cache) == 0
+
+
+def _large_result(seed: int, n: int = 20) -> list[Track]:
+    """A search-like result: n Track records with album and artist, every text long and its own."""
+    artist = Artist(10_000 + seed, f"Artist {seed} " + "a" * 300)
+    album = Album(20_000 + seed, f"Album {seed} " + "b" * 300, artist.id, 1999, artist)
+    return [Track(100_000 * seed + i, f"Title {seed}.{i} " + "t" * 200, f"/music/{seed}/{i}/" + "p" * 200,
+                  artist.id, album.id, f"Genre {seed}", 1999, i, 180.5 + i, 44100, 2, "flac",
+                  10**7 + i, 1.7e9 + i, False, 1000 + i, 1.7e9 + i, 1.6e9 + i, album=album, artist=artist)
+            for i in range(n)]
+
+
+def test_byte_bound_holds_for_large_record_results_by_an_independent_measure():
+    # MEM-09 at the full profile: the search cache held 803 kB against its 640 kB bound, because the
+    # fields of NamedTuple records were not counted. tracemalloc sees what the cache really holds:
+    # what clearing it frees.
+    bound = 200_000
+    cache = TaggedLRUCache(max_entries=500, max_bytes=bound, name="search")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for i in range(60):
+            cache.put(("search", f"word {i}"), _large_result(i), ["search", f"artist:{10_000 + i}"])
+            assert cache.bytes <= bound
+        held = len(cache)
+        before = tracemalloc.get_traced_memory()[0]
+        cache.clear()
+        gc.collect()
+        freed = before - tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert cache.stats()["evictions"] == 60 - held > 0
+    assert freed <= bound, f"{held} entries held {freed} bytes against a bound of {bound}"
+    assert freed > bound // 2  # the cache did fill up to near its bound (otherwise nothing was tested)
 
 
 def test_measured_size_follows_the_value():

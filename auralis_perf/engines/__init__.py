@@ -30,6 +30,16 @@ from auralis_perf.engines.protocols.audio import (
     PlaybackSession,
     PresetSwitch,
 )
+from auralis_perf.engines.protocols.library import (
+    DatabaseHandle,
+    KeyValueCache,
+    LibraryCaches,
+    LibraryFeature,
+    LibraryRepository,
+    MusicLibrary,
+    NewTrack,
+    QueryCache,
+)
 
 __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
            "NotSupported", "Stream", "get_engine", "engine_names", "register", "register_engine_path",
@@ -37,7 +47,10 @@ __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineE
            # the typed capability protocols (engines/protocols/audio.py)
            "ANALYSIS_KINDS", "CACHE_KINDS", "EXECUTORS", "Analysis", "AnalysisResult", "AudioCache",
            "AudioUtilities", "Batch", "BufferPool", "JobQueue", "Playback", "PlaybackChunk", "PlaybackSession",
-           "PresetSwitch"]
+           "PresetSwitch",
+           # engines/protocols/library.py
+           "DatabaseHandle", "KeyValueCache", "LibraryCaches", "LibraryFeature", "LibraryRepository",
+           "MusicLibrary", "NewTrack", "QueryCache"]
 
 DEFAULT_ENGINE = "reference"
 

@@ -26,6 +26,7 @@ from auralis_perf.engines.protocols.audio import (
     PlaybackSession,
     PresetSwitch,
 )
+from auralis_perf.engines.protocols.library import MusicLibrary
 
 AudioSource = Union[str, "PathLike[str]", np.ndarray]
 
@@ -42,7 +43,7 @@ class Capability:
     BATCH = "batch"            # Engine.process_batch(...), Engine.job_queue(...): protocol Batch
     UTILITIES = "utilities"    # Engine.utilities: protocol AudioUtilities
     AUDIO_CACHE = "audio_cache"  # Engine.open_audio_cache(...) -> AudioCache
-    LIBRARY = "library"        # Engine.open_library(...)
+    LIBRARY = "library"        # Engine.open_library(...): protocol MusicLibrary
     PRESET_SWITCH = "preset_switch"  # Stream.set_preset mid-stream: protocol PresetSwitch
     BUFFER_POOL = "buffer_pool"      # Stream.pool_stats: protocol BufferPool
 
@@ -174,7 +175,9 @@ class Engine(abc.ABC):
         """Capability `audio_cache`: the engine's cache of file analyses, persisted under `directory`."""
         raise NotSupported(f"engine {self.name!r} has no capability 'audio_cache'")
 
-    def open_library(self, path: str | PathLike[str], **options: Any) -> Any:
+    def open_library(self, path: str | PathLike[str], **options: Any) -> MusicLibrary:
+        """Capability `library`: the music library at `path`, created when missing (see `MusicLibrary`
+        in engines/protocols/library.py). `options` are the engine's own (cache sizes, pool)."""
         raise NotSupported(f"engine {self.name!r} has no capability 'library'")
 
     def close(self) -> None:

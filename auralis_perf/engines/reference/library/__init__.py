@@ -143,7 +143,7 @@ Import and generation:
     lib.import_tracks(tracks: Iterable[NewTrack], *, batch_size=5000) -> ImportReport   (bulk: Core
         executemany in batches, one transaction, FTS rebuilt for the new rows at the end)
     lib.import_tracks_row_by_row(tracks, *, commit_every=1) -> ImportReport   (ORM, one INSERT per row)
-    lib.generate(n_tracks, *, seed=0) -> list[NewTrack]     (also generator.generate_tracks)
+    lib.generate(n_tracks, *, seed=0) -> list[NewTrack]     (auralis_perf.library_tracks.generate_tracks)
     lib.populate(n_tracks, *, seed=0, bulk=True) -> ImportReport
     lib.scan(folder, *, audio_cache=None) -> ScanReport     (scanner.py; soundfile + mutagen; a rescan
         compares size and mtime; changed and removed files go through lib.cached so the caches drop

@@ -7,6 +7,13 @@ from typing import Any
 from auralis_perf.engines.reference.library.querycache import TaggedLRUCache
 
 CACHE_NAMES = ("query", "tracks", "albums", "artists", "playlists", "search")
+#: The cache that serves each read of the repository (`LibraryCaches.cache_for`, the library protocol's
+#: question). A listing's page comes from the query cache; the records on it from the tracks cache.
+SERVED_BY = {"get_track": "tracks", "get_track_by_path": "tracks", "get_tracks": "tracks", "album_tracks": "tracks",
+             "get_album": "albums", "artist_albums": "albums", "get_artist": "artists",
+             "get_playlist": "playlists", "list_playlists": "playlists", "search": "search",
+             "list_tracks": "query", "count_tracks": "query", "count_by_genre": "query", "count_by_year": "query",
+             "genres": "query", "find_by_title": "query", "cursor_at": "query"}
 
 
 class LibraryCaches:
@@ -49,3 +56,14 @@ class LibraryCaches:
 
     def stats(self) -> dict[str, dict[str, Any]]:
         return {name: getattr(self, name).stats() for name in CACHE_NAMES}
+
+    def cache_for(self, read: str) -> str | None:
+        """The cache serving the repository read `read`, None for a read no cache serves."""
+        return SERVED_BY.get(read)
+
+    def facts(self) -> dict[str, dict[str, Any]]:
+        """What each cache is (the library protocol's facts): LRU bounded by entries and measured bytes,
+        no expiry, one set per open library, invalidated by tags on writes."""
+        return {name: {"policy": "lru", "ttl_seconds": None, "max_entries": cache.max_entries,
+                       "max_bytes": cache.max_bytes, "scope": "library", "invalidation": "tags on writes"}
+                for name, cache in zip(CACHE_NAMES, self.all())}

@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 
+from auralis_perf.engines.protocols.library import DatabaseHandle, LibraryFeature
 from auralis_perf.engines.reference.library.cached import CachedRepository
 from auralis_perf.engines.reference.library.caches import LibraryCaches
 from auralis_perf.engines.reference.library.database import BoundSource, Database, inspect_existing, prepare_location
 from auralis_perf.engines.reference.library.errors import InvalidQueryError
 from auralis_perf.engines.reference.library.explain import QueryPlan, explainable
-from auralis_perf.engines.reference.library.generator import generate_tracks
 from auralis_perf.engines.reference.library.importer import bulk_import, row_by_row_import
 from auralis_perf.engines.reference.library.records import ImportReport, NewTrack, ScanReport
 from auralis_perf.engines.reference.library.repository import Repository
@@ -31,6 +31,7 @@ from auralis_perf.engines.reference.library.schema import (
     playlists,
     tracks,
 )
+from auralis_perf.library_tracks import generate_tracks
 
 
 def create_schema(conn: Any) -> None:
@@ -43,7 +44,16 @@ def create_schema(conn: Any) -> None:
 
 
 class Library:
-    """An open music library; see the package docstring for every attribute and method."""
+    """An open music library; see the package docstring for every attribute and method.
+
+    It is the reference's `MusicLibrary` (auralis_perf.engines.protocols.library): `repo`, `cached`,
+    `caches`, `features`, `bulk_import`, `database()`, `scan`, `close`; the rest is its own API.
+    """
+
+    #: Every optional part of the library protocol.
+    features = frozenset({LibraryFeature.KEYSET, LibraryFeature.TITLE_PREFIX, LibraryFeature.LOAD_STRATEGIES,
+                          LibraryFeature.PLAYLISTS, LibraryFeature.CASCADE_DELETE, LibraryFeature.RENAME,
+                          LibraryFeature.SCAN})
 
     def __init__(self, path: Path, *, pool_size: int, max_overflow: int, pool_timeout: float,
                  query_cache_entries: int, query_cache_bytes: int, entity_cache_entries: int,
@@ -171,6 +181,21 @@ class Library:
                     for name in names}
 
     # -- import, generation, scan ----------------------------------------------------------------------
+    def bulk_import(self, tracks: Sequence[NewTrack]) -> list[int]:
+        """The protocol's bulk import: `import_tracks`, ids in the order given (one import's ids are
+        contiguous)."""
+        report = self.import_tracks(tracks)
+        if report.track_ids is None:
+            return []
+        first, last = report.track_ids
+        return list(range(first, last + 1))
+
+    def database(self) -> DatabaseHandle:
+        """The engine every statement goes through, the file, and the schema's names that differ from
+        the protocol's (tracks.added_at)."""
+        return DatabaseHandle(engine=self._db.engine, path=self.path, tracks_table="tracks",
+                              columns={"added": "added_at"})
+
     def import_tracks(self, items: Iterable[NewTrack], *, batch_size: int = 5000) -> ImportReport:
         report = bulk_import(self._db, items, batch_size=batch_size)
         self.cached.tracks_added()

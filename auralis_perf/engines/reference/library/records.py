@@ -2,12 +2,15 @@
 
 The records read in bulk (Artist, Album, Track, GroupStat, PlaylistSummary) are NamedTuples: immutable,
 compact, and about eight times cheaper to build than frozen dataclasses, which matters for listings of
-hundreds of rows. A cached record can never trigger a lazy load. The rest are frozen dataclasses.
+hundreds of rows. A cached record can never trigger a lazy load. The rest are frozen dataclasses;
+NewTrack (what is imported) is the harness's `auralis_perf.engines.protocols.library.NewTrack`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
+
+from auralis_perf.engines.protocols.library import NewTrack
 
 
 class Artist(NamedTuple):
@@ -92,30 +95,6 @@ class Playlist:
 
 
 @dataclass(frozen=True, slots=True)
-class NewTrack:
-    """A track to import: artist and album by name (created when missing), the rest as stored."""
-
-    path: str
-    title: str
-    artist: str
-    album: str | None = None
-    genre: str | None = None
-    year: int | None = None
-    track_number: int | None = None
-    duration: float = 0.0
-    sample_rate: int | None = None
-    channels: int | None = None
-    format: str | None = None
-    file_size: int = 0
-    mtime: float = 0.0
-    favorite: bool = False
-    play_count: int = 0
-    last_played: float | None = None
-    added_at: float | None = None
-    featured: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class DeleteReport:
     """What a delete removed or touched, so that caches can drop exactly those entries."""
 
@@ -158,3 +137,7 @@ class ScanReport:
     errors: tuple[ScanError, ...] = ()
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+__all__ = ["Album", "Artist", "Cursor", "DeleteReport", "GroupStat", "ImportReport", "NewTrack", "Page", "Playlist",
+           "PlaylistSummary", "ScanError", "ScanReport", "Track"]

@@ -1,4 +1,7 @@
-"""A deterministic generator of realistic synthetic music libraries.
+"""A deterministic generator of realistic synthetic music libraries (the tracks the library checks store).
+
+The harness generates the tracks and hands them to an engine's library (`MusicLibrary.bulk_import`,
+`add_track`), as it generates test audio (`auralis_perf.signals`): every engine stores the same library.
 
 Realistic here means the shapes that matter for queries and caches: a few artists own most of the
 tracks (Zipf-like popularity), albums hold 8 to 15 tracks, genres and years are skewed, a few tracks
@@ -11,7 +14,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from auralis_perf.engines.reference.library.records import NewTrack
+from auralis_perf.engines.protocols.library import NewTrack
 
 #: 2023-11-14 22:13:20 UTC: a fixed "now" so that libraries are reproducible.
 EPOCH = 1_700_000_000.0

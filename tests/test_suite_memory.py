@@ -71,6 +71,8 @@ def test_every_check_has_a_record_of_the_right_shape(records):
 
 def test_the_reference_engine_measures_every_check(records):
     not_measured = {i: f"{r.status}: {r.reason}" for i, r in records.items() if r.status not in ("pass", "fail")}
+    if "MEM-15" in not_measured and "no swap configured" in not_measured["MEM-15"]:
+        del not_measured["MEM-15"]  # a machine without swap cannot measure swap use (it skips)
     assert not not_measured
 
 
@@ -78,8 +80,29 @@ def test_figures_say_what_they_are(records):
     assert records["MEM-01"].kind == "rss" and records["MEM-01"].details["uss_mb"]
     assert records["MEM-13"].kind == "peak_rss" and len(records["MEM-13"].details["runs"]) == 2
     assert records["MEM-10"].kind == "traced"
-    assert records["MEM-15"].kind == "swap"
+    assert records["MEM-15"].kind == "swap" or records["MEM-15"].status == "skip"
     assert "ci_per_1000_mb" in records["MEM-06"].details
+
+
+SWAP_START = {"time": 0.0, "total_mb": 2048.0, "used_mb": 10.0, "sin_bytes": 0.0, "sout_bytes": 0.0}
+
+
+def test_swap_skips_without_swap_configured(tmp_path):
+    ctx = SuiteContext(engine=get_engine("reference"), profile="smoke", workdir=tmp_path)
+    none = {"total_mb": 0.0, "used_mb": 0.0, "sin_bytes": 0.0, "sout_bytes": 0.0}
+    r = memory_peak.judge_swap(ctx, {**none, "time": 0.0}, none, 0.0)
+    assert r.status == "skip" and "no swap configured" in r.reason
+
+
+def test_swap_judges_this_process_trees_own_swap_not_the_systems(tmp_path):
+    ctx = SuiteContext(engine=get_engine("reference"), profile="smoke", workdir=tmp_path)
+    busy_system = {**SWAP_START, "sin_bytes": 500.0 * 2**20}  # other programs swapped 500 MB in
+    quiet = memory_peak.judge_swap(ctx, SWAP_START, busy_system, 0.0)
+    assert quiet.status == "pass" and quiet.value == 0.0 and quiet.details["system_swap_in_mb"] == 500.0
+    swapped = memory_peak.judge_swap(ctx, SWAP_START, SWAP_START, 12.5)  # our pages went to swap
+    assert swapped.status == "fail" and swapped.value == 12.5
+    hidden = memory_peak.judge_swap(ctx, SWAP_START, SWAP_START, None)
+    assert hidden.status == "skip" and "VmSwap" in hidden.reason
 
 
 def test_leak_judge_flags_a_synthetic_leak():

@@ -26,7 +26,7 @@ from auralis_perf.measure.memory import (
     system_swap_counters,
     traced_allocations,
 )
-from auralis_perf.results import CheckResult
+from auralis_perf.results import CheckResult, skipped
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.checks import record, require, run_checks, scaled
@@ -202,18 +202,34 @@ def mem14_analysis(ctx: SuiteContext) -> CheckResult:
 
 def mem15_swap(ctx: SuiteContext) -> CheckResult:
     start = ctx.shared.get(SWAP_START_KEY) or {"time": time.time(), **system_swap_counters()}
-    now = system_swap_counters()
-    own = process_swap_mb(include_children=True)
+    return judge_swap(ctx, start, system_swap_counters(), process_swap_mb(include_children=True))
+
+
+def judge_swap(ctx: SuiteContext, start: dict[str, Any], now: dict[str, Any], own_mb: float | None) -> CheckResult:
+    """MEM-15 from the system's swap counters (at the category's start and now) and the swap of this
+    process tree (VmSwap of this process and its children, None where the OS hides it).
+
+    The value is this process tree's own swap: the system's swap-in over the span counts other programs
+    too, so it is context, never the verdict. Without swap configured nothing can be swapped: `skip`.
+    """
     swap_in = None
-    if start.get("sin_bytes") is not None and now["sin_bytes"] is not None:
+    if start.get("sin_bytes") is not None and now.get("sin_bytes") is not None:
         swap_in = (now["sin_bytes"] - start["sin_bytes"]) / MB
-    value = (own or 0.0) + (swap_in or 0.0)
-    return record(ctx, "MEM-15", value, samples=[own or 0.0, swap_in or 0.0], kind="swap", details={
-        "what": "swap used by this process and its children now, plus the system's swap-in since the "
-                "memory category started (other programs on the machine count in the second figure)",
-        "process_swap_mb": own, "system_swap_in_mb": swap_in, "system_swap_total_mb": now["total_mb"],
-        "system_swap_used_mb": now["used_mb"], "span_s": time.time() - start["time"],
-        "note": "no swap is configured on this machine, so nothing can be swapped" if not now["total_mb"] else ""})
+    details = {"what": "swap used by this process and its children (VmSwap) at the end of the memory "
+                       "category; the system's swap-in since the category started (other programs included) "
+                       "is context only",
+               "process_swap_mb": own_mb, "system_swap_in_mb": swap_in, "system_swap_total_mb": now["total_mb"],
+               "system_swap_used_mb": now["used_mb"], "span_s": time.time() - start["time"]}
+    reason = None
+    if not now["total_mb"]:
+        reason = "no swap configured on this machine: nothing can be swapped, so swap use cannot be measured"
+    elif own_mb is None:
+        reason = "the OS does not show this process's swap (VmSwap), so its swap use cannot be measured"
+    if reason:
+        result = skipped(ctx.catalog["MEM-15"], reason)
+        result.details.update(details)
+        return result
+    return record(ctx, "MEM-15", own_mb, samples=[own_mb], kind="swap", details=details)
 
 
 CHECKS = [("MEM-11", mem11_in_memory), ("MEM-12", mem12_concurrent), ("MEM-13", mem13_large_file),

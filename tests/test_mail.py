@@ -117,6 +117,7 @@ def test_body_images_and_attached_report_arrive_whole(smtp_server, tmp_path):
     assert image["Content-ID"] == "<plot@x>" and image.get_content() == PNG
     [attached] = [p for p in msg.walk() if p.get_content_disposition() == "attachment"]
     assert attached.get_filename() == "report.html"
+    assert attached.get_payload(decode=True) == report.read_bytes()   # byte for byte
     assert report.read_text(encoding="utf-8") == REPORT_HTML
 
 

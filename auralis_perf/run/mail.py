@@ -106,7 +106,7 @@ def build_message(sender: str, to: Sequence[str], subject: str, html: str, text:
     if attachment is not None:
         name, data = attachment
         # As UTF-8 text in base64: the file arrives byte for byte, and clients open it as HTML.
-        msg.add_attachment(data.decode("utf-8", "replace"), subtype="html", filename=name, cte="base64")
+        msg.add_attachment(data, maintype="text", subtype="html", filename=name, params={"charset": "utf-8"})
     return msg
 
 

@@ -68,3 +68,26 @@ def regression(check_id: str, before: float, after: float, *, critical: bool = T
     return {"id": check_id, "title": spec.title, "unit": spec.unit, "verdict": "regressed", "before": before,
             "after": after, "ratio": after / before, "p_value": 0.001, "rule": "samples",
             "note": "slower in every sample", "critical": critical, "normalised": False, "engine": engine}
+
+
+def fill_store(store: Any, *, machines: int = 3, engines: tuple[str, ...] = ("reference", "pedalboard"),
+               profiles: tuple[str, ...] = ("smoke", "standard"), runs_per_key: int = 8,
+               step_check: str = "RT-06", seed: int = 7) -> list[dict[str, Any]]:
+    """Append runs_per_key runs of every machine x engine x profile through the store's own API; on
+    machine m1 `step_check` gets 40 % slower half-way (a step). Returns the documents, in append order."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    docs = []
+    for k in range(runs_per_key):
+        for m in range(1, machines + 1):
+            for engine in engines:
+                for profile in profiles:
+                    values = {}
+                    if m == 1 and k >= runs_per_key // 2:
+                        values[step_check] = passing_value(step_check) * 1.4 * float(rng.lognormal(0, 0.01))
+                    doc = run_document(f"run-{k}-m{m}-{engine}-{profile}", engine=engine, profile=profile,
+                                       machine_name=f"m{m}", started_at=start + timedelta(hours=k, minutes=m),
+                                       values=values, rng=rng, scale=float(rng.lognormal(0, 0.02)))
+                    store.append(doc)
+                    docs.append(doc)
+    return docs

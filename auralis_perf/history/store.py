@@ -401,6 +401,26 @@ class HistoryStore:
                    "samples": json.loads(r.samples_json)} for r in rows]
         return points[::-1]
 
+    def run_rows(self) -> list[dict[str, Any]]:
+        """Every stored run without its results document, oldest first: id, run_uid, started_at,
+        finished_at, machine_fingerprint, engine, profile, machine (the describe_machine() dict)."""
+        query = (select(runs.c.id, runs.c.run_uid, runs.c.started_at, runs.c.finished_at, runs.c.machine_fingerprint,
+                        runs.c.engine, runs.c.profile, runs.c.machine_json)
+                 .order_by(runs.c.started_at, runs.c.id))
+        with self._connection(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [{"id": r.id, "run_uid": r.run_uid, "started_at": r.started_at, "finished_at": r.finished_at,
+                 "machine_fingerprint": r.machine_fingerprint, "engine": r.engine, "profile": r.profile,
+                 "machine": json.loads(r.machine_json)} for r in rows]
+
+    def check_values(self) -> list[tuple[int, str, str, float | None, str | None]]:
+        """Every stored check row as (run id, check id, status, value, unit), in one query: for views of
+        the whole store (the dashboard) that would otherwise ask for one series at a time."""
+        query = select(check_samples.c.run_id, check_samples.c.check_id, check_samples.c.status,
+                       check_samples.c.value, check_samples.c.unit)
+        with self._connection(write=False) as conn:
+            return [tuple(r) for r in conn.execute(query).all()]
+
     def integrity_problems(self) -> list[str]:
         """Check rows without a run, and (SQLite) what PRAGMA integrity_check finds; empty when sound."""
         problems: list[str] = []

@@ -1,0 +1,110 @@
+"""The dashboard built from a store of 3 machines x 2 engines x 2 profiles (synthetic runs, real schema),
+checked with an HTML parser: a chart per check and panel, no outside reference, every link resolves."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from team_support import CATALOG, fill_store
+
+from auralis_perf.__main__ import main
+from auralis_perf.history import HistoryStore
+from auralis_perf.report.check import external_references
+from auralis_perf.results import write_json_atomic
+
+
+class Page(HTMLParser):
+    """Ids, links, chart ids and step markers of the page, and which check heading each chart follows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+        self.charts: dict[str, list[str]] = {}
+        self.steps: dict[str, int] = {}
+        self.scripts = 0
+        self._check: str | None = None
+        self._chart: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "h3" and attrs.get("id", "").startswith("check-"):
+            self._check = attrs["id"].removeprefix("check-")
+            self.charts[self._check] = []
+        if tag == "svg":
+            self._chart = attrs.get("id")
+            self.charts[self._check].append(self._chart)
+        if tag == "line" and attrs.get("class") == "step":
+            self.steps[self._chart] = self.steps.get(self._chart, 0) + 1
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag == "script":
+            self.scripts += 1
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dash")
+    url = f"sqlite:///{root / 'history.sqlite'}"
+    with HistoryStore(url) as store:
+        docs = fill_store(store, runs_per_key=12)
+    # Two runs have their folder (results.json + report.html) under reports/: their points link there.
+    for doc in docs[:2]:
+        folder = root / "reports" / doc["run"]["id"]
+        write_json_atomic(folder / "results.json", doc)
+        (folder / "report.html").write_text("<html></html>")
+    code = main(["dashboard", "--history-url", url, "--out", str(root / "site"), "--reports", str(root / "reports")])
+    assert code == 0
+    html = (root / "site" / "index.html").read_text(encoding="utf-8")
+    page = Page()
+    page.feed(html)
+    return root, html, page, docs
+
+
+def test_every_check_has_a_chart_per_engine_and_profile(site):
+    _, _, page, _ = site
+    assert sorted(page.charts) == sorted(CATALOG.ids())
+    for check_id, charts in page.charts.items():
+        assert sorted(charts) == sorted(f"chart-{check_id}-{e}-{p}" for e in ("pedalboard", "reference")
+                                        for p in ("smoke", "standard")), check_id
+
+
+def test_self_contained_and_every_link_resolves(site):
+    root, html, page, docs = site
+    assert external_references(html) == []
+    assert page.scripts == 0
+    out = root / "site"
+    local = [h for h in page.hrefs if not h.startswith("#")]
+    assert all(h.removeprefix("#") in page.ids for h in page.hrefs if h.startswith("#"))
+    assert local and all((out / h).resolve().is_file() for h in local)
+    # every run has its record; the two runs with a folder link to their report, the others to their record
+    assert sum(i.startswith("run-") for i in page.ids) == len(docs)
+    assert {Path(h).parent.name for h in local} == {d["run"]["id"] for d in docs[:2]}
+
+
+def test_steps_and_tiers_are_marked(site):
+    _, html, page, _ = site
+    # RT-06 became 40 % slower half-way on machine m1 (every engine and profile): a step in each of its charts
+    for chart_id in page.charts["RT-06"]:
+        assert page.steps.get(chart_id, 0) >= 1, chart_id
+    assert "+40%" in html
+    # RT-06 has a critical bound (< 100 ms) near its values: drawn and labelled
+    rt06 = html[html.index('id="chart-RT-06-reference-smoke"'):]
+    assert ">crit<" in rt06[:rt06.index("</svg>")]
+
+
+def test_latest_value_matrix_and_machines(site):
+    _, html, page, _ = site
+    assert "latest" in page.ids and "machines" in page.ids
+    section = html[html.index('id="latest"'):html.index('id="cat-realtime"')]
+    assert section.count("<table>") == 4                       # one per engine x profile
+    assert section.count("[fp-m1") == 4 and section.count("[fp-m3") == 4
+
+
+def test_bad_store_is_exit_code_3(tmp_path, capsys):
+    assert main(["dashboard", "--history-url", f"sqlite:///{tmp_path / 'none.sqlite'}", "--out", str(tmp_path)]) == 3
+    assert "no auralis-perf tables" in capsys.readouterr().err
+    assert main(["dashboard"]) == 3

@@ -1,0 +1,86 @@
+"""The checks of issue 13 that could not fail now can: each judgement on a synthetic case, and a plausible
+fault that turns it into `fail` (or an honest `skip`/`error` where the figure cannot be measured).
+
+Correctness only, no timing assertions: the faults are far beyond any machine's noise.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from auralis_perf.engines import Capability, Engine
+from auralis_perf.suites import SuiteContext
+from auralis_perf.suites.common.checks import run_checks
+from auralis_perf.suites.realtime import groups as rt
+from auralis_perf.suites.realtime import throughput
+
+MB = 2**20
+
+
+@pytest.fixture
+def small_rt_sizes():
+    """RT sizes shrunk for these tests (restored afterwards)."""
+    saved = {k: dict(v) for k, v in rt.SIZES.items()}
+    for key, value in {"batch": (3, 0.3), "memory_repeats": 2}.items():
+        rt.SIZES[key]["smoke"] = value
+    yield
+    for key, value in saved.items():
+        rt.SIZES[key].clear()
+        rt.SIZES[key].update(value)
+
+
+def context(engine: Engine, tmp_path: Path) -> SuiteContext:
+    return SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "work")
+
+
+class CopyEngine(Engine):
+    """Masters by copying; batches in threads. Subclasses add one fault each."""
+
+    name = "copy"
+    capabilities = frozenset({Capability.MASTER, Capability.STREAM, Capability.BATCH})
+
+    def master(self, audio, sample_rate, preset="default", *, optimized=True):
+        return np.array(audio, copy=True)
+
+    def stream(self, source, *, sample_rate=None, chunk_size=4096, preset="default"):
+        raise NotImplementedError
+
+    def process_batch(self, items, *, workers=1, executor="thread", preset="default"):
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda item: self.master(*item), items))
+
+
+class HungryBatchEngine(CopyEngine):
+    """Every track in flight touches 150 MB of scratch: RT-15's 50 MB per track must fail."""
+
+    name = "hungry-batch"
+
+    def master(self, audio, sample_rate, preset="default", *, optimized=True):
+        scratch = np.ones(150 * MB // 8)  # touched pages count in RSS
+        out = np.array(audio, copy=True)
+        out[0] += scratch[0] - 1.0
+        return out
+
+
+# -- RT-15 ---------------------------------------------------------------------------------------------
+def test_rt15_flags_a_blind_measurement():
+    blind = throughput.batch_memory_run(delta_mb=0.0, outputs_mb=20.0, in_flight=2)
+    assert blind["blind"] and blind["working_mb_per_track"] == 0.0
+    seen = throughput.batch_memory_run(delta_mb=120.0, outputs_mb=20.0, in_flight=2)
+    assert not seen["blind"] and seen["working_mb_per_track"] == 50.0
+
+
+def test_rt15_an_engine_that_holds_150_mb_per_track_in_flight_fails(small_rt_sizes, tmp_path):
+    (r,) = run_checks(context(HungryBatchEngine(), tmp_path), [("RT-15", throughput.check_batch_memory)])
+    assert r.status == "fail", (r.status, r.reason, r.value)
+    assert r.value > 100.0 and r.details["tracks_in_flight"] >= 1
+
+
+def test_rt15_the_copy_engine_is_measured_not_blind(small_rt_sizes, tmp_path):
+    (r,) = run_checks(context(CopyEngine(), tmp_path), [("RT-15", throughput.check_batch_memory)])
+    assert r.status in ("pass", "error"), (r.status, r.reason)
+    if r.status == "error":  # a copy is so small the mark may not move: then it must say blind
+        assert "blind measurement" in r.reason

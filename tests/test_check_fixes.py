@@ -84,3 +84,25 @@ def test_rt15_the_copy_engine_is_measured_not_blind(small_rt_sizes, tmp_path):
     assert r.status in ("pass", "error"), (r.status, r.reason)
     if r.status == "error":  # a copy is so small the mark may not move: then it must say blind
         assert "blind measurement" in r.reason
+
+
+# -- RT-08 ---------------------------------------------------------------------------------------------
+def _rt08(timeline: dict) -> object:
+    from auralis_perf.results import check_record
+    from auralis_perf.suites.realtime.latency import output_latency
+
+    judged = output_latency(timeline)
+    return check_record("RT-08", judged["p95_ms"], violations=judged["violations"])
+
+
+def test_rt08_judges_missed_deadlines_and_the_p95_output_latency():
+    one_chunk_ahead = {"buffer_waits": [0.093] * 20, "missed_deadlines": 0, "chunks": 20}
+    assert _rt08(one_chunk_ahead).status == "pass"
+    # a slow engine: nothing waits in the buffer (the capped wait looks perfect), but the output runs dry
+    too_slow = {"buffer_waits": [0.0] * 20, "missed_deadlines": 4, "chunks": 20}
+    slow = _rt08(too_slow)
+    assert slow.status == "fail" and "4 missed deadline" in slow.reason
+    deep_buffer = {"buffer_waits": [0.7] * 20, "missed_deadlines": 0, "chunks": 20}
+    assert _rt08(deep_buffer).status == "fail" and _rt08(deep_buffer).value == pytest.approx(700.0)
+    on_demand = {"buffer_waits": [0.0] * 5, "pull_times": [0.3] * 5, "missed_deadlines": 0, "chunks": 5}
+    assert _rt08(on_demand).value == pytest.approx(300.0)  # time inside pull() counts as output latency

@@ -84,15 +84,18 @@ def engine_names() -> list[str]:
 
 
 def get_engine(name: str = DEFAULT_ENGINE, **options: object) -> Engine:
-    """Build the engine called `name`. Unknown names and missing optional packages raise EngineError."""
-    try:
-        target = _REGISTRY[name]
-    except KeyError:
-        raise EngineError(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}") from None
+    """Build the engine called `name`: a registered name, or an adapter's import path "package.module:Factory"
+    (so a fresh process can rebuild an engine that only the parent registered). Unknown names and missing
+    optional packages raise EngineError."""
+    target = _REGISTRY.get(name) or (name if ":" in name else None)
+    if target is None:
+        raise EngineError(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}")
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise EngineError(f"engine {name!r} is unavailable: {exc}") from exc
-    factory: Callable[..., Engine] = getattr(module, attr)
+    factory: Callable[..., Engine] | None = getattr(module, attr, None)
+    if factory is None:
+        raise EngineError(f"engine {name!r} is unavailable: {module_name} has no {attr!r}")
     return factory(**options)

@@ -58,6 +58,8 @@ def judge_use(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     """
     old, new = _numeric_leaves(before or {}), _numeric_leaves(after or {})
     grown = {k: new[k] - old.get(k, 0.0) for k in new if new[k] > old.get(k, 0.0)}
+    # a counter of the plain path growing shows the pipeline ran the plain path, never the fast one
+    fast_grown = {k: v for k, v in grown.items() if "plain" not in k.lower()}
     reported = _signature_lists(after or {})
     never_compiled = sorted(name for name, signatures in compiled.items() if not signatures)
     engine_numba = (after or {}).get("numba_available", True)
@@ -69,7 +71,7 @@ def judge_use(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     elif reported and engine_numba and not any(reported.values()):
         status = "not called"
         proof = "the pipeline ran, yet the engine reports no compiled signature for this kernel"
-    elif grown:
+    elif fast_grown:
         status = "in use"
         proof = "counters grew during one pipeline run: " + ", ".join(f"{k} +{v:g}" for k, v in grown.items())
         if compiled:
@@ -77,6 +79,8 @@ def judge_use(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     elif new:
         status = "not called"
         proof = "the pipeline ran without increasing any of the fast path's counters (" + ", ".join(new) + ")"
+        if grown:
+            proof += "; only the plain path's grew: " + ", ".join(f"{k} +{v:g}" for k, v in grown.items())
     elif compiled or any(reported.values()):
         status = "compiled only"
         proof = "compiled code exists, but no counter shows it running inside the pipeline"

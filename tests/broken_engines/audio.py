@@ -1,0 +1,255 @@
+"""Doubles that break mastering, streaming, playback, batch work, analysis or the utilities.
+
+Each is the reference engine with one fault, large enough to fail its checks on any machine: a sleep
+that caps the real-time factor at 10x, a first chunk that takes 0.6 s, memory held in hundreds of MB,
+an output that moves by 1e-4 to 1e-3, a race that needs only two threads.
+"""
+from __future__ import annotations
+
+import mmap
+import threading
+import time
+from collections.abc import Mapping
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from auralis_perf.engines import Capability, Stream
+from broken_engines.base import DelegatingEngine, DelegatingStream
+
+MB = 1024 * 1024
+
+
+class SlowErraticMaster(DelegatingEngine):
+    """master() sleeps 0.1 or 0.4 s per second of audio, alternately: a real-time factor of at most 10 and
+    run-to-run spread far above 10 %."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        self.calls += 1
+        time.sleep(audio.shape[0] / sample_rate * (0.1 if self.calls % 2 else 0.4))
+        return super().master(audio, sample_rate, preset, optimized=optimized)
+
+
+class _LateFirstChunk(DelegatingStream):
+    def chunk(self, index: int, chunk: np.ndarray) -> np.ndarray:
+        if index == 0:
+            time.sleep(SlowStart.DELAY_S)
+        return chunk
+
+
+class SlowStart(DelegatingEngine):
+    """Every stream's first chunk, and every playback session, comes 0.6 s late (a slow open)."""
+
+    DELAY_S = 0.6
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        return _LateFirstChunk(super().stream(source, **options))
+
+    def open_playback(self, path: str | PathLike[str], **options: Any) -> Any:
+        time.sleep(self.DELAY_S)
+        return super().open_playback(path, **options)
+
+
+class _SlowSwitch(DelegatingStream):
+    def __init__(self, inner: Stream) -> None:
+        super().__init__(inner)
+        self.switching = False
+
+    def set_preset(self, preset: str) -> None:
+        super().set_preset(preset)
+        self.switching = True
+
+    def chunk(self, index: int, chunk: np.ndarray) -> np.ndarray:
+        if self.switching:  # rebuilding the chain for the new preset takes a quarter of a second
+            time.sleep(0.25)
+            self.switching = False
+        return chunk
+
+
+class SlowPresetSwitch(DelegatingEngine):
+    """The chunk after a preset switch takes 0.25 s more (no playback: switches are timed on a stream)."""
+
+    dropped = frozenset({Capability.PLAYBACK})
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        return _SlowSwitch(super().stream(source, **options))
+
+
+class DriftingParallelBatch(DelegatingEngine):
+    """Batches in threads or processes come back 1e-4 louder than the same batch one by one."""
+
+    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
+                      preset: str = "default") -> list[Any]:
+        outputs = super().process_batch(items, workers=workers, executor=executor, preset=preset)
+        if executor == "serial":
+            return outputs
+        return [np.asarray(out) + np.float32(1e-4) for out in outputs]
+
+
+class BloatedEngine(DelegatingEngine):
+    """master() touches a 240 MB scratch buffer; a stream holds 80 MB while open."""
+
+    MASTER_SCRATCH = 240 * MB
+    STREAM_SCRATCH = 80 * MB
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        scratch = np.ones(self.MASTER_SCRATCH // 8)
+        time.sleep(0.03)  # held long enough for a sampled peak to see it
+        del scratch
+        return super().master(audio, sample_rate, preset, optimized=optimized)
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        stream = super().stream(source, **options)
+        stream_scratch = np.ones(self.STREAM_SCRATCH // 8)
+        return _Holding(stream, stream_scratch)
+
+
+class _Holding(DelegatingStream):
+    def __init__(self, inner: Stream, held: Any) -> None:
+        super().__init__(inner)
+        self.held = held
+
+    def close(self) -> None:
+        self.held = None
+        super().close()
+
+
+def _touched_anonymous_map(size: int) -> mmap.mmap:
+    """Memory outside the Python allocators (tracemalloc does not see it), every page written."""
+    block = mmap.mmap(-1, max(mmap.PAGESIZE, size))
+    np.frombuffer(block, dtype=np.uint8)[:] = 1
+    return block
+
+
+class LeakyEngine(DelegatingEngine):
+    """Every master() call keeps 40 times its input's size, in memory the Python allocators do not trace;
+    batches run through that master()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leaked: list[mmap.mmap] = []
+        self.lock = threading.Lock()
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        block = _touched_anonymous_map(40 * audio.nbytes)
+        with self.lock:
+            self.leaked.append(block)
+        return super().master(audio, sample_rate, preset, optimized=optimized)
+
+    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
+                      preset: str = "default") -> list[Any]:
+        return self.batch_through_master(items, workers=workers, executor=executor, preset=preset)
+
+    def close(self) -> None:
+        self.leaked.clear()
+        super().close()
+
+
+class ImmortalSessions(DelegatingEngine):
+    """Streams register themselves in a list that close() never empties."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[Stream] = []
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        stream = DelegatingStream(super().stream(source, **options))
+        self.sessions.append(stream)
+        return stream
+
+
+class _Unpooled(DelegatingStream):
+    def __init__(self, inner: Stream) -> None:
+        super().__init__(inner)
+        self.allocations = 0
+
+    def chunk(self, index: int, chunk: np.ndarray) -> np.ndarray:
+        self.allocations += 1
+        return np.array(chunk, copy=True)  # a new buffer for every chunk, never one from a pool
+
+    def pool_stats(self) -> Mapping[str, int]:
+        return {"allocations": self.allocations, "reuses": 0}
+
+
+class UnpooledStream(DelegatingEngine):
+    """Streams hand out a freshly allocated buffer for every chunk and never reuse one."""
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        return _Unpooled(super().stream(source, **options))
+
+
+class _Hoarding(DelegatingStream):
+    def __init__(self, inner: Stream) -> None:
+        super().__init__(inner)
+        self.kept: list[np.ndarray] = []
+
+    def chunk(self, index: int, chunk: np.ndarray) -> np.ndarray:
+        self.kept.append(np.array(chunk, copy=True))
+        return chunk
+
+    def close(self) -> None:
+        self.kept.clear()
+        super().close()
+
+
+class HoardingStream(DelegatingEngine):
+    """A stream keeps a copy of every chunk it has produced until it is closed: memory grows with the file."""
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        return _Hoarding(super().stream(source, **options))
+
+
+class IdleParallelAnalysis(DelegatingEngine):
+    """The "parallel" spectrum analysis waits 0.2 s on a lock and then runs on one core."""
+
+    def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
+        if kind == "spectrum" and options.get("parallel"):
+            time.sleep(0.2)
+            options = {**options, "parallel": False}
+        return super().analyze(audio, sample_rate, kind, **options)
+
+
+class RacyMaster(DelegatingEngine):
+    """master() keeps the input's peak in engine-wide state and reads it back 20 ms later: calls from two
+    threads at once scale each other's output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peak = 1.0
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        own = float(np.max(np.abs(audio))) or 1.0
+        self.peak = own
+        time.sleep(0.02)
+        out = super().master(audio, sample_rate, preset, optimized=optimized)
+        return out * np.float32(self.peak / own)
+
+
+class _SwappingUtilities:
+    """The reference utilities, except that deinterleave() puts the channels in reverse order."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def deinterleave(self, flat: np.ndarray, channels: int) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(self.inner.deinterleave(flat, channels))[::-1])
+
+
+class SwappedChannelUtilities(DelegatingEngine):
+    """Interleaving followed by deinterleaving swaps the channels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.utilities = _SwappingUtilities(self.inner.utilities)

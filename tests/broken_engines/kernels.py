@@ -1,0 +1,70 @@
+"""Doubles that break the fast/plain kernel pairs: a fast path that changes the output, a fast path that
+master() never runs, an EQ realisation slower than an equally accurate one the engine also has."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from auralis_perf.engines import KernelPair
+from broken_engines.base import DelegatingEngine
+
+#: What the broken fast paths add to their output: far beyond every tolerance (1e-9 .. 1e-4).
+OFFSET = 1e-3
+
+
+def _shifted(fast: Callable[[Any], Any]) -> Callable[[Any], np.ndarray]:
+    return lambda data: np.asarray(fast(data)) + OFFSET
+
+
+class ChangedFastPaths(DelegatingEngine):
+    """The compiled code computes something else than its plain fallback: every fast kernel path, and
+    master() when it runs compiled (optimisations on and Numba importable), return output moved by 1e-3.
+    Without Numba the engine falls back to the plain paths, so its output differs from the compiled one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            import numba  # noqa: F401
+            self.compiled = True
+        except ImportError:
+            self.compiled = False
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        out = super().master(audio, sample_rate, preset, optimized=optimized)
+        return out + np.asarray(OFFSET, dtype=out.dtype) if optimized and self.compiled else out
+
+    def kernels(self) -> Mapping[str, KernelPair]:
+        return {name: dataclasses.replace(pair, fast=_shifted(pair.fast))
+                for name, pair in super().kernels().items()}
+
+
+class NeverUsedFastPaths(DelegatingEngine):
+    """master() always runs the plain paths; the kernel pairs (and their evidence, the reference's own call
+    counters) are unchanged, so the fast paths are measured but never used."""
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        return super().master(audio, sample_rate, preset, optimized=False)
+
+
+class SlowChosenFilter(DelegatingEngine):
+    """The EQ the engine uses is a compiled cascade that waits 20 ms per call; the same cascade without
+    the wait is among its realisations."""
+
+    def kernels(self) -> Mapping[str, KernelPair]:
+        pairs = dict(super().kernels())
+        eq = pairs["eq"]
+
+        def chosen(data: Any) -> Any:
+            time.sleep(0.02)
+            return eq.fast(data)
+
+        pairs["eq"] = dataclasses.replace(eq, fast=chosen, info={
+            "realisations": {"engine's choice": chosen, "cascade without the wait": eq.fast},
+            "chosen": "engine's choice"})
+        return pairs

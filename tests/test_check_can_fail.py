@@ -27,6 +27,7 @@ matplotlib.use("Agg")
 from broken_engines import audio as broken_audio  # noqa: E402
 from broken_engines import kernels as broken_kernels  # noqa: E402
 from broken_engines.base import DelegatingEngine  # noqa: E402
+from suite_support import shrunk_smoke_sizes  # noqa: E402
 
 from auralis_perf.catalog import load_catalog  # noqa: E402
 from auralis_perf.results import CheckResult  # noqa: E402
@@ -140,21 +141,15 @@ SMOKE: dict[ModuleType, dict[str, Any]] = {
 @contextmanager
 def tiny_sizes() -> Iterator[None]:
     """The smoke column of every suite's sizes shrunk to REALTIME / SMOKE; the originals put back after."""
-    saved_rt = {key: dict(table) for key, table in rt_common.SIZES.items()}
-    saved = {module: dict(module.SIZES["smoke"]) for module in SMOKE}
+    saved = {key: dict(table) for key, table in rt_common.SIZES.items()}  # realtime: {key: {profile: size}}
     for key, value in REALTIME.items():
         rt_common.SIZES[key]["smoke"] = value
-    for module, sizes in SMOKE.items():
-        module.SIZES["smoke"].update(sizes)
     try:
-        yield
+        with shrunk_smoke_sizes(SMOKE):
+            yield
     finally:
-        for key, table in saved_rt.items():
-            rt_common.SIZES[key].clear()
+        for key, table in saved.items():
             rt_common.SIZES[key].update(table)
-        for module, smoke in saved.items():
-            module.SIZES["smoke"].clear()
-            module.SIZES["smoke"].update(smoke)
 
 
 #: (double, group name) -> that group's records by ID, run once per module.

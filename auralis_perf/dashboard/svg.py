@@ -3,8 +3,9 @@
 Drawn as plain SVG text (no plotting library, no script), so that a page with a thousand runs stays a few
 MB and opens anywhere. Each point is a link (to the run's report, or to its record on the page); detected
 steps (regress/stepdetect.py) are dashed vertical lines labelled with their size, red when worse by the
-check's direction; tier bounds are horizontal lines labelled with their tier. Coordinates are whole
-pixels: finer would only add bytes.
+check's direction; tier bounds are horizontal lines labelled with their tier; a failed point is hollow
+(class "f"). Coordinates are whole pixels, colours sit on one group per machine: with 100,000 points
+every byte of a point's markup is 100 KB of page.
 """
 from __future__ import annotations
 
@@ -112,10 +113,12 @@ def chart(lines: Sequence[Line], spec: CheckSpec | None, *, times: dict[int, flo
                 out.append(f'<line class="step" x1="{sx}" x2="{sx}" y1="{TOP}" y2="{TOP + plot_h}" stroke="{colour}" '
                            f'stroke-dasharray="3 2"/><text x="{sx + 2}" y="{TOP + 9}" class="t" '
                            f'fill="{colour}">{step.relative:+.0%}</text>')
+        # One group per machine carries the colour: a thousand points must not repeat it (page size).
+        out.append(f'<g fill="{line.colour}" stroke="{line.colour}">')
         for p, (a, b) in zip(line.points, coords):
-            fill = "#fff" if p.status == "fail" else line.colour
-            out.append(f'<a href="{escape(href(p.run_id))}"><circle cx="{a}" cy="{b}" r="2.5" fill="{fill}" '
-                       f'stroke="{line.colour}"/></a>')
+            failed = ' class="f"' if p.status == "fail" else ""
+            out.append(f'<a href="{escape(href(p.run_id))}"><circle cx="{a}" cy="{b}" r="2.5"{failed}/></a>')
+        out.append("</g>")
     out.append("</svg>")
     if notes:
         out.append(f'<div class="note">{escape("; ".join(notes))}</div>')

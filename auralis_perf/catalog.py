@@ -1,6 +1,6 @@
 """The check catalogue and its thresholds, loaded from TOML and validated.
 
-`auralis_perf/catalog.toml` holds every check of `checks.md` with its tiers. A user may pass another file
+`auralis_perf/catalog.toml` holds every check with its tiers. A user may pass another file
 (`--thresholds`); any mistake in it is reported with the file, the line and the key, never as a KeyError
 deep inside a run.
 """
@@ -15,15 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from auralis_perf.categories import BY_PREFIX
+
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.toml")
-CATEGORIES: dict[str, str] = {"RT": "realtime", "MEM": "memory", "CACHE": "cache", "DB": "database",
-                              "OPT": "optimization"}
 TIERS = ("critical", "target", "stretch")
 DIRECTIONS = ("higher", "lower")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 _BOUND = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-_ID = re.compile(r"^(RT|MEM|CACHE|DB|OPT)-(\d\d)$")
+_ID = re.compile(rf"^({'|'.join(BY_PREFIX)})-(\d\d)$")
 _CHECK_KEYS = {"category", "group", "title", "measures", "criterion", "unit", "direction", "floor",
                "memory_tolerance_mb", *TIERS}
 
@@ -156,9 +156,9 @@ def _load(path: Path, require_all: bool) -> Catalog:
         for key in entry:
             if key not in _CHECK_KEYS:
                 raise fail(f"unknown key; allowed: {', '.join(sorted(_CHECK_KEYS))}", check_id, key)
-        category = entry.get("category", CATEGORIES[m.group(1)])
-        if category != CATEGORIES[m.group(1)]:
-            raise fail(f"category {category!r} does not match the ID's prefix ({CATEGORIES[m.group(1)]!r})",
+        category = entry.get("category", BY_PREFIX[m.group(1)].name)
+        if category != BY_PREFIX[m.group(1)].name:
+            raise fail(f"category {category!r} does not match the ID's prefix ({BY_PREFIX[m.group(1)].name!r})",
                        check_id, "category")
         direction = entry.get("direction", "higher")
         if direction not in DIRECTIONS:
@@ -198,4 +198,4 @@ def _number(raw: Any, error: Callable[[str], ThresholdsError]) -> float:
 
 def _sort_key(check_id: str) -> tuple[int, int]:
     prefix, number = check_id.split("-")
-    return list(CATEGORIES).index(prefix), int(number)
+    return list(BY_PREFIX).index(prefix), int(number)

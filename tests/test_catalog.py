@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from auralis_perf.catalog import CATEGORIES, DEFAULT_CATALOG, TIERS, ThresholdsError, load_catalog
+from auralis_perf.catalog import DEFAULT_CATALOG, TIERS, ThresholdsError, load_catalog
+from auralis_perf.categories import CATEGORIES
 
 TEXT = DEFAULT_CATALOG.read_text(encoding="utf-8")
 
@@ -27,9 +28,10 @@ def thresholds_file(tmp_path: Path, text: str) -> Path:
 def test_builtin_catalogue_has_every_check_in_groups_of_five():
     catalog = load_catalog()
     assert len(catalog.checks) == 100
-    for prefix, category in CATEGORIES.items():
-        ids = catalog.ids(category)
-        assert ids == [f"{prefix}-{n:02d}" for n in range(1, 21)]
+    assert [c.name for c in CATEGORIES] == ["realtime", "memory", "cache", "database", "optimization"]
+    for c in CATEGORIES:
+        ids = catalog.ids(c.name)
+        assert ids == [f"{c.prefix}-{n:02d}" for n in range(1, 21)]
         groups = [catalog[i].group for i in ids]
         assert len(set(groups)) == 4 and all(groups.count(g) == 5 for g in groups)
     assert all(catalog[i].title and catalog[i].criterion for i in catalog.ids())

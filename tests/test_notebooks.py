@@ -10,11 +10,13 @@ import nbformat
 import pytest
 
 from auralis_perf import engines, suites
-from auralis_perf.catalog import CATEGORIES, load_catalog
-from auralis_perf.notebook.helper import NotebookRun, apply_suite_overrides, records_html
+from auralis_perf.catalog import load_catalog
+from auralis_perf.categories import NAMES
+from auralis_perf.notebook.helper import NotebookRun, records_html
 from auralis_perf.notebook.template import PARAMETERS, generic_notebook, group_names
 from auralis_perf.run.cli import DEFAULT_NOTEBOOKS, notebook_path
 from auralis_perf.run.sidefile import read_side_file
+from auralis_perf.suites import apply_suite_overrides
 
 CATALOG = load_catalog()
 PARAMETER_NAMES = {"engine", "profile", "audio", "workdir", "results_path", "thresholds"}
@@ -34,7 +36,7 @@ def calls(source: str, method: str) -> list[list]:
     return found
 
 
-@pytest.mark.parametrize("category", list(CATEGORIES.values()))
+@pytest.mark.parametrize("category", NAMES)
 def test_notebook_is_stored_clean_and_runs_every_group(category):
     path = notebook_path(DEFAULT_NOTEBOOKS, category)
     nb = nbformat.read(path, as_version=4)

@@ -106,7 +106,7 @@ def test_hook_for_the_pipeline_and_the_rendered_report(options: HistoryOptions, 
         changes, critical, html = hook(config, [engine_run])
     assert critical and changes[0]["id"] == "RT-06" and changes[0]["verdict"] == "regressed"
     assert "1 regressed" in stream.getvalue() and "stored as #6" in stream.getvalue()
-    page = render_report([(engine_run.results, tmp_path)], changes=changes, changes_html=html)
+    page = render_report([(engine_run.results, tmp_path)], changes_html=html)
     assert page.index('id="summary"') < page.index('id="changes"') < page.index('id="checks"')
     assert page.count('id="changes"') == 1 and 'href="#changes"' in page
     assert external_references(page) == []

@@ -11,9 +11,10 @@ import nbformat.v4 as v4
 import pytest
 
 from auralis_perf.catalog import load_catalog
+from auralis_perf.regress.section import changes_section_html
+from auralis_perf.regress.verdicts import Comparison, Verdict
 from auralis_perf.report import (
     comparison_rows,
-    order_changes,
     render_report,
     subject_line,
     summarize,
@@ -79,16 +80,17 @@ def executed_notebook(path: Path) -> Path:
 def report_html(tmp_path) -> str:
     (tmp_path / "notebooks").mkdir()
     executed_notebook(tmp_path / "notebooks" / "01.ipynb")
-    changes = [{"id": "RT-02", "title": "t", "verdict": "unchanged", "before": 1, "after": 1, "ratio": 1.0,
-                "p_value": 0.5, "unit": "x"},
-               {"id": "RT-01", "title": "<t>", "verdict": "regressed", "before": 50.0, "after": 40.0, "ratio": 0.8,
-                "p_value": 0.001, "unit": "x"}]
-    return render_report([(results_doc(), tmp_path)], changes=changes)
+    comparison = Comparison(verdicts=[
+        Verdict("RT-02", "t", "x", "unchanged", 1.0, 1.0, 1.0, 0.5, "samples", ""),
+        Verdict("RT-01", "<t>", "x", "regressed", 50.0, 40.0, 0.8, 0.001, "samples", "", critical=True)],
+        normalised=False, baseline_id="r0")
+    return render_report([(results_doc(), tmp_path)], changes_html=changes_section_html(comparison))
 
 
 def test_report_is_self_contained(report_html):
     assert external_references(report_html) == []
-    assert report_html.count("<style>") == 1  # one CSS copy
+    # One copy of the report's CSS; the baseline section brings its own small scoped style.
+    assert report_html.count("<style>") == 2 and report_html.count("<style>\n#changes table") == 1
     assert "data:image/png;base64," in report_html and 'alt="plot"' in report_html
 
 
@@ -139,8 +141,10 @@ def test_no_baseline_section_without_baseline_and_a_note_when_nothing_changed(tm
     html = render_report([(results_doc(notebook=None), tmp_path)])
     assert 'id="changes"' not in html
     assert "the executed notebook was not written" in html
-    html = render_report([(results_doc(notebook=None), tmp_path)], changes=[])
-    assert "No check changed against the baseline" in html
+    nothing = Comparison(verdicts=[Verdict("RT-01", "t", "x", "unchanged", 1.0, 1.0, 1.0, 0.5, "samples", "")],
+                         normalised=False, baseline_id="r0")
+    html = render_report([(results_doc(notebook=None), tmp_path)], changes_html=changes_section_html(nothing))
+    assert 'href="#changes"' in html and "No check changed: every compared check is unchanged" in html
 
 
 def test_comparison_of_two_engines(tmp_path):
@@ -151,13 +155,6 @@ def test_comparison_of_two_engines(tmp_path):
     html = render_report(docs)
     assert 'id="comparison"' in html and "ratio other" in html
     assert html.count("<h2>Every check") == 2
-
-
-def test_order_changes_puts_regressions_first():
-    changes = [{"id": "B", "verdict": "inconclusive"}, {"id": "A", "verdict": "improved"},
-               {"id": "C", "verdict": "regressed"}, {"id": "D", "verdict": "unchanged"}]
-    assert [c["id"] for c in order_changes(changes)] == ["C", "A", "B", "D"]
-    assert order_changes(None) is None
 
 
 def test_text_summary_and_subject(tmp_path):

@@ -7,15 +7,15 @@
     run.summary()                             # the category's table; marks the side file complete
 
 A notebook never crashes because a scenario did: a missing suite module, an engine that cannot be built
-or a group that raises all become `error` records with the reason, and the other groups still run.
+or a group that raises all become `error` records with the reason, and the other groups still run (the
+`SuiteSession` of suites/access.py does that, for the pytest front end too).
 
-`AURALIS_PERF_SUITES="realtime=my_pkg.my_suite,..."` makes a category use another suite module (tests use
-it to run the pipeline on tiny fake suites; it is also a way to try a new suite without editing ours).
+`AURALIS_PERF_SUITES="realtime=my_pkg.my_suite,..."` makes a category use another suite module
+(`auralis_perf.suites.apply_suite_overrides`).
 """
 from __future__ import annotations
 
 import html
-import json
 import os
 import sys
 import tempfile
@@ -24,15 +24,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from auralis_perf import engines, suites
-from auralis_perf.catalog import CATEGORIES, TIERS, Catalog, load_catalog
+from auralis_perf import suites
+from auralis_perf.catalog import TIERS, Catalog, load_catalog
+from auralis_perf.categories import NAMES
 from auralis_perf.engines import DEFAULT_ENGINE
 from auralis_perf.report.formatting import STATUS_COLOURS, format_value, tier_mark
-from auralis_perf.results import CheckResult, errored
+from auralis_perf.results import CheckResult
 from auralis_perf.run.sidefile import write_side_file
-from auralis_perf.suites.access import SuiteUnavailable, open_suite_context, registered_groups
+from auralis_perf.suites.access import SuiteSession
 
-SUITES_ENV = "AURALIS_PERF_SUITES"
 TIER_COLOURS = {"critical": "#cf222e", "target": "#bf8700", "stretch": "#1a7f37"}
 _PLOT_STYLE = {"figure.dpi": 90, "figure.figsize": (7.0, 3.4), "axes.grid": True, "grid.alpha": 0.3,
                "axes.spines.top": False, "axes.spines.right": False, "font.size": 9}
@@ -50,53 +50,37 @@ def default_workdir(category: str) -> Path:
     return Path(tempfile.gettempdir()) / "auralis-perf-lab" / category
 
 
-def apply_suite_overrides(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Point categories at other suite modules as `AURALIS_PERF_SUITES` says; returns the overrides."""
-    raw = (os.environ if environ is None else environ).get(SUITES_ENV, "")
-    overrides = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        category, sep, module = item.partition("=")
-        if not sep or category.strip() not in suites.CATEGORY_MODULES or not module.strip():
-            raise ValueError(f"{SUITES_ENV}: expected CATEGORY=module.path with CATEGORY one of "
-                             f"{', '.join(suites.CATEGORY_MODULES)}, got {item!r}")
-        overrides[category.strip()] = module.strip()
-    suites.CATEGORY_MODULES.update(overrides)
-    return overrides
-
-
 class NotebookRun:
-    """One category notebook's run: its suite context, its records and its side file."""
+    """One category notebook's run: a `SuiteSession` for its category, and its side file."""
 
     def __init__(self, category: str, *, engine: str = DEFAULT_ENGINE, profile: str = "standard",
                  audio: Sequence[str | os.PathLike[str]] = (), workdir: str | os.PathLike[str] | None = None,
                  results_path: str | os.PathLike[str] | None = None,
                  thresholds: str | os.PathLike[str] | None = None, show: bool = True) -> None:
-        if category not in CATEGORIES.values():
-            raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES.values())}")
-        if profile not in suites.PROFILES:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(suites.PROFILES)}")
-        apply_suite_overrides()
-        engines.register_engine_path(engine)
+        if category not in NAMES:
+            raise ValueError(f"unknown category {category!r}; known: {', '.join(NAMES)}")
+        suites.apply_suite_overrides()
+        workdir = Path(workdir) if workdir else default_workdir(category)
+        self.session = SuiteSession(engine, profile=profile, workdir=workdir, audio_files=list(audio),
+                                    catalog=load_catalog(thresholds))
         self.category = category
         self.engine_name = engine
         self.profile = profile
-        self.audio = [Path(p) for p in audio]
-        self.catalog: Catalog = load_catalog(thresholds)
-        self.workdir = Path(workdir) if workdir else default_workdir(category)
+        self.audio = self.session.audio_files
+        self.catalog: Catalog = self.session.catalog
+        self.workdir = workdir
         self.results_path = Path(results_path) if results_path else self.workdir / f"{category}.results.json"
         self.show = show
-        self.records: dict[str, CheckResult] = {}
+        self.records = self.session.records
         self.groups_done: list[str] = []
         self.started_at = _now()
-        self._context: suites.SuiteContext | None = None
-        self._engine_error: str | None = None
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.save()  # the pipeline sees at once that this notebook has started
 
     # -- running -------------------------------------------------------------------------------------
     def group_ids(self, name: str) -> list[str]:
-        """The catalogue IDs of one of this category's groups (the `group` column of checks.md)."""
-        ids = [i for i in self.catalog.ids(self.category) if self.catalog[i].group == name]
+        """The catalogue IDs of one of this category's groups (the `group` key in catalog.toml)."""
+        ids = self.session.catalogue_group_ids(self.category, name)
         if not ids:
             known = sorted({self.catalog[i].group for i in self.catalog.ids(self.category)})
             raise ValueError(f"{self.category} has no group {name!r}; its groups: {', '.join(known)}")
@@ -105,15 +89,7 @@ class NotebookRun:
     def group(self, name: str) -> list[CheckResult]:
         """Run the group `name`, show its table, save the side file; returns its records."""
         ids = self.group_ids(name)
-        try:
-            suite_group = self._suite_group(name)  # before the engine: no suite, no need to build one
-            records = suites.run_group(self.context, suite_group)
-        except SuiteUnavailable as exc:
-            records = [errored(self.catalog[i], str(exc)) for i in ids]
-            for r in records:
-                r.engine = self.engine_name
-        for r in records:
-            self.records[r.id] = r
+        _, records, _ = self.session.run(lambda: self.session.group_named(self.category, name), ids)
         if name not in self.groups_done:
             self.groups_done.append(name)
         self.save()
@@ -124,25 +100,7 @@ class NotebookRun:
     @property
     def context(self) -> suites.SuiteContext:
         """The suite context, built on first use (building an engine can take a while)."""
-        if self._context is None:
-            if self._engine_error is not None:
-                raise SuiteUnavailable(self._engine_error)
-            try:
-                self._context = open_suite_context(self.engine_name, profile=self.profile, workdir=self.workdir,
-                                                   audio_files=self.audio, catalog=self.catalog)
-            except SuiteUnavailable as exc:
-                self._engine_error = str(exc)
-                raise
-        return self._context
-
-    def _suite_group(self, name: str) -> suites.Group:
-        module = suites.CATEGORY_MODULES[self.category]
-        registered = registered_groups(self.category)
-        for g in registered:
-            if g.name == name:
-                return g
-        raise SuiteUnavailable(f"the {self.category} suite ({module}) registers no group {name!r}; it has: "
-                           f"{', '.join(g.name for g in registered) or 'none'}")
+        return self.session.context
 
     # -- results -------------------------------------------------------------------------------------
     def record(self, check_id: str) -> CheckResult:
@@ -156,26 +114,16 @@ class NotebookRun:
         return self.record(check_id).details
 
     def save(self, complete: bool = False) -> Path:
-        ordered = [self.records[i] for i in self.catalog.ids(self.category) if i in self.records]
         return write_side_file(
             self.results_path, category=self.category, engine=self.engine_name, profile=self.profile,
-            started_at=self.started_at, updated_at=_now(), records=ordered, groups_done=self.groups_done,
-            complete=complete, kernel={"executable": sys.executable, "pid": os.getpid()},
-            engine_info=self._engine_info())
-
-    def _engine_info(self) -> dict[str, Any] | None:
-        """The engine's own description (version, cold-start figures, ...) for the report, JSON-safe."""
-        if self._context is None:
-            return None
-        try:
-            info = self._context.engine.describe()
-        except Exception as exc:  # a description must never cost the side file
-            info = {"name": self.engine_name, "describe_error": f"{type(exc).__name__}: {exc}"}
-        return json.loads(json.dumps(info, default=str))
+            started_at=self.started_at, updated_at=_now(), records=self.session.ordered_records(self.category),
+            groups_done=self.groups_done, complete=complete,
+            kernel={"executable": sys.executable, "pid": os.getpid()},
+            engine_info=self.session.engine_description())
 
     def summary(self) -> list[CheckResult]:
         """Show every check of the category (unreported ones named), mark the side file complete."""
-        ordered = [self.records[i] for i in self.catalog.ids(self.category) if i in self.records]
+        ordered = self.session.ordered_records(self.category)
         missing = [i for i in self.catalog.ids(self.category) if i not in self.records]
         self.save(complete=True)
         if self.show:

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 from auralis_perf.catalog import Catalog, load_catalog
-from auralis_perf.report.model import CATEGORY_TITLES
+from auralis_perf.categories import NAMES
+from auralis_perf.categories import category as category_of
 
 PARAMETERS = """\
 engine = "reference"    # an engine name: see auralis_perf.engines.engine_names()
@@ -19,22 +20,6 @@ audio = []              # your own audio files as path strings; empty means gene
 workdir = None          # scratch folder; None means reports/lab/<category> in this checkout
 results_path = None     # this notebook's results (JSON) for the pipeline; None means inside workdir
 thresholds = None       # a thresholds TOML file; None means the built-in catalogue (auralis_perf/catalog.toml)"""
-INTROS = {
-    "realtime": "How fast the engine masters audio against the clock: real-time factor on short, medium and long "
-                "tracks, streaming latency, throughput under load, and whether the optimised code paths pay off.",
-    "memory": "What the engine costs in memory: idle footprint, leaks over many cycles (a fitted slope, not two "
-              "readings), peaks on long files and batches, and how efficiently buffers and caches use memory. "
-              "Every figure says whether it is RSS, USS, peak RSS or traced Python allocations.",
-    "cache": "Hit rates, speedups and correctness of the query, library and audio caches, including "
-             "invalidation measured with randomized write/read sequences (stale reads must be zero).",
-    "database": "Query times on a generated music library, the indexes each query uses, scaling from 10k to "
-                "100k tracks, offset against keyset pagination, and N+1 against eager loading.",
-    "optimization": "Whether each optimisation runs inside the real call and still pays: compiled kernels, "
-                    "vectorised paths, parallelism judged against the cores present, and algorithm choices. "
-                    "Every fast path is checked for unchanged output beside its speedup.",
-}
-STEMS = {"realtime": "01_realtime", "memory": "02_memory", "cache": "03_cache", "database": "04_database",
-         "optimization": "05_optimization"}
 
 
 def variable_name(group: str) -> str:
@@ -53,8 +38,8 @@ def generic_notebook(category: str, catalog: Catalog | None = None, intro: str |
 
     catalog = catalog or load_catalog()
     ids = catalog.ids(category)
-    title = CATEGORY_TITLES[category]
-    intro = INTROS[category] if intro is None else intro
+    title = category_of(category).title
+    intro = category_of(category).intro if intro is None else intro
     cells = [
         v4.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}, id="parameters"),
         v4.new_markdown_cell(
@@ -89,8 +74,8 @@ def write_generic_notebooks(folder: str | Path, categories: list[str] | None = N
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for category in categories or list(STEMS):
-        path = folder / f"{STEMS[category]}.ipynb"
+    for category in categories or NAMES:
+        path = folder / f"{category_of(category).stem}.ipynb"
         nbformat.write(generic_notebook(category), str(path))
         written.append(path)
     return written

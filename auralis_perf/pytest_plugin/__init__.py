@@ -27,7 +27,7 @@ import pytest
 
 from auralis_perf.catalog import TIERS, Catalog, ThresholdsError, load_catalog
 from auralis_perf.report.formatting import format_value
-from auralis_perf.suites import PROFILES
+from auralis_perf.suites import PROFILES, apply_suite_overrides
 
 DEFAULT_PROFILE = "smoke"
 
@@ -227,7 +227,6 @@ def _session(config: pytest.Config) -> PerfSession:
 def pytest_configure(config: pytest.Config) -> None:
     """Check the --perf-* options now (a typo is a usage error, not 100 errored tests)."""
     from auralis_perf.engines import DEFAULT_ENGINE
-    from auralis_perf.notebook.helper import apply_suite_overrides
     from auralis_perf.run.cli import UsageError, resolve_audio, resolve_engines
 
     try:  # the report's own check: registered names, or package.module:Factory for an adapter of yours

@@ -7,31 +7,27 @@ The same suites (`auralis_perf.suites`) and thresholds file are used as in the n
 and records are the same; there is no second implementation of any check.
 
 Nothing here raises for a scenario's trouble: a missing suite module, an engine that cannot be built or
-a group that never answers a check all become `error` records whose reason says what is missing.
+a group that never answers a check all become `error` records whose reason says what is missing (the
+`SuiteSession` of suites/access.py does that, for the notebooks too).
 """
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from auralis_perf import suites
 from auralis_perf.catalog import Catalog, load_catalog
 from auralis_perf.engines import DEFAULT_ENGINE
 from auralis_perf.measure.control import measure_control
 from auralis_perf.measure.machine import describe_machine, package_versions
-from auralis_perf.results import CheckResult, errored, run_id, run_metadata, to_jsonable, write_results
-from auralis_perf.suites.access import SuiteUnavailable, open_suite_context, registered_groups
+from auralis_perf.results import CheckResult, run_id, run_metadata, to_jsonable, write_results
+from auralis_perf.suites.access import SuiteSession, utc_now
 
 FRONT_END = "pytest"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -47,7 +43,7 @@ class GroupRun:
 
 @dataclass
 class GroupRunner:
-    """One engine, one profile, one scratch folder, one `SuiteContext` for a whole session."""
+    """One engine, one profile, one scratch folder, one `SuiteSession` for a whole pytest session."""
 
     engine_name: str = DEFAULT_ENGINE
     profile: str = "smoke"
@@ -59,17 +55,15 @@ class GroupRunner:
     with_control: bool = True
 
     def __post_init__(self) -> None:
-        if self.profile not in suites.PROFILES:
-            raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(suites.PROFILES)}")
-        self.workdir = Path(self.workdir)
-        self.started = _now()
+        self.session = SuiteSession(self.engine_name, profile=self.profile, workdir=self.workdir,
+                                    audio_files=self.audio_files, catalog=self.catalog)
+        self.workdir = self.session.workdir
+        self.started = self.session.started
         self.run_id = run_id(self.started, self.engine_name, self.profile, FRONT_END)
         self.machine = describe_machine()  # at the start: its load average is the one the run began under
         self.control = measure_control(self.profile) if self.with_control else None
-        self.records: dict[str, CheckResult] = {}
+        self.records = self.session.records
         self.group_runs: list[GroupRun] = []
-        self._context: suites.SuiteContext | None = None
-        self._engine_problem: str | None = None
 
     def __repr__(self) -> str:  # pytest prints fixture values in tracebacks: keep it one short line
         return (f"GroupRunner(engine={self.engine_name!r}, profile={self.profile!r}, "
@@ -82,71 +76,34 @@ class GroupRunner:
         if check_id not in self.records:
             self._run_group_of(check_id)
         if check_id not in self.records:  # a group that answered other IDs but not this one
-            self.records[check_id] = self._error(check_id, f"no group of the {spec.category} suite answered {check_id}")
+            self.records[check_id] = self.session.error_record(
+                check_id, f"no group of the {spec.category} suite answered {check_id}")
         return self.records[check_id]
 
     def _run_group_of(self, check_id: str) -> None:
         spec = self.catalog[check_id]
         started = time.perf_counter()
-        try:
-            g = self._suite_group(check_id)
-            ctx = self._suite_context()
-        except SuiteUnavailable as exc:
-            ids = tuple(i for i in self.catalog.ids(spec.category) if self.catalog[i].group == spec.group)
-            for i in ids:
-                self.records.setdefault(i, self._error(i, str(exc)))
-            self.group_runs.append(GroupRun(spec.category, spec.group, ids, time.perf_counter() - started,
-                                            problem=str(exc)))
-            return
-        for r in suites.run_group(ctx, g):
-            self.records[r.id] = r
-        self.group_runs.append(GroupRun(spec.category, g.name, g.ids, time.perf_counter() - started))
-
-    def _suite_group(self, check_id: str) -> suites.Group:
-        category = self.catalog[check_id].category
-        module = suites.CATEGORY_MODULES[category]
-        registered = registered_groups(category)
-        for g in registered:
-            if check_id in g.ids:
-                return g
-        raise SuiteUnavailable(f"the {category} suite ({module}) registers no group answering {check_id}; it has: "
-                           + (", ".join(f"{g.name} ({', '.join(g.ids)})" for g in registered) or "none"))
-
-    def _suite_context(self) -> suites.SuiteContext:
-        """The session's context, built on first use; an engine that cannot be built is remembered."""
-        if self._context is None:
-            if self._engine_problem is not None:
-                raise SuiteUnavailable(self._engine_problem)
-            try:
-                self._context = open_suite_context(self.engine_name, profile=self.profile, workdir=self.workdir,
-                                                   audio_files=self.audio_files, catalog=self.catalog)
-            except SuiteUnavailable as exc:
-                self._engine_problem = str(exc)
-                raise
-        return self._context
-
-    def _error(self, check_id: str, reason: str) -> CheckResult:
-        record = errored(self.catalog[check_id], reason)
-        record.engine = self.engine_name
-        return record
+        ids = self.session.catalogue_group_ids(spec.category, spec.group)
+        g, _, problem = self.session.run(lambda: self.session.group_answering(check_id), ids)
+        self.group_runs.append(GroupRun(spec.category, g.name if g else spec.group, g.ids if g else tuple(ids),
+                                        time.perf_counter() - started, problem=problem))
 
     # -- results -------------------------------------------------------------------------------------
     def ordered_records(self) -> list[CheckResult]:
         """Every record produced so far, in catalogue order."""
-        return [self.records[i] for i in self.catalog.ids() if i in self.records]
+        return self.session.ordered_records()
 
     def run_metadata(self, finished: datetime | None = None, **extra: Any) -> dict[str, Any]:
         """The `run` object of the results contract for this session."""
-        engine = self._context.engine if self._context is not None else None
         # The same versions block and control workload as a notebook run, plus pytest's version.
         versions = {**package_versions(self.machine), "pytest": _version("pytest")}
         return run_metadata(
-            run_id=self.run_id, started=self.started, finished=finished or _now(), engine=self.engine_name,
+            run_id=self.run_id, started=self.started, finished=finished or utc_now(), engine=self.engine_name,
             profile=self.profile, machine=self.machine, versions=versions,
             parameters={"engine": self.engine_name, "profile": self.profile,
                         "audio": [str(p) for p in self.audio_files], "thresholds": str(self.catalog.path),
                         **self.parameters},
-            front_end=FRONT_END, engine_description=_safe_describe(engine), control=self.control,
+            front_end=FRONT_END, engine_description=self.session.engine_description(), control=self.control,
             groups=[{"category": g.category, "name": g.name, "ids": list(g.ids),
                      "duration_s": round(g.duration_s, 3), "problem": g.problem} for g in self.group_runs],
             **extra)
@@ -167,12 +124,3 @@ def _version(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _safe_describe(engine: Any) -> dict[str, Any] | None:
-    if engine is None:
-        return None
-    try:
-        return engine.describe()
-    except Exception as exc:  # a description must never cost the results file
-        return {"name": getattr(engine, "name", "?"), "describe_error": f"{type(exc).__name__}: {exc}"}

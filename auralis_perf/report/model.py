@@ -10,13 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from auralis_perf.categories import CATEGORIES
 from auralis_perf.report.formatting import format_duration, format_value
 from auralis_perf.results import STATUSES
 
-CATEGORY_TITLES = {"realtime": "Real-time processing", "memory": "Memory", "cache": "Cache effectiveness",
-                   "database": "Database queries", "optimization": "Optimization validation"}
-#: Order of the "Changes since baseline" rows: what needs attention first.
-VERDICT_ORDER = ("regressed", "improved", "inconclusive", "unchanged")
+#: Section title of each category, in report order (from the category registry).
+CATEGORY_TITLES = {c.name: c.title for c in CATEGORIES}
 
 
 @dataclass
@@ -100,14 +99,6 @@ def comparison_rows(summaries: list[EngineSummary]) -> list[dict[str, Any]]:
                        for e in by_engine},
         })
     return rows
-
-
-def order_changes(changes: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """Baseline verdicts, regressions first (None when no baseline comparison was made)."""
-    if changes is None:
-        return None
-    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
-    return sorted(changes, key=lambda c: (rank.get(c.get("verdict"), len(rank)), str(c.get("id"))))
 
 
 def subject_line(summaries: list[EngineSummary]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from auralis_perf.catalog import TIERS
 from auralis_perf.report.comparison import comparison_view
 from auralis_perf.report.formatting import STATUS_COLOURS, format_duration, format_value, tier_mark
-from auralis_perf.report.model import CATEGORY_TITLES, EngineSummary, order_changes, summarize
+from auralis_perf.report.model import CATEGORY_TITLES, EngineSummary, summarize
 from auralis_perf.report.notebook_html import TEMPLATES, notebook_body
 
 RunInput = tuple[dict[str, Any], "str | os.PathLike[str]"]
@@ -70,11 +70,11 @@ def _sections(summary: EngineSummary) -> list[dict[str, Any]]:
     return sections
 
 
-def render_report(runs: Sequence[RunInput], *, changes: list[dict[str, Any]] | None = None,
-                  title: str = "auralis-perf report", generated_at: datetime | None = None,
-                  changes_html: str | None = None) -> str:
+def render_report(runs: Sequence[RunInput], *, title: str = "auralis-perf report",
+                  generated_at: datetime | None = None, changes_html: str | None = None) -> str:
     """The report's HTML. `runs` pairs each results document with the folder its notebook paths are in;
-    `changes` are baseline verdicts {id, title, verdict, before, after, ratio, p_value, unit}, or None."""
+    `changes_html` is the "Changes since baseline" section (`regress.section.changes_section_html`, its
+    one renderer), or None when no baseline was compared."""
     import jinja2
     from markupsafe import Markup
 
@@ -91,18 +91,16 @@ def render_report(runs: Sequence[RunInput], *, changes: list[dict[str, Any]] | N
     compared = comparison_view(summaries)  # rows with better/worse, the RTF chart, engine facts
     return env.get_template("report.html.j2").render(
         title=title, engines=engines, multi=len(summaries) > 1, tiers=TIERS, status_colours=STATUS_COLOURS,
-        changes=order_changes(changes), comparison=compared["rows"] if compared else [], compared=compared,
-        # The history step's own escaped section (verdict notes, trend plots) replaces the plain table.
+        comparison=compared["rows"] if compared else [], compared=compared,
         changes_html=Markup(changes_html) if changes_html else None,
         generated_at=(generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"))
 
 
-def write_report(path: str | os.PathLike[str], runs: Sequence[RunInput], *,
-                 changes: list[dict[str, Any]] | None = None, title: str = "auralis-perf report",
+def write_report(path: str | os.PathLike[str], runs: Sequence[RunInput], *, title: str = "auralis-perf report",
                  changes_html: str | None = None) -> Path:
     """Render and write the report atomically (a reader never sees half a page)."""
     path = Path(path)
-    html = render_report(runs, changes=changes, title=title, changes_html=changes_html)
+    html = render_report(runs, title=title, changes_html=changes_html)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, path)

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from auralis_perf.catalog import CATEGORIES, ThresholdsError, load_catalog
+from auralis_perf.catalog import ThresholdsError, load_catalog
+from auralis_perf.categories import CATEGORIES, NAMES
 from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
 from auralis_perf.suites import PROFILES
 
@@ -73,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="engine(s) to measure, by registered name or as package.module:Factory for an adapter "
                         "of your own; a comma list runs each engine's notebooks separately and compares them "
                         "in one report (default: reference)")
-    p.add_argument("--categories", default=",".join(CATEGORIES.values()), metavar="LIST",
+    p.add_argument("--categories", default=",".join(NAMES), metavar="LIST",
                    help="comma list of categories or ID prefixes: "
-                        + ", ".join(f"{c} ({p})" for p, c in CATEGORIES.items()) + " (default: all)")
+                        + ", ".join(f"{c.name} ({c.prefix})" for c in CATEGORIES) + " (default: all)")
     p.add_argument("--audio", action="append", nargs="+", default=[], metavar="FILES_OR_DIR",
                    help="your own audio files or folders (searched for "
                         + " ".join(AUDIO_SUFFIXES) + "); default: generated music-like audio")
@@ -159,17 +160,17 @@ def resolve_engines(raw: str) -> tuple[str, ...]:
 
 
 def _categories(raw: str) -> tuple[str, ...]:
-    by_name = {**{c: c for c in CATEGORIES.values()}, **{p.lower(): c for p, c in CATEGORIES.items()}}
+    by_name = {**{c.name: c.name for c in CATEGORIES}, **{c.prefix.lower(): c.name for c in CATEGORIES}}
     chosen = []
     for item in (i.strip().lower() for i in raw.split(",") if i.strip()):
         if item not in by_name:
             raise UsageError(f"unknown category {item!r}; choose from "
-                             + ", ".join(f"{c} ({p})" for p, c in CATEGORIES.items()))
+                             + ", ".join(f"{c.name} ({c.prefix})" for c in CATEGORIES))
         chosen.append(by_name[item])
     if not chosen:
         raise UsageError("--categories needs at least one category")
     # Catalogue order, whatever order the user typed them in.
-    return tuple(c for c in CATEGORIES.values() if c in chosen)
+    return tuple(c for c in NAMES if c in chosen)
 
 
 def _thresholds(path: Path | None) -> Path | None:

@@ -54,11 +54,10 @@ KERNEL_START_TIMEOUT = 120
 REPORT_SIZE_LIMIT_MB = 3.0
 
 #: Called after the results are written and before the report: (config, engine runs) -> (baseline verdicts
-#: {id, title, verdict, before, after, ratio, p_value, unit} or None, whether a critical check regressed).
-#: The history/regression step plugs in here; without it there is no "Changes since baseline" section.
-#: It may add a third item: the section as ready HTML (regress.pipeline_step.make_baseline_hook does).
-Verdicts = "list[dict[str, Any]] | None"
-BaselineHook = Callable[[RunConfig, list["EngineRun"]], f"tuple[{Verdicts}, bool] | tuple[{Verdicts}, bool, str]"]
+#: {id, title, verdict, before, after, ratio, p_value, unit} or None, whether a critical check regressed,
+#: the "Changes since baseline" section as HTML). The history/regression step plugs in here
+#: (regress.pipeline_step.make_baseline_hook); without it there is no such section.
+BaselineHook = Callable[[RunConfig, list["EngineRun"]], "tuple[list[dict[str, Any]] | None, bool, str | None]"]
 
 
 @dataclass
@@ -290,11 +289,11 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
         write_json_atomic(config.out / "runs.json", {"batch_id": batch_id, "engines": list(config.engines),
                                                      "results": {r.engine: _relative(r.results_path, config.out)
                                                                  for r in engine_runs}})
-    changes, critical_regressed, *section = baseline_hook(config, engine_runs) if baseline_hook else (None, False)
+    changes, critical_regressed, changes_html = baseline_hook(config, engine_runs) if baseline_hook else (None, False, None)
     outcome = RunOutcome(config=config, engine_runs=engine_runs, report_path=None,
                          exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed),
                          changes=changes)
-    _write_report(outcome, changes, changes_html=section[0] if section else None)
+    _write_report(outcome, changes_html)
     from auralis_perf.run.outputs import write_team_files  # summary.md, --summary-to, --junit (issue 17)
 
     write_team_files(outcome)
@@ -303,14 +302,12 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
     return outcome
 
 
-def _write_report(outcome: RunOutcome, changes: list[dict[str, Any]] | None, *,
-                  changes_html: str | None = None) -> None:
+def _write_report(outcome: RunOutcome, changes_html: str | None) -> None:
     from auralis_perf.report import write_report
 
     try:
         outcome.report_path = write_report(outcome.config.out / "report.html",
-                                           [(r.results, r.base) for r in outcome.engine_runs], changes=changes,
-                                           changes_html=changes_html)
+                                           [(r.results, r.base) for r in outcome.engine_runs], changes_html=changes_html)
     except Exception as exc:  # results.json is already on disk; say clearly what is missing
         outcome.report_error = f"{type(exc).__name__}: {exc}"
         if outcome.exit_code in (ExitCode.OK, ExitCode.CRITICAL_MISS, ExitCode.REGRESSED):

@@ -5,30 +5,60 @@ groups through `run_group`, and so does the pytest plugin (`tests/performance`):
 front ends. `run_group` turns a missing capability into `skip` records and an exception into `error`
 records, so one broken scenario never hides the other groups.
 
-Each category module registers its groups with `@group("Group name", ids=[...])`.
+Each category's `groups` module (named in `auralis_perf.categories`) registers its groups with
+`@group("Group name", category=..., ids=[...])`.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.categories import NAMES
+from auralis_perf.categories import category as category_of
 from auralis_perf.engines import Engine, NotSupported
 from auralis_perf.results import CheckResult, errored, skipped
 
 PROFILES = ("smoke", "standard", "full")
-CATEGORY_MODULES = {
-    "realtime": "auralis_perf.suites.realtime.groups",
-    "memory": "auralis_perf.suites.memory.groups",
-    "cache": "auralis_perf.suites.cache.groups",
-    "database": "auralis_perf.suites.database.groups",
-    "optimization": "auralis_perf.suites.optimization.groups",
-}
+#: `AURALIS_PERF_SUITES="realtime=my_pkg.my_suite,..."` makes a category use another suite module (tests use
+#: it to run the pipeline on tiny fake suites; it is also a way to try a new suite without editing ours).
+SUITES_ENV = "AURALIS_PERF_SUITES"
+
+# category -> module registering its groups instead of the registry's (`override_suite_module`).
+_OVERRIDES: dict[str, str] = {}
+
+
+def suite_module(category: str) -> str:
+    """The module that registers `category`'s groups: an override, else the category registry's."""
+    return _OVERRIDES.get(category) or category_of(category).suite_module
+
+
+def override_suite_module(category: str, module: str) -> None:
+    """Make `category` use the groups that `module` registers (use inside `isolated_registry` in tests)."""
+    category_of(category)  # ValueError for an unknown category
+    _OVERRIDES[category] = module
+
+
+def apply_suite_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Point categories at other suite modules as `AURALIS_PERF_SUITES` says; returns the overrides."""
+    raw = (os.environ if environ is None else environ).get(SUITES_ENV, "")
+    overrides = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        category, sep, module = item.partition("=")
+        if not sep or category.strip() not in NAMES or not module.strip():
+            raise ValueError(f"{SUITES_ENV}: expected CATEGORY=module.path with CATEGORY one of "
+                             f"{', '.join(NAMES)}, got {item!r}")
+        overrides[category.strip()] = module.strip()
+    for category, module in overrides.items():
+        override_suite_module(category, module)
+    return overrides
+
 
 GroupFunction = Callable[["SuiteContext"], list[CheckResult]]
 
@@ -56,9 +86,7 @@ def group(name: str, *, category: str, ids: list[str]) -> Callable[[GroupFunctio
 
 def groups(category: str) -> list[Group]:
     """The groups of a category, in catalogue order."""
-    if category not in CATEGORY_MODULES:
-        raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORY_MODULES)}")
-    importlib.import_module(CATEGORY_MODULES[category])
+    importlib.import_module(suite_module(category))  # ValueError for an unknown category
     return list(_GROUPS.get(category, []))
 
 
@@ -67,14 +95,14 @@ def isolated_registry() -> Iterator[None]:
     """Groups registered and suite modules overridden inside the block are forgotten at its end (tests
     that register fake suites use this, so the real registry is what the next test sees)."""
     saved_groups = {category: list(gs) for category, gs in _GROUPS.items()}
-    saved_modules = dict(CATEGORY_MODULES)
+    saved_overrides = dict(_OVERRIDES)
     try:
         yield
     finally:
         _GROUPS.clear()
         _GROUPS.update(saved_groups)
-        CATEGORY_MODULES.clear()
-        CATEGORY_MODULES.update(saved_modules)
+        _OVERRIDES.clear()
+        _OVERRIDES.update(saved_overrides)
 
 
 def forget_groups(category: str) -> None:

@@ -5,6 +5,7 @@ Correctness only, no timing assertions: the faults are far beyond any machine's 
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -106,3 +107,41 @@ def test_rt08_judges_missed_deadlines_and_the_p95_output_latency():
     assert _rt08(deep_buffer).status == "fail" and _rt08(deep_buffer).value == pytest.approx(700.0)
     on_demand = {"buffer_waits": [0.0] * 5, "pull_times": [0.3] * 5, "missed_deadlines": 0, "chunks": 5}
     assert _rt08(on_demand).value == pytest.approx(300.0)  # time inside pull() counts as output latency
+
+
+# -- RT-14 ---------------------------------------------------------------------------------------------
+class _DriftingStream:
+    """Chunks of an array; each chunk costs more than the one before (as state that grows and is walked)."""
+
+    def __init__(self, audio, sample_rate, chunk_size):
+        self.audio, self.sample_rate, self.chunk_size = audio, sample_rate, chunk_size
+        self.channels = audio.shape[1]
+
+    def __iter__(self):
+        for i, start in enumerate(range(0, self.audio.shape[0], self.chunk_size)):
+            time.sleep(0.002 * (1 + i / 100))  # each chunk costs more than the one before: the stream slows down
+            yield self.audio[start:start + self.chunk_size]
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class DriftingEngine(CopyEngine):
+    name = "drifting"
+
+    def stream(self, source, *, sample_rate=None, chunk_size=4096, preset="default"):
+        return _DriftingStream(np.asarray(source), sample_rate, 1024)
+
+
+def test_rt14_is_one_stream_and_a_stream_that_slows_down_fails(tmp_path, monkeypatch):
+    monkeypatch.setitem(rt.SIZES["sustained_wall_seconds"], "smoke", 0.5)
+    monkeypatch.setitem(rt.SIZES["stream_seconds"], "smoke", 2.0)
+    (r,) = run_checks(context(DriftingEngine(), tmp_path), [("RT-14", throughput.check_sustained)])
+    assert r.status == "fail", (r.status, r.reason, r.value)
+    assert r.details["streams"] == 1 and "scaled" in r.details

@@ -90,9 +90,13 @@ def test_junit_one_testcase_per_check_with_failure_error_skip_and_properties(tmp
 
 
 def test_output_files_are_checked_before_the_run(tmp_path):
-    with pytest.raises(UsageError, match="--junit .*does not exist"):
-        parse_config(["--junit", str(tmp_path / "no" / "junit.xml"), "--out", str(tmp_path / "o")])
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="--junit .*file is a file, not a folder"):
+        parse_config(["--junit", str(tmp_path / "file" / "junit.xml"), "--out", str(tmp_path / "o")])
     with pytest.raises(UsageError, match="--summary-to .*is a folder"):
         parse_config(["--summary-to", str(tmp_path), "--out", str(tmp_path / "o")])
     config = parse_config(["--junit", "j.xml", "--summary-to", str(tmp_path / "s.md"), "--out", str(tmp_path / "o")])
     assert config.junit == Path("j.xml").resolve() and config.summary_to == tmp_path / "s.md"
+    # a folder that does not exist yet (e.g. inside the run's own --out) is made at the end
+    config = parse_config(["--junit", str(tmp_path / "o" / "junit.xml"), "--out", str(tmp_path / "o")])
+    assert config.junit == tmp_path / "o" / "junit.xml"

@@ -222,14 +222,16 @@ def _history(args: argparse.Namespace, out: Path) -> Any:
 
 
 def _output_file(option: str, path: Path | None) -> Path | None:
-    """A file the run will write at its end: its folder must exist now, not after an hour of measuring."""
+    """A file the run writes at its end (missing folders are made then): refuse now what cannot be a file,
+    not after an hour of measuring."""
     if path is None:
         return None
     path = path.expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a folder, give a file name")
-    if not path.parent.is_dir():
-        raise UsageError(f"{option} {path}: the folder {path.parent} does not exist")
+    blocking = next((p for p in path.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise UsageError(f"{option} {path}: {blocking} is a file, not a folder")
     return path
 
 

@@ -114,6 +114,7 @@ def write_summary(path: Path, text: str) -> Path:
 
 def append_summary(path: Path, text: str) -> None:
     """Append to a file such as $GITHUB_STEP_SUMMARY (other steps write there too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as stream:
         stream.write(text if text.endswith("\n") else text + "\n")
 

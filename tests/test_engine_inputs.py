@@ -120,8 +120,8 @@ def test_bad_files(engine: ReferenceEngine, tmp_path, make, words: list[str]) ->
         message = str(caught.value)
         assert str(path) in message
         assert any(word in message for word in words), message
-    with pytest.raises(AudioFileError):
-        engine.open_playback(path)
+    with pytest.raises(AudioFileError), engine.open_playback() as session:
+        session.load(path)
 
 
 def test_other_bad_arguments(engine: ReferenceEngine) -> None:

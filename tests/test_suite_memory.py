@@ -12,6 +12,7 @@ import pytest
 
 matplotlib.use("Agg")
 
+from protocol_double import StrictEngine, assert_protocols_only  # noqa: E402
 from suite_support import (  # noqa: E402
     assert_groups_match_the_catalogue,
     assert_records_well_formed,
@@ -56,9 +57,19 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def records(tiny_sizes, engine, tmp_path_factory):
-    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("memory"))
+def strict_engine(engine):
+    """The engine as the suite must see it: its typed protocols and nothing else (tests/protocol_double.py)."""
+    return StrictEngine(engine)
+
+
+@pytest.fixture(scope="module")
+def records(tiny_sizes, strict_engine, tmp_path_factory):
+    ctx = SuiteContext(engine=strict_engine, profile="smoke", workdir=tmp_path_factory.mktemp("memory"))
     return category_records(ctx, "memory")
+
+
+def test_the_suite_reaches_the_engine_only_through_its_protocols(records, strict_engine):
+    assert_protocols_only(records, strict_engine)
 
 
 def test_groups_match_the_catalogue():

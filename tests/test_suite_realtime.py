@@ -15,6 +15,7 @@ import soundfile as sf
 
 matplotlib.use("Agg")
 
+from protocol_double import StrictEngine, assert_protocols_only  # noqa: E402
 from suite_support import category_records  # noqa: E402
 
 from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
@@ -54,9 +55,19 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def records(tiny_sizes, engine, tmp_path_factory):
-    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path_factory.mktemp("rt"))
+def strict_engine(engine):
+    """The engine as the suite must see it: its typed protocols and nothing else (tests/protocol_double.py)."""
+    return StrictEngine(engine)
+
+
+@pytest.fixture(scope="module")
+def records(tiny_sizes, strict_engine, tmp_path_factory):
+    ctx = SuiteContext(engine=strict_engine, profile="smoke", workdir=tmp_path_factory.mktemp("rt"))
     return category_records(ctx, "realtime")
+
+
+def test_the_suite_reaches_the_engine_only_through_its_protocols(records, strict_engine):
+    assert_protocols_only(records, strict_engine)
 
 
 def test_groups_match_the_catalogue():

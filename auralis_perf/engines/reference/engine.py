@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines.base import AudioInputError, AudioSource, Capability, Engine, KernelPair
+from auralis_perf.engines.base import AudioSource, Capability, Engine, KernelPair
 from auralis_perf.engines.reference.analysis import analyze as run_analysis
 from auralis_perf.engines.reference.batch import JobQueue, ProcessPools, process_batch
-from auralis_perf.engines.reference.chain import kernel_set
+from auralis_perf.engines.reference.chain import get_preset, kernel_set
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE, NUMBA_VERSION
 from auralis_perf.engines.reference.mastering import master_array
 from auralis_perf.engines.reference.playback import PlaybackSession
@@ -76,16 +76,11 @@ class ReferenceEngine(Engine):
         from auralis_perf.engines.reference.kernel_pairs import kernel_pairs
         return kernel_pairs(self)
 
-    def open_playback(self, path: str | PathLike[str], *, chunk_size: int = 4096, buffer_chunks: int = 8,
-                      realtime: bool = False, preset: str = "default", lead_chunks: int = 1) -> PlaybackSession:
-        if not isinstance(path, (str, PathLike)):
-            raise AudioInputError(f"open_playback plays a file: pass its path, got {type(path).__name__}")
-        stream = self.stream(path, chunk_size=chunk_size, preset=preset)
-        try:
-            return PlaybackSession(stream, buffer_chunks=buffer_chunks, realtime=realtime, lead_chunks=lead_chunks)
-        except BaseException:
-            stream.close()
-            raise
+    def open_playback(self, *, chunk_size: int = 4096, preset: str = "default", buffer_chunks: int = 8,
+                      lead_chunks: int = 1) -> PlaybackSession:
+        get_preset(preset)  # an unknown preset is refused now, not when a file is loaded
+        return PlaybackSession(lambda path: self.stream(path, chunk_size=chunk_size, preset=preset),
+                               chunk_size=chunk_size, buffer_chunks=buffer_chunks, lead_chunks=lead_chunks)
 
     def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
         checked = check_audio(audio)

@@ -16,12 +16,13 @@ from typing import Any
 
 import psutil
 
-from auralis_perf.engines import Capability
+from auralis_perf.engines import Capability, PlaybackSession, Stream
 from auralis_perf.measure.memory import collect_garbage, peak_rss_during, rss_mb
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import record, require, scaled
 from auralis_perf.suites.common.growth import judge_growth
+from auralis_perf.suites.common.playback import PacedPlayback
 from auralis_perf.suites.common.workload import downsample_series, music, music_file, open_library, warm_engine
 
 SIZES = {
@@ -107,16 +108,17 @@ def _session_round(ctx: SuiteContext, kind: str, n: int, chunks: int) -> dict[st
     refs: list[weakref.ref] = []
     unreferenceable = 0
 
-    def open_session() -> Any:
+    def open_session() -> Stream | PlaybackSession:
         if kind == "stream":
             session = ctx.engine.stream(audio, sample_rate=sr, chunk_size=CHUNK)
             for i, _chunk in enumerate(session):
                 if i + 1 >= chunks:
                     break
         else:
-            session = ctx.engine.open_playback(path, chunk_size=CHUNK, realtime=False)
-            session.start()
-            session.wait(30.0)
+            with PacedPlayback(ctx.engine, path, chunk_size=CHUNK, realtime=False) as player:
+                player.start()
+                player.wait(30.0)
+            session = player.session  # the engine's own object is what must not survive
         return session
 
     # one session first, so lazily created pools and threads are not counted as left behind

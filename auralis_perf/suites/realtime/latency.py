@@ -7,17 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Capability
+from auralis_perf.engines import Capability, Engine
 from auralis_perf.measure import Timing
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
+from auralis_perf.suites.common.playback import PacedPlayback
 from auralis_perf.suites.realtime.common import ms, percentile, seed_scaled, shared_once, size
 
 
-def _first_chunk_seconds(engine: Any, path: Path) -> float:
+def _first_chunk_seconds(engine: Engine, path: Path) -> float:
     """Seconds from asking for a stream on `path` to holding its first processed chunk."""
     start = time.perf_counter()
     stream = engine.stream(path)
@@ -93,7 +94,7 @@ def _playback_session_run(ctx: SuiteContext) -> dict[str, Any]:
     length = suite_audio.file_seconds(path)
     switches = size(ctx, "preset_switches")
     presets = [p for p in engine.presets if p != "default"] or list(engine.presets)
-    with engine.open_playback(path, realtime=True) as session:
+    with PacedPlayback(engine, path, realtime=True) as session:
         session.start()
         # switch evenly over the middle of the track, away from its start and end
         step = length * 0.8 / (switches + 1)
@@ -196,10 +197,10 @@ def check_preset_switch(ctx: SuiteContext) -> CheckResult:
                            "source": source})
 
 
-def _playback_start_seconds(engine: Any, path: Path) -> dict[str, float]:
+def _playback_start_seconds(engine: Engine, path: Path) -> dict[str, float]:
     """From "play this file" to its first buffer ready, with the session's own stamps on the way."""
     start = time.perf_counter()
-    session = engine.open_playback(path, realtime=True)
+    session = PacedPlayback(engine, path, realtime=True)
     try:
         session.start()
         deadline = start + 30.0

@@ -176,15 +176,22 @@ def test_cached_reads_hit_and_equal_the_repository(lib):
     assert lib.caches.bytes() == sum(s["bytes"] for s in stats.values()) > 0
 
 
-def test_listing_entries_hold_ids_not_records(lib):
+def test_a_cached_page_is_served_whole_without_a_statement(lib):
     cached = lib.cached
-    for offset in range(0, 300, 50):
-        cached.list_tracks(sort="title", limit=50, offset=offset)
-    query = lib.caches.query.stats()
-    assert query["entries"] == 6 and query["bytes"] / query["entries"] < 2500
+    pages = [cached.list_tracks(sort="title", limit=50, offset=offset) for offset in range(0, 300, 50)]
+    assert lib.caches.query.stats()["entries"] == 6
     with lib.statements.count() as block:
-        page = cached.list_tracks(sort="title", limit=50, offset=100)
-    assert block.count == 0 and len(page.items) == 50 and page.items[0].album is not None
+        again = cached.list_tracks(sort="title", limit=50, offset=100)
+        titles = cached.find_by_title("L", limit=30)
+        titles_again = cached.find_by_title("L", limit=30)
+    assert block.count == 1  # the first find_by_title only
+    assert again is pages[2] and len(again.items) == 50 and again.items[0].album is not None
+    assert again == lib.repo.list_tracks(sort="title", limit=50, offset=100)
+    assert titles == titles_again == lib.repo.find_by_title("L", limit=30) and titles is not titles_again
+    # the page's records went to the tracks cache too: a get_track after a listing is a hit
+    with lib.statements.count() as block:
+        assert cached.get_track(again.items[7].id) == again.items[7]
+    assert block.count == 0
 
 
 def test_selective_invalidation_leaves_unrelated_entries(lib):
@@ -192,15 +199,72 @@ def test_selective_invalidation_leaves_unrelated_entries(lib):
     _one, other = cached.get_track(1), cached.get_track(200)
     word = next(w for w in other.title.split() if 1 not in [t.id for t in lib.repo.search(w)])
     cached.search(word)                        # a result without track 1
-    page = cached.list_tracks(sort="title", limit=20)  # listings hold ids: a play count is not theirs
+    ids = [t.id for t in lib.repo.list_tracks(sort="title", limit=300, load="none").items]
+    offset = next(o for o in range(0, 280, 20) if 1 not in ids[o:o + 20])
+    page = cached.list_tracks(sort="title", limit=20, offset=offset)  # a page without track 1
     cached.update_track(1, play_count=99)      # changes no listing order and no searched text
     tracks_cache = lib.caches.tracks
     assert tracks_cache.make_key("track", {"id": 200}) in tracks_cache
     assert tracks_cache.make_key("track", {"id": 1}) not in tracks_cache
     assert len(lib.caches.search) == 1 and len(lib.caches.query) == 1
     assert cached.get_track(1).play_count == 99
-    assert cached.list_tracks(sort="title", limit=20).items == lib.repo.list_tracks(sort="title", limit=20).items
+    assert cached.list_tracks(sort="title", limit=20, offset=offset) is page
+    assert page == lib.repo.list_tracks(sort="title", limit=20, offset=offset)
     assert page.items != () and other == cached.get_track(200)
+
+
+def _two_artists(lib):
+    """A track, and another artist with none of their albums (for scoped-tag tests)."""
+    track = lib.repo.get_track(1)
+    other = next(a for a in range(1, 40) if a != track.artist_id
+                 and lib.repo.list_tracks(artist_id=a, limit=5).items
+                 and all(t.album_id != track.album_id for t in lib.repo.list_tracks(artist_id=a, limit=300).items))
+    return track, other
+
+
+def test_an_edit_drops_only_the_scoped_listings_of_the_edited_tracks_artist_and_album(lib):
+    cached, repo, query = lib.cached, lib.repo, lib.caches.query
+    track, other = _two_artists(lib)
+    other_album = next(t.album_id for t in repo.list_tracks(artist_id=other, limit=5).items if t.album_id)
+    reads = {
+        "own_artist": lambda r: r.list_tracks(artist_id=track.artist_id, sort="title", limit=50),
+        "other_artist": lambda r: r.list_tracks(artist_id=other, sort="title", limit=50),
+        "other_artist_count": lambda r: r.count_tracks(artist_id=other, genre=track.genre or "Rock"),
+        "own_album": lambda r: r.list_tracks(album_id=track.album_id, sort="title", limit=50),
+        "other_album_tracks": lambda r: r.album_tracks(other_album),
+        "own_album_tracks": lambda r: r.album_tracks(track.album_id),
+        "whole_library": lambda r: r.list_tracks(sort="title", limit=50),
+    }
+    edits = [{"title": "Aaaa first of all"}, {"track_number": 97}, {"genre": "Polka", "year": 1901}]
+    for fields in edits:
+        for read in reads.values():
+            read(cached)
+        hits = query.stats()["hits"] + lib.caches.tracks.stats()["hits"]
+        cached.update_track(track.id, **fields)
+        for name, read in reads.items():
+            assert read(cached) == read(repo), (fields, name)  # never stale
+        kept = query.stats()["hits"] + lib.caches.tracks.stats()["hits"] - hits
+        # the other artist's listing, count and album survive every edit of this track
+        assert kept >= 3, (fields, kept)
+    # and the edited track's own scoped listings were dropped, not kept: its title moved it to the top
+    assert reads["own_artist"](cached).items[0].id == track.id == reads["own_album"](cached).items[0].id
+
+
+def test_moving_a_track_to_another_artist_and_album_updates_both_scopes(lib):
+    cached, repo = lib.cached, lib.repo
+    track, other = _two_artists(lib)
+    target_album = next(t.album_id for t in repo.list_tracks(artist_id=other, limit=5).items if t.album_id)
+    reads = [lambda r: r.list_tracks(artist_id=track.artist_id, sort="title", limit=300),
+             lambda r: r.list_tracks(artist_id=other, sort="artist", limit=300),
+             lambda r: r.count_tracks(artist_id=other),
+             lambda r: r.album_tracks(target_album), lambda r: r.album_tracks(track.album_id),
+             lambda r: r.list_tracks(album_id=target_album, sort="added", limit=300)]
+    for read in reads:
+        read(cached)
+    cached.update_track(track.id, artist_id=other, album_id=target_album)
+    for i, read in enumerate(reads):
+        assert read(cached) == read(repo), i
+    assert track.id in [t.id for t in cached.album_tracks(target_album)]
 
 
 def test_artist_delete_cascades_through_every_cache(lib):
@@ -240,6 +304,9 @@ READS = [
     ("list_filtered", lambda r, g: r.list_tracks(favorite=True, sort="added", limit=30)),
     ("list_genre", lambda r, g: r.list_tracks(genre=g.choice(["Rock", "Pop", "Jazz", "Ambient"]), limit=30)),
     ("list_artist", lambda r, g: r.list_tracks(artist_id=g.randrange(1, 12), limit=30)),
+    ("list_album", lambda r, g: r.list_tracks(album_id=g.randrange(1, 40), sort=g.choice(["title", "artist"]),
+                                              limit=30)),
+    ("count_artist_genre", lambda r, g: r.count_tracks(artist_id=g.randrange(1, 12), genre=g.choice(["Rock", "Pop"]))),
     ("list_year", lambda r, g: r.list_tracks(year_from=1990, year_to=2005, sort="added", limit=30)),
     ("count_tracks", lambda r, g: r.count_tracks(genre=g.choice(["Rock", "Pop", "Ambient"]))),
     ("count_by_genre", lambda r, g: r.count_by_genre()),
@@ -256,7 +323,7 @@ def _write(lib, rng):
     if not ids:
         return
     track_id = rng.choice(ids)
-    choice = rng.randrange(12)
+    choice = rng.randrange(14)
     try:
         if choice == 0:
             cached.update_track(track_id, title=f"Renamed {rng.randrange(100)} love")
@@ -295,6 +362,13 @@ def _write(lib, rng):
                 cached.remove_from_playlist(pid, rng.randrange(size))
         elif choice == 11:  # what a rescan does to a changed file: new tags, size, mtime
             cached.update_track(track_id, title="Rescanned night", file_size=rng.randrange(10**6), mtime=rng.random())
+        elif choice == 12:  # scoped tags: the album's track order
+            cached.update_track(track_id, track_number=rng.randrange(1, 20))
+        elif choice == 13:  # scoped tags: leaves one album (and maybe artist) for another
+            other = repo.get_track(rng.choice(ids))
+            if other.album_id is not None:
+                cached.update_track(track_id, album_id=other.album_id,
+                                    **({"artist_id": other.artist_id} if rng.random() < 0.5 else {}))
     except NotFoundError:
         pass
 

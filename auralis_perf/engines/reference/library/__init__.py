@@ -14,9 +14,9 @@ Parts (each a module of this package):
 
 ``lib.repo`` -- :class:`Repository` (repository.py), direct SQL, every call returns detached records
 (records.py). Track, Album, Artist, GroupStat and PlaylistSummary are NamedTuples (cheap to build in
-bulk; compare by value; ``track._replace(...)``); Page, Cursor, Playlist, DeleteReport, ImportReport,
-ScanReport and NewTrack are frozen dataclasses. A Track carries ``.album`` (Album, its ``.artist`` left
-None), ``.artist`` and ``.featured`` (tuple of Artist).
+bulk; compare by value; ``track._replace(...)``); Page, Cursor, Playlist, DeleteReport, UpdateReport,
+ImportReport, ScanReport and NewTrack are frozen dataclasses. A Track carries ``.album`` (Album, its
+``.artist`` left None), ``.artist`` and ``.featured`` (tuple of Artist).
 
     reads
       get_track(track_id) -> Track | None               by primary key, with album, artist, featured
@@ -56,6 +56,8 @@ None), ``.artist`` and ``.featured`` (tuple of Artist).
                                                         album_id, artist_id, favorite, play_count,
                                                         last_played, path, file_size, mtime, format,
                                                         sample_rate, channels
+      update_track_reporting(track_id, **fields) -> UpdateReport   the same, with the artists and albums
+                                                        the track was and is in (for the caches)
       set_favorite(track_id, favorite=True) -> None
       record_play(track_id, at=None) -> None            play_count + 1, last_played = at or now
       rename_artist(artist_id, name) -> None
@@ -110,8 +112,9 @@ tags touch (including an artist's cascade). Also ``.repo`` (the uncached reposit
       reset_stats() -> None
     Tags: "track:ID", "album:ID", "artist:ID", "playlist:ID", "search" (any search result), "playlists"
     (the playlist list), and "tracks:FIELD" / "tracks:membership" (listings and aggregations whose
-    membership or order depends on that field, or on tracks being added or removed). The query cache
-    stores listings as track ids (plus the next cursor) and takes the records from the tracks cache.
+    membership or order depends on that field, or on tracks being added or removed; "tracks:FIELD@artist:ID"
+    and "tracks:FIELD@album:ID" when they only hold one artist's or album's tracks). The query cache
+    stores a listing's result whole (a hit is one lookup), tagged with every record it shows.
 
 ``lib.statements`` -- :class:`StatementCounter` (database.py), a SQLAlchemy cursor-execute listener:
     total -> int                   statements issued through this library since it opened
@@ -187,13 +190,14 @@ from auralis_perf.engines.reference.library.records import (
     ScanError,
     ScanReport,
     Track,
+    UpdateReport,
 )
 from auralis_perf.engines.reference.library.schema import INDEXES, SORTS
 
 __all__ = [
     "open_library", "Library", "INDEXES", "SORTS",
     "Album", "Artist", "Cursor", "DeleteReport", "GroupStat", "ImportReport", "NewTrack", "Page",
-    "Playlist", "PlaylistSummary", "ScanError", "ScanReport", "Track",
+    "Playlist", "PlaylistSummary", "ScanError", "ScanReport", "Track", "UpdateReport",
     "LibraryError", "LibraryFileError", "NotALibraryError", "CorruptLibraryError", "ReadOnlyLocationError",
     "NotFoundError", "InvalidQueryError",
 ]

@@ -3,20 +3,24 @@
 Which entries a write touches is decided by tags:
 - every record in a result tags its entry: ``track:ID``, ``album:ID``, ``artist:ID`` (main and featured),
   ``playlist:ID``;
-- a result whose membership or order depends on a track column carries ``tracks:COLUMN``; every listing,
-  count and aggregation carries ``tracks:membership`` (tracks added or removed);
+- a result whose membership or order depends on a track column carries ``tracks:COLUMN``, scoped when
+  the result only ever holds one artist's or one album's tracks: ``tracks:COLUMN@artist:ID`` (and
+  ``tracks:COLUMN@artist``, "some artist's listing"), ``tracks:COLUMN@album:ID`` (and
+  ``tracks:COLUMN@album``); every listing, count and aggregation carries ``tracks:membership`` (tracks
+  added or removed);
 - ``search`` (any search result), ``playlists`` (the playlist list), ``albums:membership`` and
   ``artists:membership`` (lookups that found nothing, an artist's album list).
-A write invalidates the tags of what it changed, after it committed; nothing else is dropped.
+A write invalidates the tags of what it changed, after it committed; nothing else is dropped. A track
+update knows the artists and albums the track was and is in (UpdateReport), so retitling one track
+drops the title-sorted listings of the whole library and of its own artist and album, not every
+artist's; a write that does not know its scope drops every scoped listing of the column.
 
-The query cache stores listings normalised: the ids of the rows (and the next cursor) only, tagged by
-what decides membership and order; the records come from the tracks cache, which every track write
-keeps exact through ``track:ID``. Entries stay small, and a record is held once however many listings
-show it.
+The query cache stores a listing's result itself (a hit is one lookup, no record rebuilt), tagged by
+what decides membership and order and by every record it shows; its records also go to the tracks
+cache (the same objects, so the memory is shared; each cache counts them in its own bound).
 """
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -34,6 +38,7 @@ from auralis_perf.engines.reference.library.records import (
     Playlist,
     PlaylistSummary,
     Track,
+    UpdateReport,
 )
 from auralis_perf.engines.reference.library.repository import Repository
 
@@ -65,8 +70,37 @@ def tracks_tags(items: Iterable[Track]) -> list[str]:
     return tags
 
 
-def column_tags(columns: Iterable[str | None]) -> list[str]:
-    return [f"tracks:{column}" for column in columns if column]
+def column_tags(columns: Iterable[str | None], *, artist_id: int | None = None,
+                album_id: int | None = None) -> list[str]:
+    """Tags of a result that depends on these track columns, of one album's or one artist's tracks when
+    the result is filtered to them (the album when both: the narrower scope), else of every track."""
+    if album_id is not None:
+        scopes: tuple[str, ...] = (f"@album:{album_id}", "@album")
+    elif artist_id is not None:
+        scopes = (f"@artist:{artist_id}", "@artist")
+    else:
+        scopes = ("",)
+    return [f"tracks:{column}{scope}" for column in columns if column for scope in scopes]
+
+
+def filter_tags(spec: TrackFilter, sort_column: str | None = None) -> list[str]:
+    """The tags of a listing or count with filter `spec` (and sort column)."""
+    return [MEMBERSHIP] + column_tags(spec.columns() | {sort_column}, artist_id=spec.artist_id,
+                                      album_id=spec.album_id)
+
+
+def changed_column_tags(columns: Iterable[str], *, artists: Iterable[int] | None = None,
+                        albums: Iterable[int] | None = None) -> list[str]:
+    """What a change of these columns invalidates: results over every track, and the scoped results of
+    `artists` and `albums` (of every artist, every album, when not known: None)."""
+    artists = None if artists is None else tuple(artists)
+    albums = None if albums is None else tuple(albums)
+    tags: list[str] = []
+    for column in columns:
+        tags.append(f"tracks:{column}")
+        tags += [f"tracks:{column}@artist"] if artists is None else [f"tracks:{column}@artist:{a}" for a in artists]
+        tags += [f"tracks:{column}@album"] if albums is None else [f"tracks:{column}@album:{a}" for a in albums]
+    return tags
 
 
 def delete_tags(report: DeleteReport) -> list[str]:
@@ -84,13 +118,16 @@ def delete_tags(report: DeleteReport) -> list[str]:
     return tags
 
 
-def update_tags(track_id: int, columns: Iterable[str]) -> list[str]:
+def update_tags(track_id: int, columns: Iterable[str], where: UpdateReport | None = None) -> list[str]:
+    """What an update of these columns of one track invalidates; `where` (the artists and albums it was
+    and is in) narrows the scoped listings dropped to those."""
     columns = set(columns)
-    tags = [f"track:{track_id}"] + column_tags(columns)
+    if "artist_id" in columns:
+        columns.add("artist_sort")  # kept equal to the artist's name by a trigger
+    tags = [f"track:{track_id}"] + changed_column_tags(
+        sorted(columns), artists=where.artists if where else None, albums=where.albums if where else None)
     if columns & _SEARCHED:
         tags.append(SEARCH)
-    if "artist_id" in columns:
-        tags.append("tracks:artist_sort")
     return tags
 
 
@@ -140,34 +177,26 @@ class CachedRepository:
             cache.put(track_key(track.id), track, track_tags(track), generation=generation)
 
     def _listing(self, name: str, params: dict[str, Any], fixed_tags: list[str],
-                 compute: Callable[[], tuple[Sequence[Track], Any]], bare: bool) -> tuple[list[Track], Any]:
-        """A listing through the query cache: ids (and an extra value) stored, records from the tracks
-        cache. Returns the records and the extra value."""
+                 compute: Callable[[], tuple[Any, Sequence[Track]]], bare: bool) -> Any:
+        """A listing through the query cache. `compute` returns (result, its records); the result is
+        stored whole, tagged with `fixed_tags` (membership and order) and its records' tags."""
         cache = self.caches.query
         key = cache.make_key(name, params)
         hit, stored = cache.lookup(key)
         if hit:
-            ids, extra = stored
-            items = self.get_tracks(ids)
-            if len(items) == len(ids):
-                if bare:
-                    items = [t._replace(album=None, artist=None, featured=()) for t in items]
-                return items, extra
-            cache.discard(key)  # a track went away between the two reads; read the listing afresh
+            return stored
         generation, track_generation = cache.generation, self.caches.tracks.generation
-        items, extra = compute()
-        ids = [t.id for t in items]
-        packed = array("i" if not ids or max(ids) < 2**31 else "q", ids)  # 4 bytes an id when they fit
-        cache.put(key, (packed, extra), fixed_tags, generation=generation)
+        result, items = compute()
+        cache.put(key, result, fixed_tags + tracks_tags(items), generation=generation)
         if not bare:
             self._remember(items, track_generation)
-        return list(items), extra
+        return result
 
     def album_tracks(self, album_id: int) -> list[Track]:
         return self._cached(self.caches.tracks, "album_tracks", {"album_id": album_id},
                             lambda: self.repo.album_tracks(album_id),
-                            lambda items: [f"album:{album_id}", MEMBERSHIP, "tracks:album_id",
-                                           "tracks:track_number"] + tracks_tags(items))
+                            lambda items: [f"album:{album_id}", MEMBERSHIP]
+                            + column_tags(("album_id", "track_number"), album_id=album_id) + tracks_tags(items))
 
     # -- albums and artists ----------------------------------------------------------------------------
     def get_album(self, album_id: int) -> Album | None:
@@ -190,10 +219,13 @@ class CachedRepository:
 
     # -- search and listings ---------------------------------------------------------------------------
     def find_by_title(self, prefix: str, *, limit: int = 50) -> list[Track]:
-        items, _ = self._listing("find_by_title", {"prefix": prefix, "limit": limit},
-                                 [MEMBERSHIP, "tracks:title"],
-                                 lambda: (self.repo.find_by_title(prefix, limit=limit), None), bare=False)
-        return items
+        def compute() -> tuple[tuple[Track, ...], Sequence[Track]]:
+            items = tuple(self.repo.find_by_title(prefix, limit=limit))
+            return items, items
+
+        # stored as a tuple: the caller gets its own list to do with as it likes
+        return list(self._listing("find_by_title", {"prefix": prefix, "limit": limit},
+                                  [MEMBERSHIP, "tracks:title"], compute, bare=False))
 
     def search(self, text: str, *, limit: int = 50, offset: int = 0, prefix: bool = True) -> list[Track]:
         key_text = normalise_search_text(text) if isinstance(text, str) else text
@@ -208,23 +240,20 @@ class CachedRepository:
         spec = TrackFilter.of(filters)
         params = {"sort": sort, "descending": bool(descending), "limit": limit, "offset": offset,
                   "after": after, "load": load, **spec.as_params()}
-        fixed = [MEMBERSHIP] + column_tags(spec.columns() | {SORT_TAG_COLUMNS.get(sort)})
 
-        def compute() -> tuple[Sequence[Track], Any]:
+        def compute() -> tuple[Page, Sequence[Track]]:
             page = self.repo.list_tracks(sort=sort, descending=descending, limit=limit, offset=offset,
                                          after=after, load=load, **filters)
-            cursor = page.next_cursor
-            return page.items, None if cursor is None else (cursor.key, cursor.id)  # stored compactly
+            return page, page.items
 
-        items, position = self._listing("list_tracks", params, fixed, compute, bare=load == "none")
-        next_cursor = None if position is None else Cursor(sort, bool(descending), position[0], position[1])
-        return Page(tuple(items), next_cursor)
+        return self._listing("list_tracks", params, filter_tags(spec, SORT_TAG_COLUMNS.get(sort)), compute,
+                             bare=load == "none")
 
     def cursor_at(self, position: int, *, sort: str = "title", descending: bool = False,
                   **filters: Any) -> Cursor | None:
         spec = TrackFilter.of(filters)
         params = {"position": position, "sort": sort, "descending": bool(descending), **spec.as_params()}
-        fixed = [MEMBERSHIP] + column_tags(spec.columns() | {SORT_TAG_COLUMNS.get(sort)})
+        fixed = filter_tags(spec, SORT_TAG_COLUMNS.get(sort))
         return self._cached(self.caches.query, "cursor_at", params,
                             lambda: self.repo.cursor_at(position, sort=sort, descending=descending, **filters),
                             lambda cursor: fixed + ([f"track:{cursor.id}"] if cursor else []))
@@ -233,7 +262,7 @@ class CachedRepository:
         spec = TrackFilter.of(filters)
         return self._cached(self.caches.query, "count_tracks", spec.as_params(),
                             lambda: self.repo.count_tracks(**filters),
-                            lambda _: [MEMBERSHIP] + column_tags(spec.columns()))
+                            lambda _: filter_tags(spec))
 
     def count_by_genre(self) -> list[GroupStat]:
         return self._cached(self.caches.query, "count_by_genre", {}, self.repo.count_by_genre,
@@ -272,8 +301,8 @@ class CachedRepository:
         self.caches.invalidate([MEMBERSHIP, SEARCH, "albums:membership", "artists:membership"])
 
     def update_track(self, track_id: int, **fields: Any) -> None:
-        self.repo.update_track(track_id, **fields)
-        self.caches.invalidate(update_tags(track_id, fields))
+        where = self.repo.update_track_reporting(track_id, **fields)
+        self.caches.invalidate(update_tags(track_id, fields, where))
 
     def set_favorite(self, track_id: int, favorite: bool = True) -> None:
         self.update_track(track_id, favorite=bool(favorite))
@@ -284,7 +313,8 @@ class CachedRepository:
 
     def rename_artist(self, artist_id: int, name: str) -> None:
         self.repo.rename_artist(artist_id, name)
-        self.caches.invalidate([f"artist:{artist_id}", SEARCH, "tracks:artist_sort"])
+        self.caches.invalidate([f"artist:{artist_id}", SEARCH]
+                               + changed_column_tags(["artist_sort"], artists=[artist_id]))
 
     def rename_album(self, album_id: int, title: str) -> None:
         self.repo.rename_album(album_id, title)

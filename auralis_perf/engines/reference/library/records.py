@@ -110,6 +110,15 @@ class DeleteReport:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateReport:
+    """Where an updated track was and is: its artists and albums before and after (each once), so that
+    caches can drop the listings of exactly those artists and albums."""
+
+    artists: tuple[int, ...]
+    albums: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
     tracks: int
     artists: int

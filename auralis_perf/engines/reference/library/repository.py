@@ -49,6 +49,7 @@ from auralis_perf.engines.reference.library.records import (
     Playlist,
     PlaylistSummary,
     Track,
+    UpdateReport,
 )
 from auralis_perf.engines.reference.library.schema import (
     TrackModel,
@@ -344,6 +345,11 @@ class Repository:
         return track_id
 
     def update_track(self, track_id: int, **fields: Any) -> None:
+        self.update_track_reporting(track_id, **fields)
+
+    def update_track_reporting(self, track_id: int, **fields: Any) -> UpdateReport:
+        """update_track, telling which artists and albums the track belonged to before and after it
+        (read in the same transaction as the update, so a concurrent writer cannot slip in between)."""
         for name, value in fields.items():
             types = UPDATABLE.get(name)
             if types is None:
@@ -354,15 +360,21 @@ class Repository:
             if isinstance(value, str):
                 check_text(value, f"track field {name}")
         if not fields:
-            return
+            return UpdateReport((), ())
         with self._source.write() as conn:
+            before = conn.execute(select(tracks.c.artist_id, tracks.c.album_id)
+                                  .where(tracks.c.id == track_id)).first()
+            if before is None:
+                raise NotFoundError(f"no track with id {track_id}")
             try:
-                result = conn.execute(update(tracks).where(tracks.c.id == track_id).values(**fields))
+                conn.execute(update(tracks).where(tracks.c.id == track_id).values(**fields))
             except IntegrityError as exc:
                 raise InvalidQueryError(f"update of track {track_id} rejected ({', '.join(fields)}): "
                                         f"{exc.orig}") from exc
-            if result.rowcount == 0:
-                raise NotFoundError(f"no track with id {track_id}")
+        artists_ = (before[0], fields.get("artist_id", before[0]))
+        albums_ = (before[1], fields.get("album_id", before[1]))
+        return UpdateReport(tuple(dict.fromkeys(artists_)),
+                            tuple(a for a in dict.fromkeys(albums_) if a is not None))
 
     def set_favorite(self, track_id: int, favorite: bool = True) -> None:
         self.update_track(track_id, favorite=bool(favorite))

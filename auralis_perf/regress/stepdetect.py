@@ -71,8 +71,9 @@ def _rank_cusum(ranks: np.ndarray, min_size: int) -> np.ndarray:
     return np.abs(sums - expected) / scale
 
 
-def _best_split(y: np.ndarray, min_size: int, permutations: int) -> tuple[int, float] | None:
-    """(index, p) of the most likely split of y, or None when y is too short or constant.
+def _split_p(y: np.ndarray, min_size: int, permutations: int) -> float | None:
+    """p-value of the most likely split of y, or None when y is too short or constant (where the split lies
+    is `_l1_split`'s job, asked only when the p-value is significant: most series have no step).
 
     The split maximises the standardised rank-sum statistic (Pettitt's change-point test); its p-value
     comes from the same maximum over `permutations` shuffles of the ranks (a fixed seed keeps it
@@ -86,8 +87,7 @@ def _best_split(y: np.ndarray, min_size: int, permutations: int) -> tuple[int, f
     rng = np.random.default_rng(_SEED)
     shuffled = rng.permuted(np.broadcast_to(ranks, (permutations, ranks.size)), axis=1)
     null_max = _rank_cusum(shuffled, min_size).max(axis=1)
-    p = (1 + int(np.sum(null_max >= observed[best] - 1e-12))) / (permutations + 1)
-    return _l1_split(y, min_size), p
+    return (1 + int(np.sum(null_max >= observed[best] - 1e-12))) / (permutations + 1)
 
 
 def _l1(part: np.ndarray) -> float:
@@ -109,10 +109,10 @@ def segment(values: Sequence[float], *, min_size: int = MIN_SIZE, alpha: float =
     stack = [(0, y.size)]
     while stack:
         lo, hi = stack.pop()
-        found = _best_split(y[lo:hi], min_size, permutations)
-        if found is None or found[1] >= alpha:
+        p = _split_p(y[lo:hi], min_size, permutations)
+        if p is None or p >= alpha:
             continue
-        cut = lo + found[0]
+        cut = lo + _l1_split(y[lo:hi], min_size)
         cuts.append(cut)
         stack += [(lo, cut), (cut, hi)]
     edges = [0, *sorted(cuts), y.size]

@@ -114,4 +114,29 @@ class CpuMonitor:
                              threads_cpu_s=sorted(busy, reverse=True))
 
 
-__all__ = ["CpuMonitor", "CpuUse"]
+def free_cores(window_s: float = 0.5) -> dict[str, Any]:
+    """How many cores were free of other programs just now: system-wide use of each core over `window_s`
+    seconds while this process waits (psutil), and the 1-minute load average.
+
+    For the record of a parallel check (a parallel figure on a machine whose cores others hold is bounded
+    by the machine, not by the engine); never part of its verdict.
+    """
+    own_before = _cpu_seconds(psutil.Process())
+    started = time.perf_counter()
+    per_core = psutil.cpu_percent(interval=window_s, percpu=True)
+    wall = time.perf_counter() - started
+    own = (_cpu_seconds(psutil.Process()) - own_before) / wall if wall > 0 else 0.0  # our threads, if any ran
+    cores = len(per_core) or (psutil.cpu_count() or 1)
+    busy_by_others = max(0.0, sum(per_core) / 100.0 - own)
+    try:
+        load_1min: float | None = psutil.getloadavg()[0]
+    except (AttributeError, OSError):
+        load_1min = None
+    return {"cores": cores, "free_cores": round(max(0.0, cores - busy_by_others), 2),
+            "busy_by_others_cores": round(busy_by_others, 2), "per_core_percent": per_core,
+            "load_average_1min": load_1min, "window_s": round(wall, 3),
+            "how": "system-wide use of each core over a short window just before the measurement, this "
+                   "process idle (psutil.cpu_percent); a record detail, not part of the verdict"}
+
+
+__all__ = ["CpuMonitor", "CpuUse", "free_cores"]

@@ -20,7 +20,7 @@ from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
-from auralis_perf.suites.common.cpu import CpuMonitor
+from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
 from auralis_perf.suites.common.kernels import kernel_pair
 from auralis_perf.suites.common.workload import music, open_library, warm_engine
 
@@ -59,6 +59,7 @@ def opt11_core_use(ctx: SuiteContext) -> CheckResult:
     n = cores()
     call, what = _parallel_analysis(ctx, audio, sr, n)
     call()  # warm-up: plans, pools, compilation
+    machine = free_cores()
     calls = 0
     with CpuMonitor() as monitor:
         started = time.perf_counter()
@@ -72,7 +73,8 @@ def opt11_core_use(ctx: SuiteContext) -> CheckResult:
                                    "percent, while the engine's parallel spectrum analysis runs; samples: "
                                    "system-wide use of each core over the same span (other programs included)",
                            "reading": _busy_note(use),
-                           "workload": what, "calls": calls, "audio_seconds": size["analysis_s"], **use.to_dict()})
+                           "workload": what, "calls": calls, "audio_seconds": size["analysis_s"],
+                           "cores_free": machine["free_cores"], "cores_free_measured": machine, **use.to_dict()})
 
 
 def _busy_note(use: Any) -> str:
@@ -96,6 +98,7 @@ def opt12_thread_pool(ctx: SuiteContext) -> CheckResult:
     reference = [ctx.engine.master(t, sr) for t in tracks]
     seq, par, effs, diffs = [], [], [], []
     monitor_use = None
+    machine = free_cores()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda t: ctx.engine.master(t, sr), tracks[:threads]))  # threads started, warm
         for i in range(size["rounds"]):
@@ -116,7 +119,8 @@ def opt12_thread_pool(ctx: SuiteContext) -> CheckResult:
                   details={"what": "speedup of mastering tracks in a thread pool of one thread per core over "
                                    "mastering them one after another (alternating rounds), divided by the "
                                    "threads; the engine's kernels must release the GIL for this to scale",
-                           "threads": threads, "cores": cores(), "tracks": len(tracks),
+                           "threads": threads, "cores": cores(), "cores_free": machine["free_cores"],
+                           "cores_free_measured": machine, "tracks": len(tracks),
                            "track_seconds": size["track_s"], "sequential_s": seq, "threaded_s": par,
                            "speedup": statistics.median(seq) / statistics.median(par),
                            "max_abs_diff": max(diffs), "cpu_last_round": monitor_use.to_dict() if monitor_use else None,
@@ -175,6 +179,7 @@ def opt14_batch_speedup(ctx: SuiteContext) -> CheckResult:
     warm_engine(ctx)
     items = [(t, sr) for t in tracks]
     reference = ctx.engine.process_batch(items, workers=1, executor="serial")
+    machine = free_cores()
     usable = min(n_cores, len(tracks))
     figures: dict[str, dict[str, Any]] = {}
     serial_s: list[float] = []
@@ -205,7 +210,8 @@ def opt14_batch_speedup(ctx: SuiteContext) -> CheckResult:
                       "what": "serial batch time over parallel batch time (process_batch with one worker per core), "
                               "divided by the workers that can run at once (min(cores, tracks)); the value is "
                               "the better executor's median",
-                      "cores": n_cores, "workers": n_cores, "tracks": len(tracks), "track_seconds": size["track_s"],
+                      "cores": n_cores, "cores_free": machine["free_cores"], "cores_free_measured": machine,
+                      "workers": n_cores, "tracks": len(tracks), "track_seconds": size["track_s"],
                       "serial_s": serial_s, "by_executor": figures, "best_executor": best,
                       "reading": "; ".join(f"{e}: {f['reading']}" for e, f in figures.items())})
 

@@ -15,7 +15,7 @@ from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
-from auralis_perf.suites.common.cpu import CpuMonitor
+from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
 from auralis_perf.suites.realtime.common import (
     CONCURRENT_TRACKS,
     MB,
@@ -62,6 +62,7 @@ def _concurrent_run(ctx: SuiteContext) -> dict[str, Any]:
         outputs[mode] = engine.process_batch(items, workers=n, executor=executor)
     diffs = {m: max_abs_diff(outputs["serial"], outputs[m]) for m in ("thread", "process")}
     del outputs
+    machine = free_cores()  # for the record: on a machine others keep busy the speedup is bounded there
     for round_index in range(size(ctx, "concurrent_rounds")):
         order = list(modes) if round_index % 2 == 0 else list(reversed(modes))  # fair to each side
         for mode in order:
@@ -72,7 +73,8 @@ def _concurrent_run(ctx: SuiteContext) -> dict[str, Any]:
                 times[mode].append(time.perf_counter() - start)
             cpu.setdefault(mode, []).append(monitor.result.to_dict() if monitor.result else None)
     audio_s = sum(t.shape[0] for t in tracks) / sr
-    result: dict[str, Any] = {"workers": workers, "cores": cores(), "tracks": CONCURRENT_TRACKS,
+    result: dict[str, Any] = {"workers": workers, "cores": cores(), "cores_free": machine["free_cores"],
+                              "cores_free_measured": machine, "tracks": CONCURRENT_TRACKS,
                               "track_seconds": size(ctx, "concurrent_seconds"), "audio_seconds": audio_s,
                               "times": times, "max_abs_diff": diffs, "executors": {}}
     ideal = min(CONCURRENT_TRACKS, cores())

@@ -43,7 +43,7 @@ from auralis_perf.engines.protocols.library import (
 
 __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
            "NotSupported", "Stream", "get_engine", "engine_names", "register", "register_engine_path",
-           "unregister", "DEFAULT_ENGINE",
+           "unregister", "check_installed", "DEFAULT_ENGINE",
            # the typed capability protocols (engines/protocols/audio.py)
            "ANALYSIS_KINDS", "CACHE_KINDS", "EXECUTORS", "Analysis", "AnalysisResult", "AudioCache",
            "AudioUtilities", "Batch", "BufferPool", "JobQueue", "Playback", "PlaybackChunk", "PlaybackSession",
@@ -60,6 +60,13 @@ _REGISTRY: dict[str, str] = {
     "reference": "auralis_perf.engines.reference:ReferenceEngine",
     "pedalboard": "auralis_perf.engines.pedalboard_peer:PedalboardEngine",
     "auralis": "auralis_perf.engines.auralis_adapter:AuralisEngine",
+}
+
+
+# name -> "module:function" that says, without building the engine, whether what is installed for it is
+# unusable in a way only the user can fix (raises EngineError with the fix; the command line exits 3).
+_INSTALL_CHECKS: dict[str, str] = {
+    "auralis": "auralis_perf.engines.auralis_adapter.installed:check_installed",
 }
 
 
@@ -99,3 +106,12 @@ def get_engine(name: str = DEFAULT_ENGINE, **options: object) -> Engine:
     if factory is None:
         raise EngineError(f"engine {name!r} is unavailable: {module_name} has no {attr!r}")
     return factory(**options)
+
+
+def check_installed(name: str) -> None:
+    """EngineError when engine `name`'s installed package is the wrong one (e.g. PyPI's unrelated `auralis`)."""
+    target = _INSTALL_CHECKS.get(name)
+    if target is None:
+        return
+    module_name, _, attr = target.partition(":")
+    getattr(importlib.import_module(module_name), attr)()

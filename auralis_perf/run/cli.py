@@ -146,7 +146,7 @@ def notebook_path(notebooks_dir: Path, category: str) -> Path:
 
 def resolve_engines(raw: str) -> tuple[str, ...]:
     """The engines of a comma list (registered names or package.module:Factory paths); UsageError if unknown."""
-    from auralis_perf.engines import engine_names, register_engine_path
+    from auralis_perf.engines import EngineError, check_installed, engine_names, register_engine_path
 
     names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
     if not names:
@@ -156,6 +156,11 @@ def resolve_engines(raw: str) -> tuple[str, ...]:
     unknown = [n for n in names if n not in engine_names()]
     if unknown:
         raise UsageError(f"unknown engine {', '.join(map(repr, unknown))}; known engines: {', '.join(engine_names())}")
+    for name in names:
+        try:
+            check_installed(name)
+        except EngineError as exc:
+            raise UsageError(f"engine {name!r}: {exc}") from None
     return names
 
 

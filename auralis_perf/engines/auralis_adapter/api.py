@@ -11,6 +11,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
+from auralis_perf.engines.auralis_adapter.installed import check_installed
 from auralis_perf.engines.base import EngineError
 
 #: part -> (module, attribute names) at commit 087974e2.
@@ -25,6 +26,31 @@ PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
                           ("ParallelSpectrumAnalyzer", "ParallelSpectrumSettings")),
     "spectrum_plain": ("auralis.analysis.spectrum_analyzer", ("SpectrumAnalyzer", "SpectrumSettings")),
     "library": ("auralis.library.manager", ("LibraryManager",)),
+    "library_models": ("auralis.library.models", ("Track", "Album", "Artist", "Genre", "Playlist", "track_artist",
+                                                  "track_genre", "track_playlist")),
+    "query_cache": ("auralis.library.cache", ("QueryCache", "cached_query", "invalidate_cache", "get_cache_stats",
+                                              "clear_cache")),
+    "smart_cache": ("auralis.optimization.caching.smart_cache", ("SmartCache",)),
+    "fingerprint_storage": ("auralis.analysis.fingerprint.fingerprint_storage", ("FingerprintStorage",)),
+    "sidecar": ("auralis.library.sidecar_manager", ("SidecarManager",)),
+    "fingerprint": ("auralis.analysis.fingerprint.audio_fingerprint_analyzer", ("AudioFingerprintAnalyzer",)),
+    "loudness": ("auralis.analysis.loudness_meter", ("LoudnessMeter",)),
+    "content": ("auralis.core.analysis.content_analyzer", ("ContentAnalyzer",)),
+    "player": ("auralis.player.enhanced_audio_player", ("EnhancedAudioPlayer",)),
+    "player_config": ("auralis.player.config", ("PlayerConfig",)),
+    "memory_pool": ("auralis.optimization.memory.memory_pool", ("MemoryPool",)),
+    "io": ("auralis.io", ("load", "save")),
+    "resample": ("auralis.io.processing", ("resample_audio",)),
+}
+
+#: capability -> the parts it needs (a capability is declared only when all of them were found).
+CAPABILITY_PARTS: dict[str, tuple[str, ...]] = {
+    "library": ("library", "library_models", "query_cache"),
+    "analysis": ("spectrum_plain",),
+    "audio_cache": ("smart_cache", "fingerprint_storage", "sidecar", "io", "fingerprint", "content"),
+    "playback": ("player", "player_config", "io"),
+    "buffer_pool": ("memory_pool",),
+    "utilities": ("io", "resample"),
 }
 
 
@@ -42,6 +68,10 @@ class AuralisAPI:
 
     def get(self, part: str) -> tuple[Any, ...]:
         return self.found[part]
+
+    def module_of(self, part: str) -> Any:
+        """The module a part was found in (for module-level state such as the query cache)."""
+        return importlib.import_module(PARTS[part][0])
 
     def why_missing(self, *parts: str) -> str:
         return "; ".join(f"{p}: {self.missing[p]}" for p in parts if p in self.missing)
@@ -72,6 +102,7 @@ def _version(package: Any) -> str | None:
 
 def detect() -> AuralisAPI:
     """Import Auralis and find its parts; EngineError when the package or its mastering core is absent."""
+    check_installed()  # PyPI's unrelated text-to-speech `auralis`: say so before importing it
     try:
         auralis = importlib.import_module("auralis")
     except Exception as exc:  # ImportError, or the package failing while it imports its own dependencies

@@ -9,10 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines.auralis_adapter.api import AuralisAPI, detect
+from auralis_perf.engines.auralis_adapter import analysis
+from auralis_perf.engines.auralis_adapter.api import CAPABILITY_PARTS, AuralisAPI, detect
+from auralis_perf.engines.auralis_adapter.audio_cache import AuralisAudioCache
 from auralis_perf.engines.auralis_adapter.environment import SINK, RedirectedHome, quiet, run_local_home
 from auralis_perf.engines.auralis_adapter.kernels import MasterTrace, kernel_pairs, missing_pairs, traced_functions
-from auralis_perf.engines.auralis_adapter.stream import AuralisStream, from_auralis, to_auralis
+from auralis_perf.engines.auralis_adapter.library import AuralisLibrary
+from auralis_perf.engines.auralis_adapter.library.library import ABSENT_FEATURES
+from auralis_perf.engines.auralis_adapter.playback import PLAYER_PROFILES, AuralisPlayback
+from auralis_perf.engines.auralis_adapter.stream import AuralisStream, PoolCounter, from_auralis, to_auralis
+from auralis_perf.engines.auralis_adapter.utilities import AuralisUtilities
 from auralis_perf.engines.base import AudioInputError, AudioSource, Capability, Engine, KernelPair, NotSupported
 from auralis_perf.engines.reference.batch import ProcessPools
 from auralis_perf.engines.support.batch import JobQueue, process_batch
@@ -59,7 +65,11 @@ class AuralisEngine(Engine):
             capabilities.add(Capability.STREAM)
         if kernel_pairs(self.api, self._trace):
             capabilities.add(Capability.KERNELS)
+        capabilities.update(c for c, parts in CAPABILITY_PARTS.items() if self.api.has(*parts))
+        if Capability.STREAM not in capabilities:
+            capabilities.discard(Capability.BUFFER_POOL)  # its figures are a stream's
         self.capabilities = frozenset(capabilities)
+        self.utilities = AuralisUtilities(self.api) if Capability.UTILITIES in capabilities else None
 
     # -- Auralis objects --------------------------------------------------------------------------
     def _new_processor(self, preset: str, sample_rate: int) -> Any:
@@ -116,7 +126,11 @@ class AuralisEngine(Engine):
         opened = open_source(source, sample_rate)
         try:
             processor = self._new_processor(preset, opened.sample_rate)  # its own state, from the first chunk
-            return AuralisStream(opened, processor, chunk_size=chunk_size, squeeze=squeeze)
+            pool = None
+            if Capability.BUFFER_POOL in self.capabilities:
+                with quiet():
+                    pool = PoolCounter(self.api.get("memory_pool")[0]())  # Auralis's default 64 MB budget
+            return AuralisStream(opened, processor, chunk_size=chunk_size, squeeze=squeeze, pool=pool)
         except BaseException:
             opened.close()
             raise
@@ -127,6 +141,25 @@ class AuralisEngine(Engine):
         if self._pairs is None:
             self._pairs = kernel_pairs(self.api, self._trace)
         return self._pairs
+
+    def open_playback(self, *, chunk_size: int = 4096, preset: str = "default") -> AuralisPlayback:
+        self.require(Capability.PLAYBACK)
+        return AuralisPlayback(self.api, chunk_size=chunk_size, preset=preset)
+
+    def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
+        self.require(Capability.ANALYSIS)
+        return analysis.analyze(self.api, audio, sample_rate, kind, **options)
+
+    def open_audio_cache(self, directory: str | PathLike[str]) -> AuralisAudioCache:
+        self.require(Capability.AUDIO_CACHE)
+        return AuralisAudioCache(self.api, directory)
+
+    def open_library(self, path: str | PathLike[str], **options: Any) -> AuralisLibrary:
+        self.require(Capability.LIBRARY)
+        if options:
+            raise NotSupported(f"Auralis's LibraryManager takes a database path only (not {', '.join(options)})")
+        return AuralisLibrary(self.api.get("library")[0], self.api.get("library_models"),
+                              self.api.module_of("query_cache"), path)
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
                       preset: str = "default") -> list[Any]:
@@ -154,14 +187,25 @@ class AuralisEngine(Engine):
             "warm_master_rtf_median": float(np.median(warm)) if warm else None,
             "warm_master_calls": len(warm),
             "auralis_printed_lines": SINK.lines,
-            "not_offered": {
-                "fallbacks": "no switch that runs every plain path at once",
-                "preset_switch": "the real-time chunk path does not read the mastering preset",
-                "library": "LibraryManager is not mapped onto the harness's library interface"
-                           + ("" if self.api.has("library") else f" ({self.api.why_missing('library')})"),
-                "playback/analysis/utilities/audio_cache": "not mapped by this adapter"},
+            "not_offered": self._not_offered(),
+            "playback_profiles": dict(PLAYER_PROFILES),
+            "library_features_absent": dict(ABSENT_FEATURES),
         })
         return info
+
+    def _not_offered(self) -> dict[str, str]:
+        """Each capability this Auralis lacks, with the reason (the skip records say the same)."""
+        missing = {
+            "fallbacks": "no switch that runs every plain path at once",
+            "preset_switch": "the real-time chunk path (process_realtime_chunk) does not read the mastering "
+                             "preset; the player's profile switch is offered through playback",
+            "analysis kind waveform": "Auralis has no waveform (peak envelope) analysis",
+            "utilities conversions": "no float/integer PCM, interleave or channel-mix helpers",
+        }
+        for capability, parts in CAPABILITY_PARTS.items():
+            if capability not in self.capabilities:
+                missing[capability] = self.api.why_missing(*parts) or "not found"
+        return missing
 
     def close(self) -> None:
         self._process_pools.close()

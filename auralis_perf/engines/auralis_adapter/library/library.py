@@ -1,0 +1,82 @@
+"""AuralisLibrary: one `LibraryManager(database_path)` as the protocol's `MusicLibrary`.
+
+- `repo` / `cached`: its repositories / its cached manager methods (`repository.py`);
+- `caches`: the module-level query cache behind `@cached_query` (`caches.py`), emptied when a library
+  opens and closes, since it is shared by the whole process;
+- `bulk_import`: multi-row INSERTs into Auralis's own tables (for the read checks' 10k-100k libraries;
+  Auralis's single-track `TrackRepository.add` takes tens of milliseconds a track). The write checks use
+  `repo.add_track`, which is Auralis's `add`;
+- `database()`: its SQLAlchemy engine and SQLite file, for the harness's introspection.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from auralis_perf.engines.auralis_adapter.environment import quiet
+from auralis_perf.engines.auralis_adapter.library import schema_queries
+from auralis_perf.engines.auralis_adapter.library.caches import AuralisLibraryCaches, AuralisQueryCache
+from auralis_perf.engines.auralis_adapter.library.repository import API_MAP, AuralisRepository
+from auralis_perf.engines.auralis_adapter.library.schema_queries import Schema
+from auralis_perf.engines.base import NotSupported
+from auralis_perf.engines.protocols.library import DatabaseHandle, LibraryFeature
+
+#: What Auralis's library lacks at 087974e2, by the protocol's optional feature.
+ABSENT_FEATURES = {
+    LibraryFeature.KEYSET: "no keyset (cursor) pagination: listings take limit and offset only",
+    LibraryFeature.TITLE_PREFIX: "no title-prefix lookup: search is a substring ILIKE over title, artist, album",
+    LibraryFeature.LOAD_STRATEGIES: "no choice of loading strategy: listings always joinedload artists and album",
+    LibraryFeature.CASCADE_DELETE: "no artist delete",
+    LibraryFeature.RENAME: "no artist or album rename",
+    LibraryFeature.SCAN: "LibraryScanner is not mapped (it needs real files and extracts artwork)",
+}
+
+
+class AuralisLibrary:
+    """An open Auralis library at `path` (created when missing, through Auralis's own migrations)."""
+
+    def __init__(self, manager_class: Any, models: Sequence[Any], cache_module: Any,
+                 path: str | os.PathLike[str]) -> None:
+        path = Path(path).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._cache_module = cache_module
+        cache_module.clear_cache()  # process-wide: nothing of another library or check may answer here
+        with quiet():
+            self._manager = manager_class(str(path))
+        self._path = path
+        self._schema = Schema.of(models)
+        self.features: frozenset[str] = frozenset({LibraryFeature.PLAYLISTS})
+        self.repo = AuralisRepository(self._manager, self._schema, cached=False)
+        self.cached = AuralisRepository(self._manager, self._schema, cached=True)
+        self.caches = AuralisLibraryCaches(AuralisQueryCache(cache_module))
+        self._closed = False
+
+    def bulk_import(self, tracks: Sequence[Any]) -> list[int]:
+        with self._manager.engine.begin() as connection:
+            ids = schema_queries.bulk_insert(connection, self._schema, tracks, now=time.time())
+        self._cache_module.clear_cache()  # Auralis's own writes invalidate by name; a bulk load has no name
+        return ids
+
+    def database(self) -> DatabaseHandle:
+        # genre and artist live in association tables (track_genre, track_artist), not in `tracks`
+        return DatabaseHandle(engine=self._manager.engine, path=self._path, tracks_table="tracks",
+                              columns={"path": "filepath", "added": "created_at"})
+
+    def scan(self, folder: str | os.PathLike[str], *, audio_cache: Any = None) -> Any:
+        raise NotSupported(f"Auralis's library: {ABSENT_FEATURES[LibraryFeature.SCAN]}")
+
+    def describe(self) -> dict[str, Any]:
+        """For the records: which Auralis call answers each protocol call, and what is absent."""
+        return {"api_map": dict(API_MAP), "absent_features": dict(ABSENT_FEATURES),
+                "bulk_import": "multi-row INSERTs into Auralis's tables (read checks); writes use TrackRepository.add",
+                "database": str(self._path), "query_cache": self.caches.facts()}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._cache_module.clear_cache()
+        self._manager.engine.dispose()

@@ -1,0 +1,40 @@
+"""The Auralis stand-in (see README.md here): put it on `sys.path` and build the adapter on it.
+
+`engine()` is what the conformance kit takes (`--perf-engine auralis_standin:engine`, with `tests/` on
+the path): the real adapter, `auralis_perf.engines.auralis_adapter.AuralisEngine`, over this stand-in.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+#: The folder to put first on sys.path: `import auralis` then finds the stand-in.
+STANDIN_PATH = Path(__file__).resolve().parent
+
+
+def real_auralis_importable() -> bool:
+    """True when another `auralis` (the real one) would be imported instead of the stand-in."""
+    spec = importlib.util.find_spec("auralis") if "auralis" not in sys.modules else sys.modules["auralis"].__spec__
+    return spec is not None and not str(spec.origin or "").startswith(str(STANDIN_PATH))
+
+
+def activate() -> None:
+    """Put the stand-in first on sys.path (idempotent)."""
+    if str(STANDIN_PATH) not in sys.path:
+        sys.path.insert(0, str(STANDIN_PATH))
+
+
+def forget() -> None:
+    """Drop the imported stand-in modules, so the next import starts fresh."""
+    for name in [m for m in sys.modules if m == "auralis" or m.startswith("auralis.")]:
+        del sys.modules[name]
+
+
+def engine(**options: Any) -> Any:
+    """The Auralis adapter built on the stand-in (for the conformance kit's engine spec list)."""
+    activate()
+    from auralis_perf.engines.auralis_adapter import AuralisEngine
+
+    return AuralisEngine(**options)

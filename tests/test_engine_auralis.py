@@ -1,18 +1,18 @@
 """The Auralis adapter's mapping, tested against a small stand-in package built here; and, when the real
 Auralis is importable, a check of the adapter against it (skipped, with the reason, otherwise).
 
-The stand-in has Auralis's module layout at commit 087974e2 and records how it is called, so the tests
+The stand-in (tests/auralis_standin/) has Auralis's module layout and call signatures at commit 087974e2
+and records how it is called, so the tests
 see what the adapter sends (float64 stereo arrays, never a path), which preset it sets, that the result
 cache is switched off, and that a chunk Auralis returns unprocessed is caught.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-import textwrap
 
+import auralis_standin
 import numpy as np
 import pytest
 
@@ -21,156 +21,11 @@ from auralis_perf.signals import music
 
 SR = 44100
 
-STAND_IN = {
-    "auralis/__init__.py": "",
-    "auralis/__version__.py": '__version__ = "0.0-stand-in"\n',
-    "auralis/core/__init__.py": "",
-    "auralis/core/unified_config.py": """
-        PRESETS = ("adaptive", "gentle", "warm", "bright", "punchy")
-
-        class UnifiedConfig:
-            def __init__(self, internal_sample_rate=44100):
-                self.internal_sample_rate = internal_sample_rate
-                self.mastering_profile = "adaptive"
-
-            def set_mastering_preset(self, name):
-                if name not in PRESETS:
-                    raise ValueError(name)
-                self.mastering_profile = name
-        """,
-    "auralis/core/hybrid_processor.py": """
-        import os
-        import numpy as np
-        from auralis.dsp.eq.parallel_eq_processor import VectorizedEQProcessor
-
-        GAINS = {"adaptive": 0.5, "gentle": 0.25, "warm": 0.3, "bright": 0.4, "punchy": 0.6}
-        CALLS = []
-
-        class _OptimizerConfig:
-            enable_caching = True
-
-        class _Optimizer:
-            def __init__(self):
-                self.config = _OptimizerConfig()
-
-        class HybridProcessor:
-            def __init__(self, config):
-                self.config = config
-                self.performance_optimizer = _Optimizer()
-                os.makedirs(os.path.join(os.path.expanduser("~"), ".auralis", "preferences"), exist_ok=True)
-
-            def process(self, target):
-                CALLS.append(("process", type(target).__name__, getattr(target, "dtype", None),
-                              getattr(target, "shape", None), self.config.mastering_profile,
-                              self.config.internal_sample_rate, self.performance_optimizer.config.enable_caching))
-                print("[stand-in] mastering")
-                VectorizedEQProcessor().apply_eq_gains_vectorized(target[:8], None, None, 8)
-                return target * GAINS[self.config.mastering_profile]
-
-            def process_realtime_chunk(self, chunk):
-                CALLS.append(("chunk", chunk.shape))
-                if os.environ.get("STAND_IN_FAIL_CHUNKS"):
-                    return chunk  # as Auralis does when something inside fails
-                return chunk * 0.5
-        """,
-    "auralis/dsp/__init__.py": "",
-    "auralis/dsp/dynamics/__init__.py": "",
-    "auralis/dsp/dynamics/vectorized_envelope.py": """
-        import numpy as np
-
-        class VectorizedEnvelopeFollower:
-            def __init__(self, sample_rate, attack_ms, release_ms, use_numba=True):
-                self.a = np.exp(-1.0 / (attack_ms * 0.001 * sample_rate))
-                self.r = np.exp(-1.0 / (release_ms * 0.001 * sample_rate))
-
-            def process_buffer_vectorized(self, levels):
-                out, env = np.zeros(len(levels)), 0.0
-                for i, x in enumerate(levels):
-                    env = x + (env - x) * (self.a if x > env else self.r)
-                    out[i] = env
-                return out
-
-            def process_buffer_numba(self, levels):
-                return self.process_buffer_vectorized(levels)
-
-            def process_buffer(self, levels):
-                return self.process_buffer_numba(levels)
-        """,
-    "auralis/dsp/eq/__init__.py": "",
-    "auralis/dsp/eq/parallel_eq_processor.py": """
-        class VectorizedEQProcessor:
-            def apply_eq_gains_vectorized(self, chunk, gains, band_map, fft_size):
-                return chunk * 2.0
-        """,
-    "auralis/dsp/eq/filters.py": """
-        def apply_eq_gains(chunk, gains, band_map, fft_size):
-            return chunk * 2.0
-        """,
-    "auralis/dsp/eq/critical_bands.py": """
-        import numpy as np
-
-        def create_critical_bands():
-            return list(range(6))
-
-        def create_frequency_mapping(bands, sample_rate, fft_size):
-            return np.arange(fft_size // 2 + 1) % len(bands)
-        """,
-    "auralis/analysis/__init__.py": "",
-    "auralis/analysis/parallel_spectrum_analyzer.py": """
-        from dataclasses import dataclass
-        import numpy as np
-
-        @dataclass
-        class ParallelSpectrumSettings:
-            sample_rate: int = 44100
-            max_workers: int = 8
-
-        class ParallelSpectrumAnalyzer:
-            def __init__(self, settings):
-                self.settings = settings
-
-            def analyze_file(self, audio, sample_rate=None):
-                return {"spectrum": np.abs(np.fft.rfft(audio[:64])).tolist()}
-        """,
-    "auralis/analysis/spectrum_analyzer.py": """
-        from dataclasses import dataclass
-        import numpy as np
-
-        @dataclass
-        class SpectrumSettings:
-            sample_rate: int = 44100
-
-        class SpectrumAnalyzer:
-            def __init__(self, settings):
-                self.settings = settings
-
-            def analyze_file(self, audio, sample_rate=None):
-                return {"spectrum": np.abs(np.fft.rfft(audio[:64])).tolist()}
-        """,
-    # no auralis/library: the adapter must report it missing, not fail
-}
-
-
-def _real_auralis_importable() -> bool:
-    return importlib.util.find_spec("auralis") is not None
-
 
 @pytest.fixture
 def stand_in(tmp_path, monkeypatch):
-    """The stand-in package on sys.path (and HOME and the numba cache set, to see the adapter's effect)."""
-    if _real_auralis_importable():
-        pytest.skip("a real auralis package is importable here; the stand-in would be shadowed")
-    root = tmp_path / "site"
-    for relative, text in STAND_IN.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
-    yield tmp_path
-    for name in [m for m in sys.modules if m == "auralis" or m.startswith("auralis.")]:
-        del sys.modules[name]
+    with auralis_standin.in_use(tmp_path, monkeypatch) as folder:
+        yield folder
 
 
 @pytest.fixture
@@ -178,7 +33,6 @@ def engine(stand_in):
     e = get_engine("auralis", home=stand_in / "run-home")
     yield e
     e.close()
-
 
 def calls():
     return sys.modules["auralis.core.hybrid_processor"].CALLS
@@ -195,17 +49,35 @@ def test_without_auralis_the_engine_is_unavailable_with_a_clear_reason(tmp_path)
 
 
 def test_capabilities_follow_what_is_installed(engine):
-    assert engine.capabilities == {Capability.MASTER, Capability.STREAM, Capability.KERNELS, Capability.BATCH}
+    assert engine.capabilities == {Capability.MASTER, Capability.STREAM, Capability.KERNELS, Capability.BATCH,
+                                   Capability.LIBRARY, Capability.ANALYSIS, Capability.AUDIO_CACHE,
+                                   Capability.PLAYBACK, Capability.BUFFER_POOL, Capability.UTILITIES}
     assert set(engine.kernels()) == {"envelope", "eq", "spectrum_parallel"}
     info = engine.describe()
     assert info["auralis_version"] == "0.0-stand-in"
-    assert "library" in info["api_missing"] and "library" not in info["api_found"]
-    for missing in (Capability.LIBRARY, Capability.FALLBACKS, Capability.PRESET_SWITCH, Capability.PLAYBACK):
-        assert not engine.has(missing)
-    with pytest.raises(NotSupported, match="library"):
-        engine.open_library("x.db")
+    assert not info["api_missing"]
+    for missing in (Capability.FALLBACKS, Capability.PRESET_SWITCH):
+        assert not engine.has(missing) and missing in info["not_offered"]
     with pytest.raises(NotSupported, match="fallbacks"):
         engine.master(music(0.1, SR), SR, optimized=False)
+
+
+def test_a_part_missing_from_this_auralis_costs_only_its_capability(stand_in, monkeypatch):
+    monkeypatch.setitem(sys.modules, "auralis.library.manager", None)  # as if the module were gone
+    monkeypatch.setitem(sys.modules, "auralis.player.enhanced_audio_player", None)
+    e = get_engine("auralis", home=stand_in / "run-home")
+    try:
+        assert not e.has(Capability.LIBRARY) and not e.has(Capability.PLAYBACK)
+        assert e.has(Capability.AUDIO_CACHE) and e.has(Capability.MASTER)
+        not_offered = e.describe()["not_offered"]
+        assert "auralis.library.manager" in not_offered["library"]
+        assert "auralis.player.enhanced_audio_player" in not_offered["playback"]
+        with pytest.raises(NotSupported, match="library"):
+            e.open_library(stand_in / "x.db")
+        with pytest.raises(NotSupported, match="playback"):
+            e.open_playback()
+    finally:
+        e.close()
 
 
 def test_master_sends_float64_stereo_arrays_with_the_preset_and_no_result_cache(engine):
@@ -301,7 +173,7 @@ def test_batch_uses_master(engine):
         np.testing.assert_allclose(out, track * 0.25, rtol=1e-6)
 
 
-@pytest.mark.skipif(not _real_auralis_importable(),
+@pytest.mark.skipif(not auralis_standin.real_auralis_importable(),
                     reason="the real Auralis is not installed here (install it yourself: "
                            "github.com/matiaszanolli/Auralis); the stand-in tests cover the mapping")
 @pytest.mark.slow

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,21 @@ def engine(**options: Any) -> Any:
     from auralis_perf.engines.auralis_adapter import AuralisEngine
 
     return AuralisEngine(**options)
+
+
+@contextmanager
+def in_use(tmp_path: Path, monkeypatch: Any) -> Iterator[Path]:
+    """For a test's fixture: the stand-in first on sys.path (pytest skips when a real Auralis would shadow
+    it), HOME and the Numba cache under `tmp_path` (to see where the adapter makes Auralis write)."""
+    import pytest
+
+    if real_auralis_importable():
+        pytest.skip("a real auralis package is importable here; the stand-in would be shadowed")
+    forget()
+    monkeypatch.syspath_prepend(str(STANDIN_PATH))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    try:
+        yield tmp_path
+    finally:
+        forget()

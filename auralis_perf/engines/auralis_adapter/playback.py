@@ -71,7 +71,7 @@ class AuralisPlayback:
         if not loaded:
             raise AudioFileError(f"{source}: Auralis's player could not load it")
         self.sample_rate = int(self._player.sample_rate)
-        self._frames = int(self._player.file_manager.get_total_samples())
+        self._frames = len(self._player.audio_data)
         self._position = 0
         self._loaded = True
 

@@ -21,21 +21,21 @@ class SmartCache:
                 self.access_times[key] = time.time()
                 self.hits += 1
                 return self.cache[key]
-            self._drop(key)
+            self._remove_item(key)
             self.misses += 1
             return None
 
     def put(self, key, value):
         with self.lock:
             size = len(pickle.dumps(value))
-            self._drop(key)
+            self._remove_item(key)
             while self.cache and self.current_size + size > self.max_size_bytes:
-                self._drop(next(iter(self.cache)))
+                self._remove_item(next(iter(self.cache)))
             if size <= self.max_size_bytes:
                 self.cache[key], self.access_times[key], self.sizes[key] = value, time.time(), size
                 self.current_size += size
 
-    def _drop(self, key):
+    def _remove_item(self, key):
         if key in self.cache:
             del self.cache[key], self.access_times[key]
             self.current_size -= self.sizes.pop(key)

@@ -1,0 +1,249 @@
+"""The Auralis adapter's optional capabilities (library and its query cache, audio cache, playback, analysis,
+utilities, buffer pool), tested on the stand-in (tests/auralis_standin/), and the check that PyPI's unrelated
+text-to-speech `auralis` is refused up front. What is asserted is the mapping: which Auralis call answers,
+what the records look like, that Auralis's own behaviour (FIFO eviction, name-based invalidation, stale
+reads it does not prevent) shows through rather than being papered over.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import auralis_standin
+import numpy as np
+import pytest
+import soundfile as sf
+
+from auralis_perf.engines import (
+    AudioFileError,
+    AudioInputError,
+    LibraryFeature,
+    MusicLibrary,
+    NewTrack,
+    NotSupported,
+    PlaybackSession,
+    get_engine,
+)
+from auralis_perf.library_tracks import generate_tracks
+from auralis_perf.signals import music
+
+SR = 44100
+
+
+@pytest.fixture
+def stand_in(tmp_path, monkeypatch):
+    with auralis_standin.in_use(tmp_path, monkeypatch) as folder:
+        yield folder
+
+
+@pytest.fixture
+def engine(stand_in):
+    e = get_engine("auralis", home=stand_in / "run-home")
+    yield e
+    e.close()
+
+
+@pytest.fixture
+def library(engine, tmp_path):
+    lib = engine.open_library(tmp_path / "lib" / "library.db")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def song(tmp_path):
+    path = tmp_path / "song.wav"
+    sf.write(path, music(1.0, SR), SR)
+    return path
+
+
+# -- library --------------------------------------------------------------------------------------------
+
+def test_library_is_a_music_library_over_auralis_schema(library):
+    assert isinstance(library, MusicLibrary)
+    assert library.features == {LibraryFeature.PLAYLISTS}
+    handle = library.database()
+    assert handle.path.name == "library.db" and handle.column("path") == "filepath"
+    assert handle.column("added") == "created_at" and str(handle.engine.url).endswith("library.db")
+    facts = library.caches.facts()["query"]
+    assert (facts["policy"], facts["max_entries"], facts["ttl_seconds"], facts["scope"]) == ("fifo", 256, 300,
+                                                                                              "process")
+    assert library.caches.cache_for("search") == "query" and library.caches.cache_for("get_track") is None
+
+
+def test_bulk_import_and_reads_give_value_records(library):
+    items = generate_tracks(30, seed=2)
+    ids = library.bulk_import(items)
+    assert len(set(ids)) == 30
+    for new, track_id in zip(items, ids):
+        track = library.repo.get_track(track_id)
+        assert (track.path, track.title, track.genre, track.year) == (new.path, new.title, new.genre, new.year)
+        assert library.repo.get_artist(track.artist_id).name == new.artist
+        assert library.cached.get_track(track_id) == track
+    page = library.repo.list_tracks(sort="title", limit=10)  # Auralis's get_all(order_by="title")
+    assert [t.title for t in page.items] == sorted(t.title for t in items)[:10]
+    by_artist = library.repo.list_tracks(sort="artist", limit=30)  # the adapter's query on Auralis's tables
+    assert len(by_artist.items) == 30
+    assert library.repo.count_tracks() == 30 and sum(g.tracks for g in library.repo.count_by_genre()) == 30
+    with pytest.raises(NotSupported, match="keyset"):
+        library.repo.list_tracks(after=object())
+    with pytest.raises(NotSupported, match="prefix"):
+        library.repo.find_by_title("a")
+
+
+def test_cached_reads_go_through_auralis_query_cache_and_writes_invalidate_by_name(library):
+    ids = library.bulk_import(generate_tracks(20, seed=4))
+    first = library.cached.list_tracks(sort="title", limit=5)
+    assert library.cached.list_tracks(sort="title", limit=5) == first
+    stats = library.caches["query"].stats()
+    assert (stats["hits"], stats["misses"], stats["entries"]) == (1, 1, 1)
+    target = first.items[0].id
+    library.cached.update_track(target, title="AAA renamed")  # invalidates get_all_tracks: fresh read
+    assert library.cached.list_tracks(sort="title", limit=5).items[0].title == "AAA renamed"
+    # set_track_favorite invalidates only get_favorite_tracks: the cached listing keeps the old flag, as in
+    # Auralis itself (a stale read the CACHE checks must count, not one the adapter hides)
+    library.cached.set_favorite(target, True)
+    assert library.repo.get_track(target).favorite is True
+    assert library.cached.list_tracks(sort="title", limit=5).items[0].favorite is False
+    library.caches.clear()
+    assert library.caches["query"].stats()["entries"] == 0 and ids
+
+
+def test_the_query_cache_evicts_the_oldest_entry_first(library):
+    cache = library.caches["query"]
+    for i in range(257):
+        cache.put(f"k{i}", i)
+        if i == 0:
+            assert cache.get("k0") == 0  # a hit does not make it younger (FIFO, not LRU)
+    assert cache.get("k0", "gone") == "gone" and cache.keys()[0] == "k1" and len(cache.keys()) == 256
+
+
+def test_writes_use_auralis_add_and_unknown_ids_raise(library):
+    track_id = library.repo.add_track(NewTrack(path="/m/a.wav", title="A", artist="X", album="Y", genre="Rock"))
+    assert library.repo.get_track_by_path("/m/a.wav").id == track_id
+    with pytest.raises(LookupError):
+        library.repo.set_favorite(99_999)
+    playlist = library.repo.create_playlist("mix")
+    library.repo.add_to_playlist(playlist, [track_id])
+    assert [t.id for t in library.repo.get_playlist(playlist).tracks] == [track_id]
+    assert library.repo.playlists_containing([track_id]) == [playlist]
+    library.repo.delete_track(track_id)
+    assert library.repo.get_track(track_id) is None
+
+
+# -- audio cache ----------------------------------------------------------------------------------------
+
+def test_audio_cache_serves_from_memory_and_from_auralis_fingerprint_files(engine, song, tmp_path):
+    home = os.environ["HOME"]
+    with engine.open_audio_cache(tmp_path / "cache") as cache:
+        first = cache.get(song, "fingerprint")
+        assert cache.get(song, "fingerprint") == first
+        assert {k: cache.stats()[k] for k in ("hits", "misses")} == {"hits": 1, "misses": 1}
+    assert os.environ["HOME"] == home  # pointed at the cache's folder only during FingerprintStorage's calls
+    assert list((tmp_path / "cache" / ".auralis" / "fingerprints").glob("*.25d"))
+    with engine.open_audio_cache(tmp_path / "cache") as again:  # same folder: a disk hit
+        assert again.get(song, "fingerprint") == first and again.stats()["disk_hits"] == 1
+    with engine.open_audio_cache(tmp_path / "other") as elsewhere:  # another folder shares nothing
+        elsewhere.get(song, "fingerprint")
+        assert elsewhere.stats()["misses"] == 1
+
+
+def test_audio_cache_sidecars_invalidation_and_bad_requests(engine, song, tmp_path):
+    with engine.open_audio_cache(tmp_path / "cache") as cache:
+        cache.get(song, "analysis")
+        assert song.with_suffix(".wav.25d").is_file()  # Auralis's sidecar, next to the audio
+        assert cache.invalidate(song) >= 2 and not song.with_suffix(".wav.25d").exists()
+        cache.get(song, "analysis")
+        assert cache.stats()["misses"] == 2
+        with pytest.raises(NotSupported, match="waveform"):
+            cache.get(song, "waveform")
+        with pytest.raises(AudioInputError):
+            cache.get(song, "colour")
+        with pytest.raises(AudioFileError, match="missing.wav"):
+            cache.get(tmp_path / "missing.wav", "spectrum")
+
+
+# -- playback, analysis, utilities, pool ------------------------------------------------------------------
+
+def test_playback_is_pulled_on_the_harness_clock_and_switches_the_player_profile(engine, song):
+    with engine.open_playback(chunk_size=4096, preset="default") as session:
+        assert isinstance(session, PlaybackSession)
+        with pytest.raises(RuntimeError):
+            session.start()  # nothing loaded
+        session.load(song)
+        session.start()
+        first = session.pull()
+        session.set_preset("punchy")
+        rest = []
+        while (chunk := session.pull()) is not None:
+            rest.append(chunk)
+        assert session.finished and first.preset == "default" and rest[0].preset == "punchy"
+        assert "LOADING" in session.describe()["workarounds"][0]  # Auralis's load_file leaves it LOADING
+        frames = first.audio.shape[0] + sum(c.audio.shape[0] for c in rest)
+        assert frames == SR  # the last chunk without Auralis's padding
+        source = music(1.0, SR)
+        np.testing.assert_allclose(first.audio, source[:4096], atol=1e-4)  # balanced: gain 1
+        np.testing.assert_allclose(rest[0].audio, source[4096:8192] * 0.7, atol=1e-4)  # punchy in the stand-in
+    with engine.open_playback() as session, pytest.raises(AudioFileError):
+        session.load("/no/such/file.wav")
+
+
+def test_analysis_kinds(engine):
+    audio = music(0.5, SR)
+    assert engine.analyze(audio, SR, "spectrum").shape == (1, 64)
+    assert len(engine.analyze(audio, SR, "fingerprint")) == 25
+    assert np.isfinite(engine.analyze(audio, SR, "loudness")["integrated_lufs"])
+    with pytest.raises(NotSupported, match="waveform"):
+        engine.analyze(audio, SR, "waveform")
+    with pytest.raises(AudioInputError):
+        engine.analyze(audio, SR, "mood")
+    with pytest.raises(AudioInputError):
+        engine.analyze(np.full((10, 2), np.nan), SR, "spectrum")
+
+
+def test_utilities_use_auralis_io(engine, tmp_path):
+    util = engine.utilities
+    audio = music(0.5, SR)
+    assert util.resample(audio, SR, 48000).shape == (24000, 2)
+    util.encode(audio, SR, tmp_path / "x.flac", "FLAC")
+    decoded, rate = util.decode(tmp_path / "x.flac")
+    assert rate == SR and decoded.shape == audio.shape
+    with pytest.raises(NotSupported, match="conversion"):
+        util.float_to_int(audio, 16)
+    with pytest.raises(AudioInputError):
+        util.encode(audio, SR, tmp_path / "x.mp3", "mp3")
+    with pytest.raises(AudioFileError):
+        util.decode(tmp_path / "none.wav")
+
+
+def test_stream_buffers_come_from_auralis_memory_pool(engine):
+    audio = music(1.0, SR)
+    with engine.stream(audio, sample_rate=SR, chunk_size=4096) as stream:
+        chunks = list(stream)
+        stats = stream.pool_stats()
+    # one buffer of 4096 frames reused for every full chunk, a new one for the shorter last chunk
+    assert stats == {"allocations": 2, "reuses": len(chunks) - 2}
+
+
+# -- the wrong package ----------------------------------------------------------------------------------
+
+def test_the_unrelated_text_to_speech_auralis_is_refused_up_front(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "auralis").mkdir(parents=True)
+    (site / "auralis" / "__init__.py").write_text("from .common.definitions import TTSRequest\n")
+    info = site / "auralis-0.2.8.post2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: auralis\nVersion: 0.2.8.post2\n"
+                                   "Summary: This is a faster implementation for TTS models\n")
+    (info / "RECORD").write_text("auralis/__init__.py,,\n")
+    (info / "top_level.txt").write_text("auralis\n")
+    for name in [m for m in sys.modules if m == "auralis" or m.startswith("auralis.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(site))
+    from auralis_perf.run.cli import UsageError, resolve_engines
+
+    with pytest.raises(UsageError, match="text-to-speech") as caught:
+        resolve_engines("auralis")
+    assert "pip uninstall auralis" in str(caught.value)
+    assert "auralis" not in sys.modules  # found out without importing it
+    assert resolve_engines("reference") == ("reference",)

@@ -145,3 +145,62 @@ def test_rt14_is_one_stream_and_a_stream_that_slows_down_fails(tmp_path, monkeyp
     (r,) = run_checks(context(DriftingEngine(), tmp_path), [("RT-14", throughput.check_sustained)])
     assert r.status == "fail", (r.status, r.reason, r.value)
     assert r.details["streams"] == 1 and "scaled" in r.details
+
+
+# -- MEM-09 --------------------------------------------------------------------------------------------
+class _NeverEvictingCache:
+    """Declares a bound of 8 entries and keeps everything."""
+
+    def __init__(self):
+        self.held = {}
+
+    def get(self, path, kind):
+        return self.held.setdefault((str(path), kind), np.zeros(16))
+
+    def invalidate(self, path):
+        pass
+
+    def stats(self):
+        return {"hits": 0, "misses": len(self.held), "evictions": 0, "bytes": 128 * len(self.held),
+                "entries": len(self.held), "max_entries": 8, "max_bytes": 2**20}
+
+    def close(self):
+        pass
+
+
+class _HoardingStream(_DriftingStream):
+    """Hands out fresh chunks and keeps each one in its 'pool'."""
+
+    def __iter__(self):
+        self.hoard = []
+        for start in range(0, self.audio.shape[0], self.chunk_size):
+            chunk = np.array(self.audio[start:start + self.chunk_size], dtype=np.float64)
+            self.hoard.append(chunk)
+            yield chunk
+
+    def pool_stats(self):
+        hoard = getattr(self, "hoard", [])
+        return {"allocations": len(hoard), "reuses": 0, "bytes_held": sum(c.nbytes for c in hoard)}
+
+
+class UnboundedEngine(CopyEngine):
+    name = "unbounded"
+    capabilities = CopyEngine.capabilities | {Capability.AUDIO_CACHE, Capability.BUFFER_POOL}
+
+    def open_audio_cache(self, directory):
+        return _NeverEvictingCache()
+
+    def stream(self, source, *, sample_rate=None, chunk_size=4096, preset="default"):
+        return _HoardingStream(np.asarray(source), sample_rate, chunk_size)
+
+
+def test_mem09_fills_the_audio_cache_and_the_buffer_pool_past_their_bounds(tmp_path):
+    from auralis_perf.suites.memory import bounds, leaks
+
+    ctx = context(UnboundedEngine(), tmp_path)
+    cache = bounds.audio_cache_row(ctx, tmp_path / "cache")
+    assert cache["entries_asked"] >= 16 and cache["of_bound"] >= 2.0
+    pool = bounds.buffer_pool_row(ctx)
+    assert pool["of_bound"] > 5.0  # it kept 240 chunks, not a few
+    (r,) = run_checks(ctx, [("MEM-09", leaks.mem09_cache_bounds)])
+    assert r.status == "fail" and "audio_cache" in r.reason and "buffer_pool" in r.reason

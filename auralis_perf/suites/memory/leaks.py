@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from auralis_perf.engines import Capability, PlaybackSession, Stream
+from auralis_perf.engines import Capability, NotSupported, PlaybackSession, Stream
 from auralis_perf.measure.memory import collect_garbage, peak_rss_during, rss_mb
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
@@ -24,6 +24,7 @@ from auralis_perf.suites.common.checks import record, require, scaled
 from auralis_perf.suites.common.growth import judge_growth
 from auralis_perf.suites.common.playback import PacedPlayback
 from auralis_perf.suites.common.workload import downsample_series, music, music_file, open_library, warm_engine
+from auralis_perf.suites.memory.bounds import audio_cache_row, buffer_pool_row
 
 SIZES = {
     "smoke": {"cycles": 60, "clip_s": 0.25, "checkpoints": 10, "batch_items": 3, "batch_s": 3.0,
@@ -202,25 +203,39 @@ def _fill_library_caches(ctx: SuiteContext, n_tracks: int, bound_entries: int, b
 
 
 def mem09_cache_bounds(ctx: SuiteContext) -> CheckResult:
-    require(ctx, Capability.LIBRARY)
     size = ctx.sizes(SIZES)
-    # small bounds, so that the fill goes well past them in seconds; bytes bound the entity caches first
-    bound = size["cache_bound"]
-    rows = _fill_library_caches(ctx, size["cache_tracks"], bound_entries=bound, bound_bytes=bound * 1280)
-    filled = [r for r in rows if r["evictions"] > 0]
-    if not filled:
-        raise RuntimeError("no library cache evicted anything: the fill did not reach the bounds")
-    value = max(r["of_bound"] for r in rows)
-    violations = [f"{r['cache']} holds {r['entries']} entries / {max(r['bytes_reported'], r['bytes_measured'])} "
-                  f"bytes against bounds of {r['max_entries']} / {r['max_bytes']}"
-                  for r in rows if r["of_bound"] > 1.0]
-    return record(ctx, "MEM-09", value, samples=[r["of_bound"] for r in rows], kind="ratio",
+    has = {c: ctx.engine.has(c) for c in (Capability.LIBRARY, Capability.AUDIO_CACHE, Capability.BUFFER_POOL)}
+    if not any(has.values()):
+        raise NotSupported(f"engine {ctx.engine.name!r} has no library, audio cache or buffer pool to fill")
+    rows: list[dict[str, Any]] = []
+    if has[Capability.LIBRARY]:
+        # small bounds, so that the fill goes well past them in seconds; bytes bound the entity caches first
+        bound = size["cache_bound"]
+        library_rows = _fill_library_caches(ctx, size["cache_tracks"], bound_entries=bound, bound_bytes=bound * 1280)
+        if not any(r["evictions"] > 0 for r in library_rows):
+            raise RuntimeError("no library cache evicted anything: the fill did not reach the bounds")
+        rows += library_rows
+    # the engine's own bounded structures beyond the library: its audio cache and a stream's buffer pool
+    rows.append(audio_cache_row(ctx, ctx.workdir / "mem09-audio-cache"))
+    rows.append(buffer_pool_row(ctx))
+    measured = [r for r in rows if r.get("of_bound") is not None]
+    if not measured:
+        raise RuntimeError("no bounded structure could be measured: "
+                           + "; ".join(f"{r['cache']}: {r.get('not_measured')}" for r in rows))
+    value = max(r["of_bound"] for r in measured)
+    violations = [f"{r['cache']} holds {r.get('entries', '-')} entries / "
+                  f"{max(r.get('bytes_reported') or 0, r.get('bytes_measured') or 0)} bytes against bounds of "
+                  f"{r.get('max_entries', '-')} / {r.get('max_bytes')}"
+                  for r in measured if r["of_bound"] > 1.0]
+    return record(ctx, "MEM-09", value, samples=[r["of_bound"] for r in measured], kind="ratio",
                   violations=violations, details={
-                      "what": "each cache filled with three times its entry bound; its size over the "
-                              "configured bound: entries, and bytes (the larger of the cache's own count "
-                              "and our deep size of its keys and values, shared objects counted once)",
-                      "caches": rows, "caches_that_evicted": [r["cache"] for r in filled],
-                      "library_tracks": size["cache_tracks"]})
+                      "what": "each bounded structure filled past its bound: the library caches with three "
+                              "times their entry bound, the audio cache with twice its entry bound, a stream's "
+                              "buffer pool while the caller keeps every chunk; its size over the bound: entries, "
+                              "and bytes (the larger of the structure's own count and our measure of it)",
+                      "caches": rows, "caches_that_evicted": [r["cache"] for r in measured if r.get("evictions")],
+                      "not_measured": {r["cache"]: r["not_measured"] for r in rows if "not_measured" in r},
+                      "library_tracks": size["cache_tracks"] if has[Capability.LIBRARY] else None})
 
 
 def mem10_allocations_per_chunk(ctx: SuiteContext) -> CheckResult:

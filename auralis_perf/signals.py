@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from os import PathLike
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -172,3 +173,10 @@ def write_music(path: str | PathLike[str], duration: float, sample_rate: int = 4
             handle.write(music(n / sample_rate, sample_rate, channels=channels, seed=seed,
                                offset=start / sample_rate))
     return path
+
+
+def kernel_input(pair: Any, n_frames: int, sample_rate: int) -> Any:
+    """The input of an engine's kernel pair: `n_frames` of music-like float64 stereo audio, which the pair
+    turns into its kernels' arguments with `make_input(audio, sample_rate)`. The harness makes the audio,
+    so no engine needs this module."""
+    return pair.make_input(music(n_frames / sample_rate, sample_rate, dtype=np.float64), sample_rate)

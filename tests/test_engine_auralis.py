@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from auralis_perf.engines import AudioInputError, Capability, EngineError, NotSupported, get_engine
-from auralis_perf.signals import music
+from auralis_perf.signals import kernel_input, music
 
 SR = 44100
 
@@ -150,10 +150,10 @@ def test_stream_processes_chunk_by_chunk_and_catches_unprocessed_chunks(engine, 
 def test_kernel_pairs_call_auralis_public_functions_and_trace_master(engine):
     pairs = engine.kernels()
     envelope = pairs["envelope"]
-    data = envelope.make_input(2000, SR)
+    data = kernel_input(envelope, 2000, SR)
     np.testing.assert_array_equal(envelope.fast(data), envelope.plain(data))
     eq = pairs["eq"]
-    audio, gains, band_map = data = eq.make_input(3 * 4096 + 100, SR)
+    audio, gains, band_map = data = kernel_input(eq, 3 * 4096 + 100, SR)
     assert audio.shape == (3 * 4096, 2) and len(gains) == 6  # whole FFT frames; the signal comes first
     np.testing.assert_array_equal(eq.fast(data), eq.plain(data))
     np.testing.assert_array_equal(eq.fast(data), audio * 2.0)  # every frame went through Auralis's EQ
@@ -190,7 +190,7 @@ def test_against_the_real_auralis(tmp_path):
         assert sum(c.shape[0] for c in chunks) == audio.shape[0]
         if engine.has(Capability.KERNELS) and "envelope" in engine.kernels():
             pair = engine.kernels()["envelope"]
-            data = pair.make_input(4410, SR)
+            data = kernel_input(pair, 4410, SR)
             assert np.abs(pair.fast(data) - pair.plain(data)).max() <= pair.tolerance
         assert engine.describe()["cold_master"]["seconds"] > 0
     finally:

@@ -10,7 +10,7 @@ from auralis_perf.engines.reference import ReferenceEngine
 from auralis_perf.engines.reference.chain import PLAIN_KERNELS, ChainProcessor, Tuning, kernel_set
 from auralis_perf.engines.reference.filters import Band, design_band, design_eq, k_weighting, response_db
 from auralis_perf.engines.reference.loudness import integrated_loudness
-from auralis_perf.engines.reference.presets import PRESETS
+from auralis_perf.engines.support.presets import PRESETS
 from auralis_perf.signals import music
 
 SR = 44100

@@ -13,7 +13,7 @@ import pytest
 
 from auralis_perf.engines.reference import ReferenceEngine, chain
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE
-from auralis_perf.signals import music
+from auralis_perf.signals import kernel_input, music
 
 SR = 44100
 SIZES = {"envelope": 8192, "eq": 8192, "spectrum_batched": 16384, "spectrum_parallel": 16384, "chain": 11025}
@@ -32,7 +32,7 @@ def test_every_documented_pair_is_offered(engine: ReferenceEngine) -> None:
 @pytest.mark.parametrize("name", list(SIZES))
 def test_fast_equals_plain(engine: ReferenceEngine, name: str) -> None:
     pair = engine.kernels()[name]
-    data = pair.make_input(SIZES[name], SR)
+    data = kernel_input(pair, SIZES[name], SR)
     fast, plain = np.asarray(pair.fast(data)), np.asarray(pair.plain(data))
     assert fast.shape == plain.shape
     assert np.abs(fast - plain).max() <= pair.tolerance <= 1e-9
@@ -40,7 +40,7 @@ def test_fast_equals_plain(engine: ReferenceEngine, name: str) -> None:
 
 def test_eq_realisations_agree(engine: ReferenceEngine) -> None:
     pair = engine.kernels()["eq"]
-    data = pair.make_input(4096, SR)
+    data = kernel_input(pair, 4096, SR)
     reference = pair.plain(data)
     for name, realise in pair.info["realisations"].items():
         if name.startswith("sos"):
@@ -91,6 +91,7 @@ _NO_NUMBA = textwrap.dedent("""
     sys.meta_path.insert(0, BlockNumba())
     import numpy as np
     from auralis_perf.engines import get_engine
+    from auralis_perf.signals import kernel_input
     engine = get_engine("reference")
     audio = np.load(sys.argv[1])
     out = engine.master(audio, 44100)
@@ -98,9 +99,9 @@ _NO_NUMBA = textwrap.dedent("""
     with engine.stream(audio, sample_rate=44100, chunk_size=1024) as stream:
         streamed = np.concatenate([c.copy() for c in stream])
     pairs = engine.kernels()
-    data = pairs["envelope"].make_input(2048, 44100)
+    data = kernel_input(pairs["envelope"], 2048, 44100)
     spectrum = pairs["spectrum_batched"]
-    frames = spectrum.make_input(8192, 44100)
+    frames = kernel_input(spectrum, 8192, 44100)
     print(json.dumps({"numba_loaded": "numba" in sys.modules, "describe": engine.describe()["compiled_kernels"],
                       "stream_diff": float(np.abs(streamed - out).max()),
                       "spectrum_agrees": bool(np.abs(spectrum.fast(frames) - spectrum.plain(frames)).max() < 1e-9),

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from auralis_perf.engines import AudioFileError, AudioInputError, Capability, NotSupported, engine_names, get_engine
 from auralis_perf.engines.pedalboard_peer import tuning as peer_tuning
-from auralis_perf.engines.reference.presets import PRESETS
+from auralis_perf.engines.support.presets import PRESETS
 from auralis_perf.signals import music
 
 SR = 44100

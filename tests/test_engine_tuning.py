@@ -10,7 +10,7 @@ import pytest
 from auralis_perf.engines.reference import ReferenceEngine, measurement, refinement
 from auralis_perf.engines.reference.chain import FAST_KERNELS, PLAIN_KERNELS, ChainProcessor, Tuning
 from auralis_perf.engines.reference.loudness import integrated_loudness
-from auralis_perf.engines.reference.presets import PRESETS
+from auralis_perf.engines.support.presets import PRESETS
 from auralis_perf.engines.support.sources import ArraySource, FileSource
 from auralis_perf.signals import music, write_music
 

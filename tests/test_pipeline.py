@@ -258,7 +258,7 @@ def test_clean_run_writes_results_report_and_exits_0(fake_suites, generic_notebo
                        "--out", str(out), "--junit", str(tmp_path / "junit.xml"),
                        "--summary-to", str(tmp_path / "step_summary.md")], generic_notebooks)
     assert outcome.exit_code == 0, outcome
-    # The files for CI (issue 17): a JUnit parser reads one passing testcase per check; the summary is appended.
+    # The files for CI: a JUnit parser reads one passing testcase per check; the summary is appended.
     from junitparser import JUnitXml
 
     [suite] = list(JUnitXml.fromfile(str(tmp_path / "junit.xml")))

@@ -159,7 +159,7 @@ class DoubleEngine(Engine):
                 return _scaled_copy(data) + error
         return {"envelope": KernelPair(
             name="envelope", description="double", fast=fast, plain=_scaled_copy,
-            make_input=lambda n, sr: np.linspace(-1.0, 1.0, n), tolerance=1e-9,
+            make_input=lambda audio, sr: np.linspace(-1.0, 1.0, len(audio)), tolerance=1e-9,
             evidence=lambda: {"master_calls_fast": self.calls["fast"]})}
 
 

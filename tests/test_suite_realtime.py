@@ -109,7 +109,7 @@ def test_rtf_records_relate_as_the_catalogue_says(records):
     assert len(records["RT-02"].samples) >= 5
     wall = np.array(records["RT-05"].samples)
     assert records["RT-05"].value == pytest.approx(100 * wall.std(ddof=1) / wall.mean())
-    # the smoke profile scales the seed's 60 s and 600 s down and says so
+    # the smoke profile scales the catalogue's 60 s and 600 s down and says so
     assert "scaled" in records["RT-03"].details
 
 

@@ -1,6 +1,6 @@
 """Benchmark commands kept in the repository: `python -m auralis_perf.bench engine|library [args]`.
 
-- `engine`: the reference engine's speed and memory figures (issue 2): chain real-time factor,
+- `engine`: the reference engine's speed and memory figures: chain real-time factor,
   compiled-vs-plain kernel speedups, streaming latency and chunk times, streaming memory on large files.
 - `library`: the music library's figures.
 

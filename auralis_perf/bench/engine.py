@@ -1,4 +1,4 @@
-"""The reference engine's speed and memory figures (issue 2), as a table of medians.
+"""The reference engine's speed and memory figures, as a table of medians.
 
     python -m auralis_perf.bench engine [--runs 5] [--seconds 60] [--large-mb 1024 100] [--json out.json]
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from auralis_perf.engines import get_engine
 from auralis_perf.measure.timing import measure_time
-from auralis_perf.signals import music, write_music
+from auralis_perf.signals import kernel_input, music, write_music
 
 SR = 44100
 CHUNK = 4096
@@ -66,7 +66,7 @@ def bench_chain(engine: Any, seconds: float, runs: int) -> list[dict[str, Any]]:
 
 
 def _pair_speedup(pair: Any, frames: int, runs: int) -> tuple[float, float, float, float]:
-    data = pair.make_input(frames, SR)
+    data = kernel_input(pair, frames, SR)
     fast = measure_time(lambda: pair.fast(data), warmup=1, repeat=runs, min_time=0.0)
     plain = measure_time(lambda: pair.plain(data), warmup=1, repeat=runs, min_time=0.0, inner_loops=1)
     difference = float(np.max(np.abs(np.asarray(pair.fast(data)) - np.asarray(pair.plain(data)))))

@@ -91,7 +91,8 @@ class Stream(PresetSwitch, BufferPool, Protocol):
 class KernelPair:
     """One optimisation and its plain form, for the checks that compare them.
 
-    `fast` and `plain` take the input made by `make_input(n_frames, sample_rate)` and return an array;
+    `fast` and `plain` take the input made by `make_input(audio, sample_rate)` and return an array; the
+    harness passes `audio` (music-like float64, shaped (frames, 2)), so an engine needs no signal of its own;
     their outputs must agree within `tolerance`. `evidence()` returns proof that the fast path is what
     the engine's own `master` call uses (e.g. a call counter or a compiled-signature list), or None when
     the engine cannot tell.
@@ -101,7 +102,7 @@ class KernelPair:
     description: str
     fast: Callable[[Any], np.ndarray]
     plain: Callable[[Any], np.ndarray]
-    make_input: Callable[[int, int], Any]
+    make_input: Callable[[np.ndarray, int], Any]
     tolerance: float = 1e-9
     evidence: Callable[[], Mapping[str, Any] | None] = lambda: None
     info: dict[str, Any] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from auralis_perf.categories import category as category_of
 
 PARAMETERS = """\
 engine = "reference"    # an engine name: see auralis_perf.engines.engine_names()
-profile = "smoke"       # smoke (seconds) | standard (the report's default) | full (every size the seed names)
+profile = "smoke"       # smoke (seconds) | standard (the report's default) | full (every size the catalogue names)
 audio = []              # your own audio files as path strings; empty means generated music-like audio
 workdir = None          # scratch folder; None means reports/lab/<category> in this checkout
 results_path = None     # this notebook's results (JSON) for the pipeline; None means inside workdir

@@ -31,7 +31,7 @@ from auralis_perf.suites import PROFILES, apply_suite_overrides
 
 DEFAULT_PROFILE = "smoke"
 
-#: Groups that, at the `full` profile, process one of the seed's large sizes (600 s of audio, 100 tracks,
+#: Groups that, at the `full` profile, process one of the catalogue's large sizes (600 s of audio, 100 tracks,
 #: 1000 cycles, a 1 GB file, 100k tracks) and so run for minutes; they were also the costliest groups of
 #: their categories at `standard` here. Their checks carry the `benchmark` marker. The marker goes on every
 #: check of such a group because a test runs its whole group: deselecting some of a group saves nothing.

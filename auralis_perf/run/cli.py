@@ -51,7 +51,7 @@ class RunConfig:
     progress: bool = True
     #: History store and baseline options (auralis_perf.regress.pipeline_step.HistoryOptions); None: defaults.
     history: Any = None
-    #: Files for CI (issue 17): append summary.md to this file; write a JUnit XML report here.
+    #: Files for CI: append summary.md to this file; write a JUnit XML report here.
     summary_to: Path | None = None
     junit: Path | None = None
     #: --audio files found in folders but left out as unreadable: (path, problem), shown in the report.
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or timed out, or a check could not be measured; 3 bad usage or configuration; 4 a critical check "
         "regressed against the baseline."))
     p.add_argument("--profile", default=DEFAULT_PROFILE, choices=PROFILES,
-                   help="smoke (seconds, what the tests use), standard (default, minutes), full (the seed's sizes)")
+                   help="smoke (seconds, what the tests use), standard (default, minutes), full (the catalogue's sizes)")
     p.add_argument("--engine", default="reference", metavar="NAME[,NAME]",
                    help="engine(s) to measure, by registered name or as package.module:Factory for an adapter "
                         "of your own; a comma list runs each engine's notebooks separately and compares them "

@@ -294,7 +294,7 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
                          exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed),
                          changes=changes)
     _write_report(outcome, changes_html)
-    from auralis_perf.run.outputs import write_team_files  # summary.md, --summary-to, --junit (issue 17)
+    from auralis_perf.run.outputs import write_team_files  # summary.md, --summary-to, --junit
 
     write_team_files(outcome)
     if config.email_to and outcome.report_path is not None:

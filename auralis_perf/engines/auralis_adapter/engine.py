@@ -20,8 +20,7 @@ from auralis_perf.engines.auralis_adapter.playback import PLAYER_PROFILES, Aural
 from auralis_perf.engines.auralis_adapter.stream import AuralisStream, PoolCounter, from_auralis, to_auralis
 from auralis_perf.engines.auralis_adapter.utilities import AuralisUtilities
 from auralis_perf.engines.base import AudioInputError, AudioSource, Capability, Engine, KernelPair, NotSupported
-from auralis_perf.engines.reference.batch import ProcessPools
-from auralis_perf.engines.support.batch import JobQueue, process_batch
+from auralis_perf.engines.support.batch import JobQueue, ProcessPools, process_batch
 from auralis_perf.engines.support.sources import open_source
 from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
 

@@ -23,13 +23,26 @@ import numpy as np
 
 from auralis_perf.engines.auralis_adapter.api import AuralisAPI
 from auralis_perf.engines.base import KernelPair
-from auralis_perf.signals import music
 
 #: The envelope follower's time constants (the reference's default compressor, for comparability).
 ATTACK_MS, RELEASE_MS = 20.0, 150.0
 EQ_FFT_SIZE = 4096
 #: Seconds of audio mastered in the traced call that gives the evidence.
 TRACE_SECONDS = 1.0
+
+
+def trace_signal(seconds: float, sample_rate: int) -> np.ndarray:
+    """What the traced call masters: a fixed stereo chord with a beat and a little noise, float32.
+
+    Only which functions `master()` enters matters here, not the figures, so the adapter makes its own
+    input instead of depending on the harness's signal generator (engines never import the harness).
+    """
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    chord = sum(np.sin(2 * np.pi * f * t) / (i + 1) for i, f in enumerate((110.0, 220.0, 277.2, 329.6, 440.0)))
+    beat = 0.6 + 0.4 * (np.sin(2 * np.pi * 2.0 * t) > 0)
+    noise = np.random.default_rng(0).standard_normal((t.size, 2)) * 0.02
+    audio = 0.25 * (chord * beat)[:, np.newaxis] + noise
+    return audio.astype(np.float32)
 
 
 def _code(function: Any) -> Any:
@@ -76,7 +89,7 @@ class MasterTrace:
     def counts(self) -> dict[str, int]:
         with self._lock:
             if self._counts is None:
-                audio = music(TRACE_SECONDS, 44100)
+                audio = trace_signal(TRACE_SECONDS, 44100)
                 self._master(audio, 44100)
                 self._counts = traced_calls(lambda: self._traced_master(audio, 44100), self._functions)
             return self._counts
@@ -93,8 +106,7 @@ class MasterTrace:
 def _envelope_pair(api: AuralisAPI, trace: MasterTrace) -> KernelPair:
     (follower,) = api.get("envelope")
 
-    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, int]:
-        audio = music(n_frames / sample_rate, sample_rate, dtype=np.float64)
+    def make_input(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
         return np.abs(audio).max(axis=1), sample_rate
 
     return KernelPair(
@@ -114,10 +126,11 @@ def _eq_pair(api: AuralisAPI, trace: MasterTrace) -> KernelPair:
     (apply_eq_gains,) = api.get("eq_plain")
     create_critical_bands, create_frequency_mapping = api.get("eq_bands")
 
-    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def make_input(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(the signal, whole FFT frames of it; the gains in dB per band; the bin-to-band map)."""
-        frames = max(1, n_frames // EQ_FFT_SIZE) * EQ_FFT_SIZE
-        audio = np.ascontiguousarray(music(frames / sample_rate, sample_rate, dtype=np.float64)[:frames])
+        frames = max(1, len(audio) // EQ_FFT_SIZE) * EQ_FFT_SIZE
+        # Whole FFT frames: cut to them, or (under one frame) repeat the input up to one.
+        audio = np.ascontiguousarray(np.resize(audio, (frames, *audio.shape[1:])))
         bands = create_critical_bands()
         band_map = create_frequency_mapping(bands, sample_rate, EQ_FFT_SIZE)
         gains = 3.0 * np.sin(np.linspace(0.0, 3.0 * np.pi, len(bands)))  # a curve of cuts and boosts, dB
@@ -149,8 +162,8 @@ def _spectrum_pair(api: AuralisAPI, trace: MasterTrace) -> KernelPair:
     # Auralis's default is 8 workers; more threads than cores only measures contention.
     workers = max(1, min(8, os.cpu_count() or 1))
 
-    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, int]:
-        return music(n_frames / sample_rate, sample_rate, dtype=np.float64).mean(axis=1), sample_rate
+    def make_input(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+        return audio.mean(axis=1), sample_rate
 
     def spectrum(result: Mapping[str, Any]) -> np.ndarray:
         return np.asarray(result["spectrum"], dtype=np.float64)

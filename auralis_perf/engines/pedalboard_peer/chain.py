@@ -14,7 +14,7 @@ import numpy as np
 import pedalboard
 
 from auralis_perf.engines.base import AudioInputError
-from auralis_perf.engines.reference.presets import PRESETS, Preset
+from auralis_perf.engines.support.presets import PRESETS, Preset
 
 __all__ = ["PRESETS", "PeerChain", "db_to_gain", "get_preset", "limiter_board", "pre_board"]
 

@@ -11,8 +11,7 @@ from auralis_perf.engines.base import AudioSource, Capability, Engine, NotSuppor
 from auralis_perf.engines.pedalboard_peer.chain import PRESETS, db_to_gain, get_preset, limiter_board, pre_board
 from auralis_perf.engines.pedalboard_peer.stream import PedalboardStream
 from auralis_perf.engines.pedalboard_peer.tuning import tune
-from auralis_perf.engines.reference.batch import ProcessPools
-from auralis_perf.engines.support.batch import JobQueue, process_batch
+from auralis_perf.engines.support.batch import JobQueue, ProcessPools, process_batch
 from auralis_perf.engines.support.sources import ArraySource, open_source
 from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES
 

@@ -25,7 +25,7 @@ import numpy as np
 import pyloudnorm
 
 from auralis_perf.engines.pedalboard_peer.chain import db_to_gain, limiter_board, pre_board
-from auralis_perf.engines.reference.presets import Preset
+from auralis_perf.engines.support.presets import Preset
 
 WINDOWS = 8
 WINDOW_SECONDS = 1.0

@@ -21,7 +21,7 @@ from auralis_perf.engines.reference import kernels as k
 from auralis_perf.engines.reference.filters import design_eq, pad_sections
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE
 from auralis_perf.engines.reference.pool import BufferPool
-from auralis_perf.engines.reference.presets import PRESETS, Preset
+from auralis_perf.engines.support.presets import PRESETS, Preset
 
 SLOW_KERNEL_ENV = "AURALIS_PERF_SLOW_KERNEL"
 BLOCK_FRAMES = 8192

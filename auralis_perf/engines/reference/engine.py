@@ -9,15 +9,16 @@ import numpy as np
 
 from auralis_perf.engines.base import AudioSource, Capability, Engine, KernelPair
 from auralis_perf.engines.reference.analysis import analyze as run_analysis
-from auralis_perf.engines.reference.batch import JobQueue, ProcessPools, process_batch
+from auralis_perf.engines.reference.batch import JobQueue, process_batch
 from auralis_perf.engines.reference.chain import get_preset, kernel_set
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE, NUMBA_VERSION
 from auralis_perf.engines.reference.mastering import master_array
 from auralis_perf.engines.reference.playback import PlaybackSession
 from auralis_perf.engines.reference.pool import BufferPool
-from auralis_perf.engines.reference.presets import PRESETS
 from auralis_perf.engines.reference.stream import ReferenceStream
 from auralis_perf.engines.reference.utilities import AudioUtilities
+from auralis_perf.engines.support.batch import ProcessPools
+from auralis_perf.engines.support.presets import PRESETS
 from auralis_perf.engines.support.sources import open_source
 from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
 

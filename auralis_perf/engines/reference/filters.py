@@ -8,19 +8,10 @@ coefficients.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Band:
-    """One EQ band: `kind` is "peak", "lowshelf", "highshelf" or "highpass"."""
-
-    kind: str
-    freq: float
-    gain_db: float = 0.0
-    q: float = 0.7071067811865476
+from auralis_perf.engines.support.presets import Band  # what a band is; here: how to filter it
 
 
 def _normalise(b0: float, b1: float, b2: float, a0: float, a1: float, a2: float) -> np.ndarray:

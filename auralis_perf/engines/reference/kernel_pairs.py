@@ -23,8 +23,7 @@ from auralis_perf.engines.reference.analysis import (
 from auralis_perf.engines.reference.chain import KERNEL_CALLS, kernel_set, slow_kernels
 from auralis_perf.engines.reference.filters import design_eq, pad_sections
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE, signatures
-from auralis_perf.engines.reference.presets import PRESETS
-from auralis_perf.signals import music
+from auralis_perf.engines.support.presets import PRESETS
 
 
 def _evidence(stage: str, dispatcher: Any) -> Mapping[str, Any]:
@@ -37,18 +36,17 @@ def _evidence(stage: str, dispatcher: Any) -> Mapping[str, Any]:
     }
 
 
-def _detector(n_frames: int, sample_rate: int) -> np.ndarray:
-    """The compressor's input: per-frame stereo peak of EQ'd music, float64."""
-    audio = music(n_frames / sample_rate, sample_rate, dtype=np.float64)
+def _detector(audio: np.ndarray) -> np.ndarray:
+    """The compressor's input: per-frame stereo peak of the given audio, float64."""
     return np.abs(audio).max(axis=1)
 
 
 def _envelope_pair() -> KernelPair:
-    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, float, float]:
+    def make_input(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float, float]:
         comp = PRESETS["default"].compressor
         attack = float(np.exp(-1.0 / (comp.attack_ms * 1e-3 * sample_rate)))
         release = float(np.exp(-1.0 / (comp.release_ms * 1e-3 * sample_rate)))
-        return _detector(n_frames, sample_rate), attack, release
+        return _detector(audio), attack, release
 
     def run(kernel: Any, data: tuple[np.ndarray, float, float], repeats: int = 1) -> np.ndarray:
         level, attack, release = data
@@ -71,9 +69,9 @@ def _envelope_pair() -> KernelPair:
 
 
 def _eq_pair() -> KernelPair:
-    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    def make_input(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
         sos = pad_sections(design_eq(PRESETS["default"].bands, sample_rate))
-        return music(n_frames / sample_rate, sample_rate, dtype=np.float64), sos
+        return audio, sos
 
     def run(kernel: Any, data: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         audio, sos = data
@@ -120,8 +118,8 @@ def _eq_pair() -> KernelPair:
 
 
 def _spectrum_pairs() -> dict[str, KernelPair]:
-    def make_input(n_frames: int, sample_rate: int) -> np.ndarray:
-        return music(n_frames / sample_rate, sample_rate, dtype=np.float64)
+    def make_input(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+        return audio
 
     workers = max(1, min(4, os.cpu_count() or 1))
     batched = KernelPair(
@@ -150,8 +148,8 @@ def _spectrum_pairs() -> dict[str, KernelPair]:
 
 
 def _chain_pair(engine: Any) -> KernelPair:
-    def make_input(n_frames: int, sample_rate: int) -> tuple[np.ndarray, int]:
-        return music(n_frames / sample_rate, sample_rate, dtype=np.float64), sample_rate
+    def make_input(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+        return audio, sample_rate
 
     return KernelPair(
         name="chain",

@@ -19,7 +19,6 @@ from auralis_perf.engines.reference.measurement import (
     energy_weighted_blocks,
     level_anchors,
 )
-from auralis_perf.engines.reference.presets import Preset
 from auralis_perf.engines.reference.tuning import (
     ANCHOR_QUANTILES,
     FINAL_WINDOWS,
@@ -32,6 +31,7 @@ from auralis_perf.engines.reference.tuning import (
     quick_tuning,
     whole_source_tuning,
 )
+from auralis_perf.engines.support.presets import Preset
 
 SETTLE_SECONDS = 2.0
 SETTLE_FRACTION = 1.0 / 30.0

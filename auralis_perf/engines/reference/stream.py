@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from auralis_perf.engines.base import AudioInputError
 from auralis_perf.engines.reference.chain import ChainProcessor, KernelSet, get_preset, run_span
 from auralis_perf.engines.reference.measurement import LoudnessScan, measure_source
 from auralis_perf.engines.reference.pool import BufferPool
@@ -18,42 +17,28 @@ from auralis_perf.engines.reference.refinement import (
     schedule_final,
     settle_frame,
 )
+from auralis_perf.engines.support.chunked_stream import ChunkedStream
 from auralis_perf.engines.support.sources import ArraySource, FileSource
 
-MAX_CHUNK = 1 << 20
 CROSSFADE_SECONDS = 0.05
 #: Input frames a new preset's chain runs over before it is heard, so its filters start settled.
 WARMUP_SECONDS = 0.2
 
 
-def check_chunk_size(chunk_size: object) -> int:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
-        raise AudioInputError(f"chunk_size must be an integer number of frames, got {chunk_size!r}")
-    if not 1 <= int(chunk_size) <= MAX_CHUNK:
-        raise AudioInputError(f"chunk_size must be between 1 and {MAX_CHUNK} frames, got {chunk_size}")
-    return int(chunk_size)
-
-
-class ReferenceStream:
+class ReferenceStream(ChunkedStream):
     """Iterate to get processed chunks (frames, channels) in the source's dtype (float32 for files).
 
     Output chunks come from a buffer pool and are reused once the caller drops them; keeping a chunk
-    is always safe. A 1-D (mono) array source yields 1-D chunks.
+    is always safe. A 1-D (mono) array source yields 1-D chunks. The plumbing (layout, close/with,
+    iterate once) is the shared `ChunkedStream`'s.
     """
 
     def __init__(self, source: ArraySource | FileSource, *, chunk_size: int, preset: str,
                  kernels: KernelSet, pool: BufferPool | None = None, squeeze: bool = False) -> None:
-        self.chunk_size = check_chunk_size(chunk_size)
-        self._source = source
-        self.sample_rate = source.sample_rate
-        self.channels = source.channels
-        self.frames = source.frames
-        self.dtype = np.dtype(source.dtype)
+        super().__init__(source, chunk_size=chunk_size, squeeze=squeeze)
         self._kernels = kernels
         self._pool = pool or BufferPool()
-        self._squeeze = squeeze
         self.preset = get_preset(preset).name
-        self.opened = time.perf_counter()
         # The quick loudness and what gives the exact one do not depend on the preset: measured once.
         self._quick = measure_source(source, kernels.compiled)
         self._exact = exact_loudness(source, self._quick, kernels.compiled)
@@ -68,9 +53,6 @@ class ReferenceStream:
         self._fade_len = max(1, round(CROSSFADE_SECONDS * self.sample_rate))
         #: [[requested, applied], ...] in time.perf_counter() seconds.
         self.preset_switches: list[list[float]] = []
-        self.chunks = 0
-        self._started = False
-        self._closed = False
 
     # -- protocol -----------------------------------------------------------------------------------
     def set_preset(self, preset: str) -> None:
@@ -84,7 +66,6 @@ class ReferenceStream:
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
         for processor in (self._processor, self._fading):
             if processor is not None:
                 processor.close()
@@ -92,26 +73,14 @@ class ReferenceStream:
         self._drop_refinement()
         if isinstance(self._exact, LoudnessScan):
             self._exact.close()
-        self._source.close()
+        super().close()  # the source
         self._pool.clear()
-
-    def __enter__(self) -> ReferenceStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __del__(self) -> None:
         try:
             self.close()
         except Exception:
             pass
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        if self._started:
-            raise RuntimeError("a stream can be iterated once; open a new one to start again")
-        self._started = True
-        return self._chunks()
 
     # -- internals ----------------------------------------------------------------------------------
     def _new_processor(self, preset: str, origin: int) -> ChainProcessor:

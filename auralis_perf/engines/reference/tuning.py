@@ -49,7 +49,7 @@ from auralis_perf.engines.reference.measurement import (
     gated_mask,
     measured_blocks,
 )
-from auralis_perf.engines.reference.presets import Preset
+from auralis_perf.engines.support.presets import Preset
 
 #: Sources up to this long get the exact `whole_source_tuning` up front (no quick and final steps).
 WHOLE_SOURCE_SECONDS = 3.0

@@ -1,6 +1,7 @@
 """Batch mastering and a job queue for engines that only offer a `master` call (pedalboard, Auralis).
 
-The reference engine has its own batch module; adapters of other engines get the same behaviour here,
+The reference engine has its own batch module (its workers run its chain directly); adapters of other
+engines get the same behaviour here,
 built on nothing but the engine's `master`: items are `(audio, sample_rate)` pairs or file paths, the
 executor is `serial`, `thread` or `process`, and outputs come back in input order. Worker processes
 build their own engine by its registered name (`get_engine(name)`), once per process.
@@ -8,11 +9,12 @@ build their own engine by its registered name (`get_engine(name)`), once per pro
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -41,10 +43,35 @@ def decode_item(item: Any) -> tuple[np.ndarray, int]:
     raise AudioInputError(f"batch item must be (audio, sample_rate) or a file path, got {type(item).__name__}")
 
 
-def _check_workers(workers: object) -> int:
+def check_workers(workers: object) -> int:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise AudioInputError(f"workers must be a positive integer, got {workers!r}")
     return workers
+
+
+class ProcessPools:
+    """Process pools by worker count, created on first use and shut down by `close()`.
+
+    They use the "spawn" start method (safe with threads in the parent) and are kept by an engine between
+    calls, since starting workers (imports, loading compiled kernels from Numba's cache) costs far more
+    than a task."""
+
+    def __init__(self) -> None:
+        self._pools: dict[int, ProcessPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def get(self, workers: int) -> ProcessPoolExecutor:
+        with self._lock:
+            if workers not in self._pools:
+                context = multiprocessing.get_context("spawn")
+                self._pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            return self._pools[workers]
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _master_in_worker(engine_name: str, item: Any, preset: str) -> np.ndarray:
@@ -58,11 +85,15 @@ def _master_in_worker(engine_name: str, item: Any, preset: str) -> np.ndarray:
 
 
 def process_batch(master: MasterFunction, items: list[Any], *, workers: int, executor: str, preset: str,
-                  engine_name: str, process_pools: Any) -> list[np.ndarray]:
-    """Outputs in input order. `process_pools.get(workers)` gives a kept process pool (spawn)."""
+                  process_pools: ProcessPools, engine_name: str | None = None,
+                  in_worker: Callable[[Any, str], np.ndarray] | None = None) -> list[np.ndarray]:
+    """Outputs in input order. `executor` is "serial", "thread" or "process".
+
+    A worker process masters an item with `in_worker(item, preset)` (a module-level function, so it
+    pickles), or by default with its own engine built by registered name (`engine_name`)."""
     if executor not in EXECUTORS:
         raise AudioInputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    _check_workers(workers)
+    check_workers(workers)
 
     def one(item: Any) -> np.ndarray:
         audio, sample_rate = decode_item(item)
@@ -73,7 +104,7 @@ def process_batch(master: MasterFunction, items: list[Any], *, workers: int, exe
     if executor == "thread":
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine-batch") as pool:
             return list(pool.map(one, items))
-    task = functools.partial(_master_in_worker, engine_name)
+    task = in_worker or functools.partial(_master_in_worker, engine_name)
     return list(process_pools.get(workers).map(task, items, [preset] * len(items)))
 
 
@@ -81,7 +112,7 @@ class JobQueue:
     """Short mastering jobs on a thread pool; `stats()` gives each finished job's wait and run time."""
 
     def __init__(self, master: MasterFunction, workers: int = 1) -> None:
-        self.workers = _check_workers(workers)
+        self.workers = check_workers(workers)
         self._master = master
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine-jobs")
         self._lock = threading.Lock()

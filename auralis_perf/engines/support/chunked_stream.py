@@ -12,8 +12,8 @@ from typing import Self
 import numpy as np
 
 from auralis_perf.engines.base import NotSupported
-from auralis_perf.engines.reference.stream import check_chunk_size
 from auralis_perf.engines.support.sources import ArraySource, FileSource
+from auralis_perf.engines.support.validate import check_chunk_size
 
 
 class ChunkedStream:

@@ -9,6 +9,7 @@ from auralis_perf.engines.base import AudioInputError
 
 SUPPORTED_SAMPLE_RATES: tuple[int, ...] = (22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
 MAX_CHANNELS = 2
+MAX_CHUNK = 1 << 20
 
 
 def check_sample_rate(sample_rate: object, source: str = "audio") -> int:
@@ -58,3 +59,12 @@ def check_audio(audio: object, source: str = "audio") -> np.ndarray:
     if not audio.flags.c_contiguous:
         audio = np.ascontiguousarray(audio)
     return audio
+
+
+def check_chunk_size(chunk_size: object) -> int:
+    """A stream's chunk size as an int, or AudioInputError if it is not 1..MAX_CHUNK frames."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise AudioInputError(f"chunk_size must be an integer number of frames, got {chunk_size!r}")
+    if not 1 <= int(chunk_size) <= MAX_CHUNK:
+        raise AudioInputError(f"chunk_size must be between 1 and {MAX_CHUNK} frames, got {chunk_size}")
+    return int(chunk_size)

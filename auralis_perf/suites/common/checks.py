@@ -73,7 +73,7 @@ def scaled(profile: str, what: str, seed_size: Any, used: Any) -> dict[str, str]
     """details entry saying a seed size was scaled down for this profile (empty when not scaled)."""
     if used == seed_size:
         return {}
-    return {"scaled": f"{what}: {seed_size} -> {used} ({profile} profile; `full` uses the seed's size)"}
+    return {"scaled": f"{what}: {seed_size} -> {used} ({profile} profile; `full` uses the catalogue's size)"}
 
 
 __all__ = ["CheckFunction", "frozen_heap", "record", "require", "run_checks", "scaled"]

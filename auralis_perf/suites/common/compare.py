@@ -18,6 +18,7 @@ import numpy as np
 
 from auralis_perf.measure.stats import describe
 from auralis_perf.measure.timing import Timing, calibrate_loops
+from auralis_perf.signals import kernel_input
 
 
 def max_abs_diff(a: Any, b: Any) -> float:
@@ -179,7 +180,7 @@ def compare_kernel_pair(pair: Any, n_frames: int, sample_rate: int, **options: A
 
     Throughput units are the samples of the input's signal array (frames x channels), else frames.
     """
-    data = pair.make_input(n_frames, sample_rate)
+    data = kernel_input(pair, n_frames, sample_rate)
     array = first_array(data)
     units = float(array.size) if array is not None else float(n_frames)
     options.setdefault("tolerance", pair.tolerance)

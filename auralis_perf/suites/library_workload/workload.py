@@ -268,17 +268,17 @@ def create_playlists(lib: Any, model: AccessModel, *, count: int, seed: int = 0)
     return ids
 
 
-#: The library size the seed names (the `full` profile uses it everywhere).
+#: The library size the catalogue names (the `full` profile uses it everywhere).
 SEED_TRACKS = 100_000
 
 
 def library_details(ctx: SuiteContext, built: BuiltLibrary, *, scaled: bool = True) -> dict[str, Any]:
     """What a record says about the library it measured, and (`scaled`) that the profile used a smaller
-    library than the seed's (not for checks whose size is their subject, DB-11..15)."""
+    library than the catalogue's (not for checks whose size is their subject, DB-11..15)."""
     details: dict[str, Any] = {"library_tracks": built.n_tracks, "library_build": built.build}
     if scaled and built.n_tracks < SEED_TRACKS and built.n_tracks == main_size(ctx):
         details["scaled"] = (f"library: {SEED_TRACKS} tracks -> {built.n_tracks} ({ctx.profile} profile; "
-                             "`full` uses the seed's size)")
+                             "`full` uses the catalogue's size)")
     return details
 
 

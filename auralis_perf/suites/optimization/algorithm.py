@@ -13,6 +13,7 @@ import numpy as np
 from auralis_perf.engines import Capability, NotSupported
 from auralis_perf.measure.timing import measure_time
 from auralis_perf.results import CheckResult
+from auralis_perf.signals import kernel_input
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff, time_side_by_side
@@ -109,7 +110,7 @@ def opt17_filters(ctx: SuiteContext) -> CheckResult:
     size = ctx.sizes(SIZES)
     pair = kernel_pair(ctx, "eq")
     realisations, chosen = _eq_realisations(ctx)
-    data = pair.make_input(size["eq_frames"], SAMPLE_RATE)
+    data = kernel_input(pair, size["eq_frames"], SAMPLE_RATE)
     engine_out = pair.fast(data)
     rows = {name: {"max_abs_diff_vs_engine": max_abs_diff(np.asarray(fn(data)), np.asarray(engine_out))}
             for name, fn in realisations.items()}

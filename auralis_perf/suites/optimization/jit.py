@@ -20,6 +20,7 @@ from auralis_perf.engines import Capability
 from auralis_perf.measure.isolated import SubprocessFailed, run_isolated
 from auralis_perf.measure.timing import measure_time
 from auralis_perf.results import CheckResult
+from auralis_perf.signals import kernel_input
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.checks import record, require, run_checks
@@ -42,7 +43,7 @@ SIZES = {
 def opt01_throughput(ctx: SuiteContext) -> CheckResult:
     size = ctx.sizes(SIZES)
     pair = kernel_pair(ctx, KERNEL)
-    data = pair.make_input(size["throughput_frames"], SAMPLE_RATE)
+    data = kernel_input(pair, size["throughput_frames"], SAMPLE_RATE)
     array = first_array(data)
     units = float(array.size) if array is not None else float(size["throughput_frames"])
     timing = measure_time(lambda: pair.fast(data), warmup=1, repeat=5, min_time=0.3)
@@ -109,7 +110,8 @@ from auralis_perf.engines import get_engine
 engine = get_engine({engine!r})
 t1 = time.perf_counter()
 pair = engine.kernels()[{kernel!r}]
-data = pair.make_input({frames}, 44100)
+from auralis_perf.signals import kernel_input
+data = kernel_input(pair, {frames}, 44100)
 t2 = time.perf_counter()
 pair.fast(data)
 t3 = time.perf_counter()

@@ -17,6 +17,7 @@ import psutil
 
 from auralis_perf.engines import Capability
 from auralis_perf.results import CheckResult
+from auralis_perf.signals import kernel_input
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
@@ -49,7 +50,7 @@ def _parallel_analysis(ctx: SuiteContext, audio: np.ndarray, sr: int, workers: i
         return (lambda: ctx.engine.analyze(audio, sr, "spectrum", parallel=True, workers=workers),
                 f"analyze(kind='spectrum', parallel=True, workers={workers})")
     pair = kernel_pair(ctx, "spectrum_parallel")
-    data = pair.make_input(len(audio), sr)
+    data = kernel_input(pair, len(audio), sr)
     return (lambda: pair.fast(data), f"kernel pair spectrum_parallel ({pair.info.get('workers', '?')} workers)")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from auralis_perf.engines import Capability
 from auralis_perf.results import CheckResult
+from auralis_perf.signals import kernel_input
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import record
 from auralis_perf.suites.common.compare import max_abs_diff
@@ -145,7 +146,7 @@ def _as_float32(data: Any) -> Any:
 
 def _float32_check(ctx: SuiteContext, name: str, frames: int) -> dict[str, Any]:
     pair = kernel_pair(ctx, name)
-    data = _as_float32(pair.make_input(frames, SAMPLE_RATE))
+    data = _as_float32(kernel_input(pair, frames, SAMPLE_RATE))
     try:
         diff = max_abs_diff(pair.fast(data), pair.plain(data))
     except (TypeError, ValueError) as exc:  # a kernel that only takes float64 says so

@@ -11,12 +11,12 @@ from auralis_perf.measure.stats import quantile
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import scaled
 
-#: Sizes per profile. The seed's sizes are the `full` column; tests shrink the `smoke` column.
+#: Sizes per profile. The catalogue's sizes are the `full` column; tests shrink the `smoke` column.
 SIZES: dict[str, dict[str, Any]] = {
-    # RT-01..03: seconds of audio mastered whole (the seed: 10, 60, 600)
+    # RT-01..03: seconds of audio mastered whole (the catalogue's: 10, 60, 600)
     "rtf_seconds": {"smoke": (10.0, 20.0, 30.0), "standard": (10.0, 60.0, 120.0), "full": (10.0, 60.0, 600.0)},
     "rtf_runs": {"smoke": 5, "standard": 7, "full": 10},
-    # RT-06/RT-07/RT-14: length of the streamed file (the seed's baseline track lasts 232.7 s)
+    # RT-06/RT-07/RT-14: length of the streamed file (at `full`, 232.7 s: the length of a typical album track)
     "stream_seconds": {"smoke": 10.0, "standard": 60.0, "full": 240.0},
     "latency_repeats": {"smoke": 5, "standard": 9, "full": 15},
     # RT-08/RT-09: one real-time-paced playback session of this length, with this many preset switches

@@ -14,6 +14,7 @@ import psutil
 from auralis_perf.engines import Capability, Engine, NotSupported, engine_names, get_engine, register
 from auralis_perf.measure import SubprocessFailed, run_isolated
 from auralis_perf.results import CheckResult
+from auralis_perf.signals import kernel_input
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
@@ -84,7 +85,7 @@ def _pair_record(ctx: SuiteContext, check_id: str, name: str, seconds_key: str, 
     sr = suite_audio.DEFAULT_SAMPLE_RATE
     n_frames = int(size(ctx, seconds_key) * sr)
     evidence = _evidence_around_master(ctx, pair)
-    data = pair.make_input(n_frames, sr)  # once: making music-like input is slow
+    data = kernel_input(pair, n_frames, sr)  # once: making music-like input is slow
     comparison = compare_paths(lambda: pair.fast(data), lambda: pair.plain(data), rounds=size(ctx, "pair_rounds"),
                                tolerance=pair.tolerance)
     violations = [] if comparison.within_tolerance else [

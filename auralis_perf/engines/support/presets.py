@@ -1,5 +1,9 @@
 """The mastering presets: EQ curve, compressor, limiter and loudness target of each.
 
+They are targets that engines share: the reference chain builds them from its own biquads and kernels,
+the pedalboard peer from pedalboard's plugins. So they live here, described as plain settings (`Band`
+says what an EQ band is, not how to filter it), and no engine imports another engine to read them.
+
 The settings are deliberately gentle, as a mastering engineer would use them: EQ moves of a dB or two
 with broad Q, a 1.5:1 to 3:1 compressor with a soft knee whose threshold sits relative to the track's own
 loudness (so a quiet and a loud mix get the same treatment), a look-ahead limiter 1 dB under full scale,
@@ -9,7 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auralis_perf.engines.reference.filters import Band
+
+@dataclass(frozen=True)
+class Band:
+    """One EQ band: `kind` is "peak", "lowshelf", "highshelf" or "highpass"."""
+
+    kind: str
+    freq: float
+    gain_db: float = 0.0
+    q: float = 0.7071067811865476
 
 
 @dataclass(frozen=True)

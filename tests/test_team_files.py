@@ -25,6 +25,7 @@ def render(markdown: str) -> str:
 
 def test_summary_of_a_regressed_run_names_the_regression_first(tmp_path):
     doc = realtime_run()
+    (tmp_path / "comparison.json").write_text('{"comparison": {"baseline_label": "latest run #7"}}')
     changes = [regression("RT-06", 20.0, 31.0), {**regression("RT-02", 50.0, 80.0, critical=True),
                                                   "verdict": "improved", "note": ""}]
     [digest] = digests([(doc, tmp_path)], changes, report_path=tmp_path / "report.html")
@@ -40,6 +41,7 @@ def test_summary_of_a_regressed_run_names_the_regression_first(tmp_path):
     assert "RT-14" in html and "RuntimeError: boom" in html   # the errored check and why
     assert "critical &gt; 20" in html                         # the bound RT-01 missed
     assert str(tmp_path / "report.html") in text
+    assert "Against the baseline (latest run #7): 1 regressed, 1 improved, 0 inconclusive, 0 unchanged." in text
 
 
 def test_summary_without_comparison_or_trouble(tmp_path):

@@ -7,6 +7,7 @@ of a results document and the baseline verdicts, so that the Markdown and the HT
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class EngineDigest:
     catalog: Catalog
     changes: list[dict[str, Any]] | None = None   # this engine's baseline verdicts (None: nothing compared)
     report_path: Path | None = None
+    baseline_label: str = ""                       # what the run was compared with, e.g. "latest run #12"
     by_id: dict[str, dict[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -159,8 +161,17 @@ def digests(results: Sequence[tuple[dict[str, Any], Path]], changes: list[dict[s
     for doc, base in results:
         summary = summarize(doc, base)
         mine = None if changes is None else [c for c in changes if c.get("engine") in (None, summary.engine)]
-        out.append(EngineDigest(summary, catalog, mine, report_path))
+        out.append(EngineDigest(summary, catalog, mine, report_path, baseline_label(Path(base))))
     return out
+
+
+def baseline_label(run_dir: Path) -> str:
+    """The baseline's label from the regression step's comparison.json in the run folder, or ""."""
+    try:
+        comparison = json.loads((run_dir / "comparison.json").read_text(encoding="utf-8")).get("comparison") or {}
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return str(comparison.get("baseline_label") or comparison.get("baseline_id") or "")
 
 
 def value_text(record: dict[str, Any]) -> str:

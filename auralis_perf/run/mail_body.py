@@ -89,7 +89,8 @@ def engine_html(digest: EngineDigest, *, max_rows: int = MAX_ROWS) -> str:
                      f'{escape(_short(str(n.get("error"))))}</p>')
     if digest.changes is not None:
         counts = ", ".join(f"{len(digest.verdicts(v))} {v}" for v in ("regressed", "improved", "inconclusive", "unchanged"))
-        parts.append(f'<p style="margin:4px 0;font-size:13px">Against the baseline: {escape(counts)}.</p>')
+        label = f" ({digest.baseline_label})" if digest.baseline_label else ""
+        parts.append(f'<p style="margin:4px 0;font-size:13px">Against the baseline{escape(label)}: {escape(counts)}.</p>')
     rows = digest.attention_rows()
     if rows:
         parts.append('<p style="margin:8px 0 0 0;font-size:14px"><b>Checks that failed, errored or changed</b></p>')

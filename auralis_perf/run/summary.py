@@ -66,7 +66,8 @@ def engine_markdown(digest: EngineDigest, *, heading_level: int = 2) -> list[str
         lines += ["No baseline comparison was made.", ""]
     else:
         counts = {v: len(digest.verdicts(v)) for v in ("regressed", "improved", "inconclusive", "unchanged")}
-        lines += ["Against the baseline: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
+        against = f"Against the baseline ({digest.baseline_label})" if digest.baseline_label else "Against the baseline"
+        lines += [f"{against}: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
         for title, changes in (("Regressions", digest.regressions), ("Improvements", digest.improvements)):
             if changes:
                 lines.append(f"{h}# {title}")

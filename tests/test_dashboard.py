@@ -2,6 +2,8 @@
 checked with an HTML parser: a chart per check and panel, no outside reference, every link resolves."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -117,6 +119,19 @@ def test_latest_value_matrix_and_machines(site):
     section = html[html.index('id="latest"'):html.index('id="cat-realtime"')]
     assert section.count("<table>") == 4                       # one per engine x profile
     assert section.count("[fp-m1") == 4 and section.count("[fp-m3") == 4
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install chromium)")
+def test_a_real_browser_reads_every_chart_and_runs_the_script_without_error(site):
+    root, _, page, _ = site
+    result = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+                             "--v=0", "--dump-dom", (root / "site" / "index.html").as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = Page()
+    seen.feed(result.stdout)   # the document as the browser built it
+    assert seen.charts == page.charts and len(seen.point_targets) == len(page.point_targets)
+    assert "Uncaught" not in result.stderr
 
 
 def test_bad_store_is_exit_code_3(tmp_path, capsys):

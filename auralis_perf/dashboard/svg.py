@@ -24,7 +24,7 @@ LEFT, RIGHT, TOP, BOTTOM = 58, 40, 12, 20
 #: Fewest points of one machine's series before steps are looked for (stepdetect needs 3 on each side).
 MIN_POINTS_FOR_STEPS = 6
 #: A tier bound is drawn when it lies within this factor of the plotted values (else it is only named).
-TIER_REACH = 3.0
+TIER_REACH = 5.0
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 TIER_COLOURS = {"critical": "#c0392b", "target": "#b9770e", "stretch": "#1e8449"}
 WORSE, BETTER = "#c0392b", "#1e8449"

@@ -116,6 +116,13 @@ class Engine(abc.ABC):
     presets: tuple[str, ...] = ("default",)
     #: Sample rates the engine accepts.
     sample_rates: tuple[int, ...] = (44100, 48000)
+    #: Largest absolute sample difference allowed between results the protocols say agree: a stream's
+    #: concatenated chunks and `master` of the whole signal, batch or queued outputs and `master`, a
+    #: parallel analysis and its serial form. The conformance kit holds the engine to it.
+    tolerance: float = 1e-6
+    #: True when one engine object may be used from several threads at once (`master`, `stream`,
+    #: `analyze`) with the same results as one after the other; the conformance kit then checks it.
+    thread_safe: bool = False
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities

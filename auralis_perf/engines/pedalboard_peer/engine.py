@@ -34,6 +34,7 @@ class PedalboardEngine(Engine):
 
     name = "pedalboard"
     capabilities = frozenset({Capability.MASTER, Capability.STREAM, Capability.PRESET_SWITCH, Capability.BATCH})
+    thread_safe = True  # no shared mutable state between calls: the conformance kit checks it
     presets = tuple(PRESETS)
     sample_rates = SUPPORTED_SAMPLE_RATES
 

@@ -90,7 +90,8 @@ class BufferPool(Protocol):
 class PlaybackChunk:
     """One processed chunk handed to the (simulated) audio device."""
 
-    #: (frames, channels) float32 or float64; `chunk_size` frames except possibly the last chunk.
+    #: (frames, channels) float32 or float64; `chunk_size` frames except possibly the last chunk. It may be
+    #: a buffer the session reuses: valid until the next `pull`.
     audio: np.ndarray
     #: perf_counter seconds when the engine finished processing it (it is then ready to be played).
     ready_at: float
@@ -160,7 +161,8 @@ class Playback(Protocol):
     """The engine side of capability `playback`."""
 
     def open_playback(self, *, chunk_size: int = 4096, preset: str = "default") -> PlaybackSession:
-        """A new, empty player session of `chunk_size` frames per chunk, starting with `preset`."""
+        """A new, empty player session of `chunk_size` frames per chunk, starting with `preset`. An
+        unknown preset raises `AudioInputError`."""
         ...
 
 

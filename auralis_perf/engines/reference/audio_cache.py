@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import soundfile as sf
 
-from auralis_perf.engines.base import AudioFileError, EngineError
+from auralis_perf.engines.base import AudioFileError, AudioInputError, EngineError
 from auralis_perf.engines.reference.library.sizing import deep_sizeof
 
 KINDS = ("waveform", "spectrum", "fingerprint", "analysis")
@@ -41,6 +41,10 @@ Analyzer = Callable[[np.ndarray, int], Any]
 
 class AudioCacheError(EngineError):
     """Misuse of the audio cache: unknown kind, unusable directory, closed cache, unstorable result."""
+
+
+class UnknownKindError(AudioCacheError, AudioInputError):
+    """A request for a kind the cache has no analyzer for: bad input, as the AudioCache protocol says."""
 
 
 class FileIdentity(NamedTuple):
@@ -154,7 +158,7 @@ class AudioCache:
             raise AudioCacheError(f"audio cache {self.directory} is closed")
         analyzer = self.analyzers.get(kind)
         if analyzer is None:
-            raise AudioCacheError(f"no analyzer for kind {kind!r}; this cache has: {', '.join(self.analyzers)}")
+            raise UnknownKindError(f"no analyzer for kind {kind!r}; this cache has: {', '.join(self.analyzers)}")
         real = os.path.realpath(os.fspath(path))
         identity = FileIdentity.of(real)
         slot = (real, kind)

@@ -45,6 +45,7 @@ class ReferenceEngine(Engine):
     })
     presets = tuple(PRESETS)
     sample_rates = SUPPORTED_SAMPLE_RATES
+    thread_safe = True  # no shared mutable state between calls: the conformance kit checks it
 
     def __init__(self) -> None:
         self.utilities = AudioUtilities()

@@ -193,5 +193,45 @@ def test_against_the_real_auralis(tmp_path):
             data = kernel_input(pair, 4410, SR)
             assert np.abs(pair.fast(data) - pair.plain(data)).max() <= pair.tolerance
         assert engine.describe()["cold_master"]["seconds"] > 0
+        for capability in (Capability.LIBRARY, Capability.AUDIO_CACHE, Capability.PLAYBACK, Capability.ANALYSIS,
+                           Capability.UTILITIES, Capability.BUFFER_POOL):
+            assert engine.has(capability), engine.describe()["not_offered"].get(capability)
+        _exercise_the_real_capabilities(engine, tmp_path)
     finally:
         engine.close()
+
+
+def _exercise_the_real_capabilities(engine, tmp_path):
+    """One small call through each optional capability of the real Auralis (no fingerprint: minutes cold)."""
+    import soundfile as sf
+
+    from auralis_perf.library_tracks import generate_tracks
+
+    lib = engine.open_library(tmp_path / "library.db")
+    try:
+        ids = lib.bulk_import(generate_tracks(200, seed=1))
+        assert lib.repo.get_track(ids[0]).id == ids[0]
+        page = lib.cached.list_tracks(sort="title", limit=20)
+        assert lib.cached.list_tracks(sort="title", limit=20) == page == lib.repo.list_tracks(sort="title", limit=20)
+        assert lib.caches["query"].stats()["hits"] == 1
+    finally:
+        lib.close()
+    path = tmp_path / "song.wav"
+    sf.write(path, music(2.0, SR), SR)
+    with engine.open_audio_cache(tmp_path / "cache") as cache:
+        first = cache.get(path, "spectrum")
+        assert np.array_equal(np.asarray(cache.get(path, "spectrum")), np.asarray(first))
+    with engine.open_playback(chunk_size=4096) as session:
+        session.load(path)
+        session.start()
+        frames = 0
+        while (chunk := session.pull()) is not None:
+            frames += chunk.audio.shape[0]
+            session.set_preset("warm")
+        assert frames == 2 * SR
+    assert engine.analyze(music(1.0, SR), SR, "spectrum").shape[0] == 1
+    assert engine.utilities.resample(music(1.0, SR), SR, 48000).shape[0] in (47999, 48000, 48001)
+    with engine.stream(music(1.0, SR), sample_rate=SR, chunk_size=4096) as stream:
+        list(stream)
+        assert stream.pool_stats()["reuses"] > 0
+

@@ -118,6 +118,20 @@ def test_the_query_cache_evicts_the_oldest_entry_first(library):
     assert cache.get("k0", "gone") == "gone" and cache.keys()[0] == "k1" and len(cache.keys()) == 256
 
 
+def test_cache_entries_bound_the_query_cache_while_the_library_is_open(engine, tmp_path):
+    lib = engine.open_library(tmp_path / "bounded.db", cache_entries=3)
+    cache = lib.caches["query"]
+    for i in range(5):
+        cache.put(f"k{i}", i)
+    assert cache.keys() == ["k2", "k3", "k4"] and cache.stats()["max_entries"] == 3
+    lib.close()
+    again = engine.open_library(tmp_path / "bounded.db")  # Auralis's own bound is back
+    try:
+        assert again.caches["query"].stats()["max_entries"] == 256
+    finally:
+        again.close()
+
+
 def test_writes_use_auralis_add_and_unknown_ids_raise(library):
     track_id = library.repo.add_track(NewTrack(path="/m/a.wav", title="A", artist="X", album="Y", genre="Rock"))
     assert library.repo.get_track_by_path("/m/a.wav").id == track_id

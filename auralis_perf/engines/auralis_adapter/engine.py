@@ -153,12 +153,13 @@ class AuralisEngine(Engine):
         self.require(Capability.AUDIO_CACHE)
         return AuralisAudioCache(self.api, directory)
 
-    def open_library(self, path: str | PathLike[str], **options: Any) -> AuralisLibrary:
+    def open_library(self, path: str | PathLike[str], *, cache_entries: int | None = None,
+                     **options: Any) -> AuralisLibrary:
         self.require(Capability.LIBRARY)
         if options:
             raise NotSupported(f"Auralis's LibraryManager takes a database path only (not {', '.join(options)})")
         return AuralisLibrary(self.api.get("library")[0], self.api.get("library_models"),
-                              self.api.module_of("query_cache"), path)
+                              self.api.module_of("query_cache"), path, cache_entries=cache_entries)
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
                       preset: str = "default") -> list[Any]:

@@ -38,6 +38,13 @@ class AuralisQueryCache:
         stats = self._cache.get_stats()
         self._base = (stats["hits"], stats["misses"])
 
+    def bound(self, entries: int) -> int:
+        """Set the cache's entry bound (its public `max_size`); returns the previous one."""
+        if not isinstance(entries, int) or entries < 1:
+            raise ValueError(f"cache_entries must be a positive int, not {entries!r}")
+        previous, self._cache.max_size = self._cache.max_size, entries
+        return previous
+
     def stats(self) -> dict[str, Any]:
         s = self._cache.get_stats()
         return {"hits": s["hits"] - self._base[0], "misses": s["misses"] - self._base[1],

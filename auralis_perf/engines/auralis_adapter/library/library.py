@@ -39,11 +39,15 @@ class AuralisLibrary:
     """An open Auralis library at `path` (created when missing, through Auralis's own migrations)."""
 
     def __init__(self, manager_class: Any, models: Sequence[Any], cache_module: Any,
-                 path: str | os.PathLike[str]) -> None:
+                 path: str | os.PathLike[str], *, cache_entries: int | None = None) -> None:
+        """`cache_entries` bounds the query cache (its `max_size`, 256 at 087974e2) while this library is
+        open: the hit-rate checks need eviction to happen."""
         path = Path(path).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._cache_module = cache_module
         cache_module.clear_cache()  # process-wide: nothing of another library or check may answer here
+        self._query_cache = AuralisQueryCache(cache_module)
+        self._bound = self._query_cache.bound(cache_entries) if cache_entries is not None else None
         with quiet():
             self._manager = manager_class(str(path))
         self._path = path
@@ -51,7 +55,7 @@ class AuralisLibrary:
         self.features: frozenset[str] = frozenset({LibraryFeature.PLAYLISTS})
         self.repo = AuralisRepository(self._manager, self._schema, cached=False)
         self.cached = AuralisRepository(self._manager, self._schema, cached=True)
-        self.caches = AuralisLibraryCaches(AuralisQueryCache(cache_module))
+        self.caches = AuralisLibraryCaches(self._query_cache)
         self._closed = False
 
     def bulk_import(self, tracks: Sequence[Any]) -> list[int]:
@@ -79,4 +83,6 @@ class AuralisLibrary:
             return
         self._closed = True
         self._cache_module.clear_cache()
+        if self._bound is not None:
+            self._query_cache.bound(self._bound)  # Auralis's own bound again
         self._manager.engine.dispose()

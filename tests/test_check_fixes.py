@@ -204,3 +204,53 @@ def test_mem09_fills_the_audio_cache_and_the_buffer_pool_past_their_bounds(tmp_p
     assert pool["of_bound"] > 5.0  # it kept 240 chunks, not a few
     (r,) = run_checks(ctx, [("MEM-09", leaks.mem09_cache_bounds)])
     assert r.status == "fail" and "audio_cache" in r.reason and "buffer_pool" in r.reason
+
+
+# -- OPT-13, OPT-16 ------------------------------------------------------------------------------------
+def test_opt16_an_fft_passes_and_a_dft_fails_the_growth_rule():
+    from auralis_perf.suites.optimization.algorithm import fft_growth_violation
+
+    fft = [{"length": n, "ns_per_transformed_sample": 2.0 * np.log2(n)} for n in (256, 4096, 65536)]
+    assert fft_growth_violation(fft) is None
+    dft = [{"length": n, "ns_per_transformed_sample": 0.01 * n} for n in (256, 4096)]
+    assert "not an FFT" in fft_growth_violation(dft)
+
+
+class FixedSizeSpectrumEngine(CopyEngine):
+    """Its spectrum ignores the n_fft asked for (always 2048)."""
+
+    name = "fixed-spectrum"
+    capabilities = CopyEngine.capabilities | {Capability.ANALYSIS}
+
+    def analyze(self, audio, sample_rate, kind, **options):
+        mono = np.asarray(audio, dtype=np.float64).mean(axis=1)
+        frames = max(1, (mono.shape[0] - 2048) // 512)
+        return np.abs(np.fft.rfft(np.stack([mono[i * 512:i * 512 + 2048] for i in range(frames)]), axis=1))
+
+
+def test_opt16_times_the_engines_spectrum_and_fails_one_that_ignores_the_size(tmp_path):
+    from auralis_perf.suites.optimization import algorithm
+
+    (r,) = run_checks(context(FixedSizeSpectrumEngine(), tmp_path), [("OPT-16", algorithm.opt16_fft)])
+    assert r.status == "fail" and "was not the size used" in r.reason
+    assert r.unit == "ms/s" and r.details["table"][0]["ms_per_audio_s"] > 0
+
+
+class RestartingPoolEngine(CopyEngine):
+    """Starts a fresh process pool for every process batch (0.4 s of start-up each time)."""
+
+    name = "restarting-pool"
+
+    def process_batch(self, items, *, workers=1, executor="thread", preset="default"):
+        if executor == "process":
+            time.sleep(0.4)  # what spawning workers and importing the engine costs, every batch
+        return super().process_batch(items, workers=workers, executor=executor, preset=preset)
+
+
+def test_opt13_times_the_engines_batch_and_fails_a_pool_started_per_batch(tmp_path):
+    from auralis_perf.suites.optimization import parallel
+
+    (r,) = run_checks(context(RestartingPoolEngine(), tmp_path), [("OPT-13", parallel.opt13_process_pool)])
+    assert r.status == "fail" and "starts its processes per batch" in r.reason
+    (ok,) = run_checks(context(CopyEngine(), tmp_path), [("OPT-13", parallel.opt13_process_pool)])
+    assert ok.status == "pass" and ok.details["tasks"] >= 1

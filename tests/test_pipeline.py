@@ -266,6 +266,9 @@ def test_clean_run_writes_results_report_and_exits_0(fake_suites, generic_notebo
     summary = (out / "summary.md").read_text()
     assert summary.startswith("## ✅ auralis-perf: fake_suites:FakeEngine · smoke")
     assert (tmp_path / "step_summary.md").read_text() == summary
+    import mistune
+
+    assert mistune.create_markdown(plugins=["table"])(summary).count("<table>") == 1  # the per-category table
     data = read_results(out / "results.json")
     assert [c["id"] for c in data["checks"]] == [f"RT-{i:02d}" for i in range(1, 21)]
     assert all(c["status"] == "pass" and c["value"] is not None and c["samples"] for c in data["checks"])

@@ -102,3 +102,13 @@ def test_output_files_are_checked_before_the_run(tmp_path):
     # a folder that does not exist yet (e.g. inside the run's own --out) is made at the end
     config = parse_config(["--junit", str(tmp_path / "o" / "junit.xml"), "--out", str(tmp_path / "o")])
     assert config.junit == tmp_path / "o" / "junit.xml"
+
+
+def test_junit_and_summary_of_two_engines(tmp_path):
+    docs = [(run_document("run-a", engine=e, categories=("database",)), tmp_path / e) for e in ("reference", "pedalboard")]
+    found = digests(docs, None)
+    xml = JUnitXml.fromfile(str(write_junit(tmp_path / "junit.xml", found)))
+    assert [s.name for s in xml] == ["auralis-perf reference smoke", "auralis-perf pedalboard smoke"]
+    assert all(len(list(s)) == 20 and {c.classname for c in s} == {"database"} for s in xml)
+    text = summary_markdown(found)
+    assert text.count("### ✅ auralis-perf: ") == 2 and "pedalboard · smoke" in text

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the category notebooks on an engine and write results.json and one self-contained report.html. "
         "Exit codes: 0 every critical threshold held; 1 a critical threshold was missed; 2 a notebook failed "
         "or timed out, or a check could not be measured; 3 bad usage or configuration; 4 a critical check "
-        "regressed against the baseline."))
+        "regressed against the baseline. The history dashboard is `auralis-perf dashboard` (--help there)."))
     p.add_argument("--profile", default=DEFAULT_PROFILE, choices=PROFILES,
                    help="smoke (seconds, what the tests use), standard (default, minutes), full (the catalogue's sizes)")
     p.add_argument("--engine", default="reference", metavar="NAME[,NAME]",

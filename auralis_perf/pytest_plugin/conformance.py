@@ -15,7 +15,7 @@ Fixtures for the kit's modules: `perf_engine` (the engine, built once per spec a
 `conformance_file` (the clip written as a WAV file). Use `require_capability(engine, name)` to skip a
 test, with the reason, on an engine that does not declare what it needs.
 
-The plugin is loaded by the `pytest11` entry point `auralis_perf_conformance` (any environment where
+The plugin is loaded by the `pytest11` entry point named after this module (any environment where
 auralis-perf is installed) and is inert unless a test asks for its fixtures.
 """
 from __future__ import annotations

@@ -25,7 +25,7 @@ from auralis_perf.engines.auralis_adapter.api import AuralisAPI
 from auralis_perf.engines.auralis_adapter.environment import quiet
 from auralis_perf.engines.base import AudioFileError, AudioInputError
 from auralis_perf.engines.protocols.audio import PlaybackChunk
-from auralis_perf.engines.reference.stream import check_chunk_size
+from auralis_perf.engines.support.validate import check_chunk_size
 
 LOADING_WORKAROUND = ("EnhancedAudioPlayer.load_file leaves the player in LOADING, so play() returns False; the "
                       "adapter sets its public `state` to STOPPED before play()")

@@ -77,7 +77,9 @@ class BufferPool(Protocol):
     def pool_stats(self) -> Mapping[str, int]:
         """Figures so far for this stream: at least `allocations` (buffers newly allocated) and `reuses`
         (requests served by a buffer already held). Both only grow. The harness reads them after a few
-        chunks and at the end, and judges reuses / (allocations + reuses) in between.
+        chunks and at the end, and judges reuses / (allocations + reuses) in between (MEM-18).
+        Optional: `bytes_held`, the bytes the pool keeps now; with it MEM-09 checks that the pool stays
+        bounded while the caller keeps every chunk (without it, that part is reported as not measured).
 
         Streams of an engine without the capability raise `NotSupported`.
         """
@@ -294,7 +296,11 @@ class AudioCache(Protocol):
         ...
 
     def stats(self) -> Mapping[str, int]:
-        """Counters since opening: at least `hits`, `misses`, `evictions` and `bytes` (held in memory)."""
+        """Counters since opening: at least `hits`, `misses`, `evictions` and `bytes` (held in memory).
+
+        Optional: `entries` (held in memory now) and the bounds `max_entries` / `max_bytes`; with a bound,
+        MEM-09 fills the cache past it and judges what it holds (without, that part is not measured).
+        """
         ...
 
     def close(self) -> None:

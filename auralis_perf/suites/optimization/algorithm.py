@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Capability, NotSupported
+from auralis_perf.engines import AudioUtilities, Capability, NotSupported
 from auralis_perf.measure.timing import measure_time
 from auralis_perf.results import CheckResult
 from auralis_perf.signals import kernel_input
@@ -174,7 +174,7 @@ def opt17_filters(ctx: SuiteContext) -> CheckResult:
                       "inaccurate": sorted(set(rows) - set(accurate))})
 
 
-def _utilities(ctx: SuiteContext) -> Any:
+def _utilities(ctx: SuiteContext) -> AudioUtilities:
     require(ctx, Capability.UTILITIES)
     if ctx.engine.utilities is None:
         raise NotSupported(f"engine {ctx.engine.name!r} declares utilities but has none")

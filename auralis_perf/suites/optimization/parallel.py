@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,7 +44,8 @@ def cores() -> int:
     return psutil.cpu_count() or 1
 
 
-def _parallel_analysis(ctx: SuiteContext, audio: np.ndarray, sr: int, workers: int) -> tuple[Any, str]:
+def _parallel_analysis(ctx: SuiteContext, audio: np.ndarray, sr: int,
+                       workers: int) -> tuple[Callable[[], object], str]:
     """The engine's parallel spectrum: analyze(kind="spectrum", parallel=True) or its kernel pair."""
     if ctx.engine.has(Capability.ANALYSIS):
         return (lambda: ctx.engine.analyze(audio, sr, "spectrum", parallel=True, workers=workers),

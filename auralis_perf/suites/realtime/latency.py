@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Capability, Engine
+from auralis_perf.engines import Capability, Engine, Stream
 from auralis_perf.measure import Timing
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
@@ -44,7 +44,7 @@ def check_first_chunk(ctx: SuiteContext) -> CheckResult:
                            "stability_warning": timing.warning, **suite_audio.describe_source(ctx)})
 
 
-def chunk_times(stream: Any) -> tuple[list[float], list[int]]:
+def chunk_times(stream: Stream) -> tuple[list[float], list[int]]:
     """Seconds taken by each `next()` of a stream, and each chunk's frame count."""
     times: list[float] = []
     frames: list[int] = []

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from auralis_perf.engines import Capability, Engine, NotSupported, engine_names, get_engine, register
+from auralis_perf.engines import Capability, Engine, KernelPair, NotSupported, engine_names, get_engine, register
 from auralis_perf.measure import SubprocessFailed, run_isolated
 from auralis_perf.results import CheckResult
 from auralis_perf.signals import kernel_input
@@ -23,7 +23,7 @@ from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
 from auralis_perf.suites.realtime.common import FALLBACK_TOLERANCE, cores, size
 
 
-def _kernel(ctx: SuiteContext, name: str) -> Any:
+def _kernel(ctx: SuiteContext, name: str) -> KernelPair:
     require(ctx, Capability.KERNELS)
     kernels = ctx.engine.kernels()
     if name not in kernels:

@@ -118,6 +118,9 @@ class Track(Protocol):
     def track_number(self) -> Optional[int]: ...
 
     @property
+    def favorite(self) -> bool: ...
+
+    @property
     def featured(self) -> Sequence[Artist]: ...
 
 
@@ -410,6 +413,11 @@ class DatabaseHandle:
 @runtime_checkable
 class MusicLibrary(Protocol):
     """An open music library (`Engine.open_library(path)` creates it at `path` when missing).
+
+    `Engine.open_library(path, cache_entries=n)` must bound every cache of the library to at most `n`
+    entries (the hit-rate checks replay a workload with more distinct queries than that, so that
+    eviction happens); an engine that cannot bound its caches raises NotSupported for that option.
+    Opening the same file twice gives two libraries on the same data.
 
     `repo` reads and writes the database directly: its reads are never served from a cache. `cached`
     offers the same calls through the library's caches. Opening an existing library keeps its data

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from auralis_perf.engines import Capability, EngineError
+from auralis_perf.engines import Capability, EngineError, NotSupported
+from auralis_perf.engines.protocols.library import LibraryFeature
 from auralis_perf.measure.isolated import run_isolated
 from auralis_perf.measure.timing import measure_time
 from auralis_perf.results import CheckResult
@@ -31,7 +32,7 @@ from auralis_perf.suites.common.audio import describe_source, test_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
 from auralis_perf.suites.library_workload.invalidation import StaleTally
-from auralis_perf.suites.library_workload.workload import open_library, remove_library_files, replay
+from auralis_perf.suites.library_workload.workload import open_library, remove_library_files, replay, require_feature
 
 KIND_CHECKS = {"CACHE-11": "waveform", "CACHE-12": "spectrum", "CACHE-13": "fingerprint", "CACHE-14": "analysis"}
 KINDS = tuple(KIND_CHECKS.values())
@@ -324,6 +325,11 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     remove_library_files(db_path)
     lib = open_library(ctx, db_path)
+    try:
+        require_feature(lib, LibraryFeature.SCAN, "CACHE-18 (rescanning a folder)")
+    except NotSupported:
+        lib.close()
+        raise
     cache = open_cache(ctx, root / "scan-store")
     try:
         first = lib.scan(folder, audio_cache=cache)

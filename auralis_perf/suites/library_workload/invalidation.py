@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from auralis_perf.engines.protocols.library import Album, Artist, LibraryFeature, Playlist, Track, library_features
+from auralis_perf.library_tracks import EPOCH, generate_tracks
 from auralis_perf.suites.library_workload.workload import (
     ENTITY_READS,
     PAGE,
@@ -40,6 +42,10 @@ METADATA_WRITES = ("title", "genre", "year", "track_number", "move_album", "chan
 #: Writes that change which tracks a listing holds, or a playlist's entries.
 STRUCTURE_WRITES = ("add_track", "delete_track", "playlist_add", "playlist_move", "playlist_remove")
 ALL_READS = QUERY_READS + ENTITY_READS
+#: The writes that need an optional part of the library.
+WRITE_FEATURES = {"rename_album": LibraryFeature.RENAME, "rename_artist": LibraryFeature.RENAME,
+                  "playlist_add": LibraryFeature.PLAYLISTS, "playlist_move": LibraryFeature.PLAYLISTS,
+                  "playlist_remove": LibraryFeature.PLAYLISTS}
 MAX_EXAMPLES = 12
 #: Floats (durations summed by SQLite) may differ in the last bits when rows are summed in another order
 #: after an unrelated write; that is not a stale value.
@@ -191,10 +197,16 @@ def track_reads(lib: Any, track: Any, *, new_title: str | None = None, new_genre
     if track.year is not None:
         reads.append(("list_tracks", {"year_from": track.year, "year_to": track.year, "sort": "title",
                                       "limit": PAGE}))
-    for playlist_id in list(lib.repo.playlists_containing([track.id]))[:2]:
-        reads.append(("get_playlist", {"playlist_id": playlist_id}))
-    reads.append(("list_playlists", {}))
+    if LibraryFeature.PLAYLISTS in library_features(lib):
+        for playlist_id in list(lib.repo.playlists_containing([track.id]))[:2]:
+            reads.append(("get_playlist", {"playlist_id": playlist_id}))
+        reads.append(("list_playlists", {}))
     return reads
+
+
+def supported_writes(model: AccessModel, writes: Sequence[str]) -> tuple[str, ...]:
+    """The write kinds among `writes` the library offers (renames and playlists are optional)."""
+    return tuple(w for w in writes if WRITE_FEATURES.get(w, "") in model.features or w not in WRITE_FEATURES)
 
 
 def make_write(kind: str, lib: Any, model: AccessModel, rng: np.random.Generator, state: WriteState) -> Write | None:
@@ -261,7 +273,7 @@ def make_write(kind: str, lib: Any, model: AccessModel, rng: np.random.Generator
         return Write(kind, f"favourite of track {tid} -> {value}", lambda c: c.set_favorite(tid, value),
                      track_reads(lib, track))
     if kind == "play":
-        at = float(track.added_at) + 86400.0 * step
+        at = EPOCH + 86400.0 * step
         return Write(kind, f"play track {tid}", lambda c: c.record_play(tid, at=at), track_reads(lib, track))
     if kind == "delete_track":
         return Write(kind, f"delete track {tid}", lambda c: c.delete_track(tid), track_reads(lib, track),
@@ -273,7 +285,7 @@ def _add_track_write(lib: Any, model: AccessModel, rng: np.random.Generator, sta
     neighbour = alive_track(lib, model, rng, state)
     if neighbour is None:
         return None
-    template = lib.generate(1, seed=10_000 + state.step)[0]
+    template = generate_tracks(1, seed=10_000 + state.step)[0]
     album = lib.repo.get_album(neighbour.album_id) if neighbour.album_id is not None else None
     artist = lib.repo.get_artist(neighbour.artist_id)
     new = dataclasses.replace(template, path=f"/added/{state.step}/Nouveau «{state.step}».flac",
@@ -322,6 +334,8 @@ def random_read(lib: Any, model: AccessModel, rng: np.random.Generator, reads: S
                     "search")[int(rng.integers(8))]
             if kind == "playlist" and not model.playlists:
                 continue
+            if not model.offers(kind):
+                continue
             try:
                 op = entity_op(model, rng, kind, lib.repo)
             except LookupError:  # a deleted track
@@ -342,6 +356,7 @@ def stale_sequence(lib: Any, model: AccessModel, *, seed: int, steps: int, write
     rng = np.random.default_rng(seed)
     tally = StaleTally()
     state = WriteState(step=seed * 100_000)
+    writes = supported_writes(model, writes)
     for _ in range(steps):
         kind = writes[int(rng.integers(len(writes)))]
         write = make_write(kind, lib, model, rng, state)
@@ -403,7 +418,7 @@ def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, trac
     """Reads that cannot show `track`: other artists' tracks, albums, listings; playlists without it."""
     own_artists = {track.artist_id, *(a.id for a in track.featured)}
     others = [a for a in model.artists if a.id not in own_artists]
-    skip_playlists = set(lib.repo.playlists_containing([track.id]))
+    skip_playlists = set(lib.repo.playlists_containing([track.id])) if model.playlists else set()
     playlists = [p for p in model.playlists if p not in skip_playlists]
     ops: list[Op] = []
     for _ in range(count * 3):
@@ -437,10 +452,26 @@ def _touches(lib: Any, op: Op, track: Any) -> bool:
 
 
 def _entities(value: Any, found: set | None = None) -> set:
+    """("track" | "album" | "artist", id) of every record in a result, told apart by the record
+    protocols' attributes (a track has a path, a playlist tracks, an album a title, an artist a name)."""
     found = set() if found is None else found
-    name = type(value).__name__
-    if name in ("Track", "Album", "Artist"):
-        found.add((name.lower(), value.id))
+    if isinstance(value, Track):
+        found.add(("track", value.id))
+        for attribute in ("album", "artist"):  # related records a library may attach to its tracks
+            related = getattr(value, attribute, None)
+            if related is not None and not isinstance(related, (str, int)):
+                _entities(related, found)
+        for artist in value.featured:
+            _entities(artist, found)
+        return found
+    if isinstance(value, Playlist):
+        for track in value.tracks:
+            _entities(track, found)
+        return found
+    if isinstance(value, Album):
+        found.add(("album", value.id))
+    elif isinstance(value, Artist):
+        found.add(("artist", value.id))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             _entities(getattr(value, f.name), found)
@@ -513,7 +544,8 @@ def cascade_reads(lib: Any, artist_id: int) -> tuple[list[Op], dict[str, int]]:
     albums = repo.artist_albums(artist_id)
     tracks = list(repo.list_tracks(artist_id=artist_id, sort="title", limit=500).items)
     track_ids = [t.id for t in tracks]
-    playlists = list(repo.playlists_containing(track_ids)) if track_ids else []
+    with_playlists = LibraryFeature.PLAYLISTS in library_features(lib)
+    playlists = list(repo.playlists_containing(track_ids)) if track_ids and with_playlists else []
     featuring = [t.id for w in _words(artist.name)[:2] for t in repo.search(w, limit=50)
                  if artist_id in {a.id for a in t.featured}]
     reads: list[Op] = [("get_artist", {"artist_id": artist_id}), ("artist_albums", {"artist_id": artist_id}),
@@ -528,7 +560,8 @@ def cascade_reads(lib: Any, artist_id: int) -> tuple[list[Op], dict[str, int]]:
     reads += [("get_track", {"track_id": t}) for t in featuring]
     reads += [("search", {"text": w}) for w in _words(artist.name)[:2]]
     reads += [("get_playlist", {"playlist_id": p}) for p in playlists]
-    reads += [("list_playlists", {}), ("count_by_genre", {}), ("count_by_year", {}), ("genres", {}),
+    reads += [("list_playlists", {})] if with_playlists else []
+    reads += [("count_by_genre", {}), ("count_by_year", {}), ("genres", {}),
               ("list_tracks", {"sort": "artist", "limit": PAGE})]
     counts = {"albums": len(albums), "tracks": len(tracks), "playlists": len(playlists),
               "featured_on": len(featuring)}
@@ -541,7 +574,7 @@ def cascade_delete(lib: Any, model: AccessModel, artist: ArtistEntry,
     if lib.repo.get_artist(artist.id) is None:
         return StaleTally(), {"artist": artist.id, "skipped": "already deleted"}
     own = list(lib.repo.list_tracks(artist_id=artist.id, sort="title", limit=6).items)
-    if own:  # make sure a playlist holds their tracks among others' (earlier scenarios deleted some tracks)
+    if own and model.playlists:  # make sure a playlist holds their tracks among others' (earlier scenarios deleted some tracks)
         pid = lib.cached.create_playlist(f"Mix with {artist.name}")
         others = [t.id for t in (alive_track(lib, model, rng, WriteState()) for _ in range(4)) if t is not None]
         lib.cached.add_to_playlist(pid, [t.id for t in own[:3]] + others)

@@ -254,3 +254,50 @@ def test_opt13_times_the_engines_batch_and_fails_a_pool_started_per_batch(tmp_pa
     assert r.status == "fail" and "starts its processes per batch" in r.reason
     (ok,) = run_checks(context(CopyEngine(), tmp_path), [("OPT-13", parallel.opt13_process_pool)])
     assert ok.status == "pass" and ok.details["tasks"] >= 1
+
+
+# -- OPT-08 --------------------------------------------------------------------------------------------
+def _scalar_only_kernels():
+    import numba
+
+    from auralis_perf.engines import KernelPair
+
+    @numba.njit(cache=False)
+    def running_peak(x, out):  # recursive along time: scalar code only
+        level = 0.0
+        for i in range(x.shape[0]):
+            level = max(abs(x[i]), 0.999 * level)
+            out[i] = level
+
+    def fast(data):
+        out = np.empty_like(data)
+        running_peak(data, out)
+        return out
+
+    def plain(data):
+        out, level = np.empty_like(data), 0.0
+        for i, v in enumerate(data):
+            level = max(abs(v), 0.999 * level)
+            out[i] = level
+        return out
+
+    return {"peak": KernelPair(name="peak", description="running peak", fast=fast, plain=plain,
+                               make_input=lambda audio, sr: np.ascontiguousarray(audio[:, 0]))}
+
+
+class ScalarKernelEngine(CopyEngine):
+    name = "scalar-kernels"
+    capabilities = CopyEngine.capabilities | {Capability.KERNELS}
+
+    def kernels(self):
+        return _scalar_only_kernels()
+
+
+def test_opt08_judges_the_engines_compiled_code_and_skips_without_any(tmp_path):
+    from auralis_perf.suites.optimization import vectorization
+
+    (r,) = run_checks(context(ScalarKernelEngine(), tmp_path), [("OPT-08", vectorization.opt08_simd)])
+    assert r.status == "fail" and "packed SIMD" in r.reason, (r.status, r.reason)
+    assert r.details["compiled_kernels"][0]["function"].endswith("running_peak")
+    (none,) = run_checks(context(CopyEngine(), tmp_path), [("OPT-08", vectorization.opt08_simd)])
+    assert none.status == "skip"

@@ -66,15 +66,21 @@ QUERY_MIX = {"page": 0.25, "artist_page": 0.15, "genre_page": 0.10, "favorites":
              "by_genre": 0.03, "by_year": 0.02, "genres": 0.02, "search": 0.23, "title_prefix": 0.10}
 
 
+#: Library sizes per profile: "main" for the cache and database checks, "scaling" for DB-11..13.
+SIZES = {"smoke": {"main": 2_000, "scaling": (500, 1_000, 2_000)},
+         "standard": {"main": 10_000, "scaling": (10_000, 50_000, 100_000)},
+         "full": {"main": 100_000, "scaling": (10_000, 50_000, 100_000)}}
+
+
 def main_size(ctx: SuiteContext) -> int:
     """Tracks in the library the cache and database checks measure at this profile."""
-    return ctx.sizes({"smoke": 2_000, "standard": 10_000, "full": 100_000})
+    return int(ctx.sizes(SIZES)["main"])
 
 
 def scaling_sizes(ctx: SuiteContext) -> tuple[int, int, int]:
     """The sizes of DB-11, DB-12 and DB-13 (the catalogue's 10k, 50k and 100k; smaller at smoke)."""
-    return ctx.sizes({"smoke": (500, 1_000, 2_000), "standard": (10_000, 50_000, 100_000),
-                      "full": (10_000, 50_000, 100_000)})
+    small, medium, large = ctx.sizes(SIZES)["scaling"]
+    return int(small), int(medium), int(large)
 
 
 #: The query-mix kinds and entity reads that need an optional part of the library.
@@ -494,4 +500,4 @@ __all__ = ["AccessModel", "ArtistEntry", "build_library", "build_model", "BuiltL
            "entity_op", "entity_ops", "ENTITY_READS", "equality_violations", "LIBRARY_FACTORY", "library_details",
            "main_size", "Op", "op_key", "open_library", "PAGE", "QUERY_MIX", "query_op", "query_ops", "QUERY_READS",
            "release_libraries", "remove_library_files", "replay", "require_feature", "scaling_sizes", "SEED_TRACKS",
-           "serving_caches", "shared_library", "supported_reads", "zipf_index"]
+           "serving_caches", "shared_library", "SIZES", "supported_reads", "zipf_index"]

@@ -1,6 +1,6 @@
 """EXPLAIN QUERY PLAN on one of the library's connections (its own diagnostics: `Library.plans`, the bench).
 
-The plan record is the harness's `QueryPlan` (auralis_perf.measure.database), the same reading of a plan.
+The plan record is `auralis_perf.engines.support.query_plan.QueryPlan`, the harness's reading of a plan too.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
 
-from auralis_perf.measure.database import QueryPlan, explainable
+from auralis_perf.engines.support.query_plan import QueryPlan, explainable
 
 
 def _compile(statement: Any, params: Any, conn: Connection) -> tuple[str, Any]:

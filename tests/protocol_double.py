@@ -2,10 +2,9 @@
 
 `StrictEngine(inner)` forwards what the protocols name to a real engine and raises AttributeError for
 anything else, on the engine and on every object it hands out (streams, playback sessions, job queues,
-audio caches, utilities). Each refused name is also logged in `blocked`, so a suite that swallows the
-AttributeError (hasattr, getattr with a default) is still caught.
-
-The music library (`open_library`) is passed through unwrapped: its protocol is the library's own.
+audio caches, utilities, the music library with its repositories and caches). Each refused name is also
+logged in `blocked`, so a suite that swallows the AttributeError (hasattr, getattr with a default) is
+still caught. Records a library returns (tracks, albums, pages) are passed through: they are values.
 """
 from __future__ import annotations
 
@@ -14,9 +13,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from auralis_perf.engines import AudioCache, AudioUtilities, Engine, JobQueue, PlaybackSession, Stream
+from auralis_perf.engines.protocols.library import KeyValueCache, LibraryCaches, LibraryRepository, MusicLibrary
 
 #: Special methods a protocol may name; looked up on the type, so the proxy defines them itself.
-_SPECIAL = ("__iter__", "__enter__", "__exit__")
+_SPECIAL = ("__iter__", "__enter__", "__exit__", "__getitem__")
+
+#: For each protocol, the members whose value (or whose call's result) is an object of another protocol.
+WRAPS: dict[type, dict[str, type]] = {
+    Engine: {"stream": Stream, "open_playback": PlaybackSession, "job_queue": JobQueue,
+             "open_audio_cache": AudioCache, "utilities": AudioUtilities, "open_library": MusicLibrary},
+    MusicLibrary: {"repo": LibraryRepository, "cached": LibraryRepository, "caches": LibraryCaches},
+    # a library cache may be a KeyValueCache (an optional extension of QueryCache): its members are allowed
+    LibraryCaches: {"__getitem__": KeyValueCache},
+}
 
 
 def protocol_members(protocol: type) -> frozenset[str]:
@@ -35,33 +44,53 @@ class Refused(AttributeError):
     """A name outside the protocols."""
 
 
-class StrictProxy:
-    """Forward the `allowed` names of `inner`; refuse (and log in `blocked`) every other one."""
+def strict(inner: Any, protocol: type, blocked: list[str]) -> Any:
+    """`inner` seen through `protocol` (None stays None)."""
+    return None if inner is None else StrictProxy(inner, protocol, blocked)
 
-    def __init__(self, inner: Any, allowed: frozenset[str], what: str, blocked: list[str]) -> None:
+
+class StrictProxy:
+    """Forward the members of `protocol` to `inner`; refuse (and log in `blocked`) every other name."""
+
+    def __init__(self, inner: Any, protocol: type, blocked: list[str]) -> None:
         object.__setattr__(self, "_inner", inner)
-        object.__setattr__(self, "_allowed", allowed)
-        object.__setattr__(self, "_what", what)
+        object.__setattr__(self, "_protocol", protocol)
+        object.__setattr__(self, "_allowed", protocol_members(protocol))
         object.__setattr__(self, "_blocked", blocked)
+
+    def _refuse(self, name: str) -> None:
+        self._blocked.append(f"{self._protocol.__name__}.{name}")
+        raise Refused(f"strict double: {self._protocol.__name__}.{name} is not part of the typed protocols")
+
+    def _wrapped(self, name: str, value: Any) -> Any:
+        target = WRAPS.get(self._protocol, {}).get(name)
+        if target is None:
+            return value
+        if callable(value) and not isinstance(value, type) and name != "utilities":
+            return lambda *args, **kwargs: strict(value(*args, **kwargs), target, self._blocked)
+        return strict(value, target, self._blocked)
 
     def __getattr__(self, name: str) -> Any:
         if name not in self._allowed:
-            self._blocked.append(f"{self._what}.{name}")
-            raise Refused(f"strict double: {self._what}.{name} is not part of the typed protocols")
-        return getattr(self._inner, name)
+            self._refuse(name)
+        return self._wrapped(name, getattr(self._inner, name))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._blocked.append(f"{self._what}.{name} (set)")
-        raise Refused(f"strict double: setting {self._what}.{name} is not part of the typed protocols")
+        self._refuse(f"{name} (set)")
 
     def __iter__(self) -> Iterator[Any]:
         if "__iter__" not in self._allowed:
-            self.__getattr__("__iter__")
+            self._refuse("__iter__")
         return iter(self._inner)
+
+    def __getitem__(self, key: Any) -> Any:
+        if "__getitem__" not in self._allowed:
+            self._refuse("__getitem__")
+        return self._wrapped("__getitem__", self._inner[key])
 
     def __enter__(self) -> StrictProxy:
         if "__enter__" not in self._allowed:
-            self.__getattr__("__enter__")
+            self._refuse("__enter__")
         self._inner.__enter__()
         return self
 
@@ -70,30 +99,14 @@ class StrictProxy:
 
 
 class StrictEngine(StrictProxy):
-    """The engine protocol of `inner` and nothing else; objects it returns are strict proxies too."""
-
-    _RETURNS = {"stream": Stream, "open_playback": PlaybackSession, "job_queue": JobQueue,
-                "open_audio_cache": AudioCache}
+    """The engine protocol of `inner` and nothing else; what it hands out is seen through its protocol."""
 
     def __init__(self, inner: Engine) -> None:
-        super().__init__(inner, protocol_members(Engine), "engine", [])
+        super().__init__(inner, Engine, [])
 
     @property
     def blocked(self) -> list[str]:
         return self._blocked
-
-    def __getattr__(self, name: str) -> Any:
-        value = super().__getattr__(name)
-        if name == "utilities" and value is not None:
-            return StrictProxy(value, protocol_members(AudioUtilities), "utilities", self._blocked)
-        if name in self._RETURNS:
-            protocol = self._RETURNS[name]
-            members = protocol_members(protocol)
-
-            def call(*args: Any, **kwargs: Any) -> Any:
-                return StrictProxy(value(*args, **kwargs), members, protocol.__name__, self._blocked)
-            return call
-        return value
 
 
 def assert_protocols_only(records: Any, engine: StrictEngine) -> None:

@@ -27,7 +27,7 @@ def test_the_double_refuses_what_the_protocols_do_not_name():
             assert sum(chunk.shape[0] for chunk in stream) == 4096
             with pytest.raises(Refused):
                 stream.preset_switches  # noqa: B018 - the reference stream has it, the protocol does not
-        assert engine.blocked == ["engine.open_library_internals", "Stream.preset_switches"]
+        assert engine.blocked == ["Engine.open_library_internals", "Stream.preset_switches"]
     finally:
         inner.close()
     assert {"set_preset", "pool_stats", "__iter__", "sample_rate", "close"} <= protocol_members(Stream)

@@ -185,7 +185,9 @@ class Engine(abc.ABC):
 
     def open_library(self, path: str | PathLike[str], **options: Any) -> MusicLibrary:
         """Capability `library`: the music library at `path`, created when missing (see `MusicLibrary`
-        in engines/protocols/library.py). `options` are the engine's own (cache sizes, pool)."""
+        in engines/protocols/library.py). Options the harness passes: `cache_entries=n` bounds every cache
+        of the library to `n` entries, `cache_bytes=b` to `b` bytes (NotSupported when the library cannot
+        bound that; the memory checks then fall back to entries only). Other options are the engine's own."""
         raise NotSupported(f"engine {self.name!r} has no capability 'library'")
 
     def close(self) -> None:

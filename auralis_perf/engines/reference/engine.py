@@ -101,8 +101,15 @@ class ReferenceEngine(Engine):
         from auralis_perf.engines.reference.audio_cache import AudioCache
         return AudioCache(directory, analyzers=_cache_analyzers())
 
-    def open_library(self, path: str | PathLike[str], **options: Any) -> Any:
+    def open_library(self, path: str | PathLike[str], *, cache_entries: int | None = None,
+                     cache_bytes: int | None = None, **options: Any) -> Any:
+        """The protocol's bounds (`cache_entries`, `cache_bytes`) apply to the query cache and to every
+        entity cache; `options` are the reference library's own (see its `open_library`)."""
         from auralis_perf.engines.reference.library import open_library
+        if cache_entries is not None:
+            options.update(query_cache_entries=int(cache_entries), entity_cache_entries=int(cache_entries))
+        if cache_bytes is not None:
+            options.update(query_cache_bytes=int(cache_bytes), entity_cache_bytes=int(cache_bytes))
         return open_library(path, **options)
 
     def close(self) -> None:

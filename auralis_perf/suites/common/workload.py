@@ -6,13 +6,16 @@ Files are written once per run folder and reused by the checks that need the sam
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
 
+from auralis_perf.engines import NotSupported
+from auralis_perf.engines.protocols.library import MusicLibrary, QueryCache
+from auralis_perf.library_tracks import generate_tracks
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import audio as suite_audio
 
@@ -74,28 +77,60 @@ def library_path(ctx: SuiteContext, n_tracks: int) -> Path:
     return ctx.workdir / "library" / f"memopt-{n_tracks}.db"
 
 
-def open_library(ctx: SuiteContext, n_tracks: int, **options: Any) -> Any:
-    """The engine's library with `n_tracks` synthetic tracks (built once per run folder), opened anew."""
+def open_library(ctx: SuiteContext, n_tracks: int, *, cache_entries: int | None = None,
+                 cache_bytes: int | None = None) -> tuple[MusicLibrary, list[int]]:
+    """The engine's library holding the harness's `n_tracks` generated tracks, and their ids in generation
+    order. Built once per run folder (`MusicLibrary.bulk_import` of `library_tracks.generate_tracks`),
+    opened anew on every call with the library protocol's cache bounds (`cache_entries`, and `cache_bytes`
+    where the engine can bound bytes: NotSupported for it means entries only)."""
     path = library_path(ctx, n_tracks)
+    ids_file = path.with_name(path.name + ".ids.json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    lib = ctx.engine.open_library(path, **options)
+    lib = _open(ctx, path, cache_entries, cache_bytes)
     try:
-        have = lib.counts()["tracks"]
-        if have and have != n_tracks:  # a left-over of another size: start over
+        if ids_file.exists() and lib.repo.count_tracks() == n_tracks:
+            return lib, [int(i) for i in json.loads(ids_file.read_text())]
+        if lib.repo.count_tracks():  # a left-over of another size, or without its ids: start over
             lib.close()
             for leftover in path.parent.glob(path.name + "*"):
                 leftover.unlink()
-            lib = ctx.engine.open_library(path, **options)
-            have = 0
-        if not have:
-            lib.populate(n_tracks, seed=0)
+            lib = _open(ctx, path, cache_entries, cache_bytes)
+        ids = [int(i) for i in lib.bulk_import(generate_tracks(n_tracks, seed=0))]
+        ids_file.write_text(json.dumps(ids))
+        return lib, ids
     except BaseException:
         lib.close()
         raise
-    return lib
 
 
-__all__ = ["MB", "SAMPLE_RATE", "long_wav", "music", "music_file", "open_library", "tiled_wav"]
+def _open(ctx: SuiteContext, path: Path, cache_entries: int | None, cache_bytes: int | None) -> MusicLibrary:
+    bounds = {k: v for k, v in (("cache_entries", cache_entries), ("cache_bytes", cache_bytes)) if v is not None}
+    if "cache_bytes" in bounds:
+        try:
+            return ctx.engine.open_library(path, **bounds)
+        except NotSupported:
+            del bounds["cache_bytes"]  # an engine that bounds entries only
+    return ctx.engine.open_library(path, **bounds)
+
+
+def library_cache(lib: MusicLibrary, read: str) -> QueryCache:
+    """The library's cache that serves the reader method `read` (e.g. "get_track"); NotSupported if none."""
+    name = lib.caches.cache_for(read)
+    if name is None:
+        raise NotSupported(f"no cache of the library serves {read}()")
+    return lib.caches[name]
+
+
+def library_file_bytes(lib: MusicLibrary) -> int | None:
+    """Bytes of the library's SQLite file with its WAL and shared-memory companions (None without a path)."""
+    path = lib.database().path
+    if path is None:
+        return None
+    return sum(p.stat().st_size for p in (Path(str(path) + s) for s in ("", "-wal", "-shm")) if p.exists())
+
+
+__all__ = ["MB", "SAMPLE_RATE", "library_cache", "library_file_bytes", "long_wav", "music", "music_file",
+           "open_library", "tiled_wav"]
 
 
 def decode(ctx: SuiteContext, path: Path) -> tuple[np.ndarray, int]:

@@ -11,12 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Capability
+from auralis_perf.engines import Capability, NotSupported
+from auralis_perf.engines.protocols.library import LibraryFeature
 from auralis_perf.measure.memory import MB, collect_garbage, peak_rss_during, rss_mb, traced_allocations
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import record, require
-from auralis_perf.suites.common.workload import decode, music, music_file, open_library, warm_engine
+from auralis_perf.suites.common.workload import (
+    decode,
+    library_cache,
+    library_file_bytes,
+    music,
+    music_file,
+    open_library,
+    warm_engine,
+)
 
 SIZES = {
     "smoke": {"library_tracks": 1000, "loaded_tracks": 300, "zipf_requests": 2000, "zipf_seeds": 2,
@@ -36,25 +45,26 @@ REFERENCE_FRACTION = 0.1  # the value of MEM-17: hit rate with a cache of a tent
 def mem16_per_track(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.LIBRARY)
     size = ctx.sizes(SIZES)
-    lib = open_library(ctx, size["library_tracks"])
+    lib, _ids = open_library(ctx, size["library_tracks"])
     try:
         n = size["loaded_tracks"]
         per_track = []
         for _ in range(3):
             collect_garbage(trim=False)
-            page, traced = traced_allocations(lambda: lib.repo.list_tracks(sort="title", limit=n, load="joined"))
+            page, traced = traced_allocations(lambda: lib.repo.list_tracks(sort="title", limit=n))
             loaded = len(page.items)
             del page
             per_track.append(traced.net_bytes / loaded / 1024)
-        db_bytes = lib.file_bytes()
-        tracks = lib.counts()["tracks"]
+        db_bytes = library_file_bytes(lib)
+        tracks = lib.repo.count_tracks()
     finally:
         lib.close()
     return record(ctx, "MEM-16", statistics.median(per_track), samples=per_track, kind="traced", details={
         "what": "Python allocations still alive after loading N tracks with album and artist as objects "
                 "(tracemalloc), per track; and the database file's bytes per track",
-        "tracks_loaded": loaded, "library_tracks": tracks, "db_bytes_per_track": db_bytes / tracks,
-        "db_file_mb": db_bytes / MB})
+        "tracks_loaded": loaded, "library_tracks": tracks,
+        "db_bytes_per_track": db_bytes / tracks if db_bytes is not None else None,
+        "db_file_mb": db_bytes / MB if db_bytes is not None else None})
 
 
 def zipf_requests(n_items: int, n_requests: int, seed: int, exponent: float = ZIPF_EXPONENT) -> list[int]:
@@ -82,19 +92,20 @@ def lru_hit_rate(requests: list[int], capacity: int) -> float:
 
 
 def _replay(ctx: SuiteContext, n_tracks: int, capacity: int, requests: list[int]) -> dict[str, Any]:
-    lib = open_library(ctx, n_tracks, entity_cache_entries=capacity, entity_cache_bytes=512 * MB)
+    lib, ids = open_library(ctx, n_tracks, cache_entries=capacity, cache_bytes=512 * MB)
     try:
-        cache = lib.caches["tracks"]
+        cache = library_cache(lib, "get_track")
         cache.clear()
-        cache.reset_stats()
-        for track_id in requests:
-            lib.cached.get_track(track_id)
-        stats = cache.stats()
+        before = dict(cache.stats())
+        for request in requests:  # request r is the r-th generated track
+            lib.cached.get_track(ids[request - 1])
+        stats = dict(cache.stats())
     finally:
         lib.close()
-    lookups = stats["hits"] + stats["misses"]
-    return {"capacity": capacity, "hit_rate": 100.0 * stats["hits"] / lookups if lookups else 0.0,
-            "bytes": stats["bytes"], "entries": stats["entries"], "evictions": stats["evictions"],
+    hits, misses, evictions = (stats[k] - before[k] for k in ("hits", "misses", "evictions"))
+    lookups = hits + misses
+    return {"capacity": capacity, "hit_rate": 100.0 * hits / lookups if lookups else 0.0,
+            "bytes": stats.get("bytes"), "entries": stats.get("entries"), "evictions": evictions,
             "lookups": lookups}
 
 
@@ -191,14 +202,21 @@ def mem19_lazy_loading(ctx: SuiteContext) -> CheckResult:
 
 
 def _related_rows(ctx: SuiteContext, size: dict[str, Any]) -> dict[str, Any]:
-    """Traced memory of a page of tracks with relations loaded eagerly against lazily."""
-    lib = open_library(ctx, size["library_tracks"])
+    """Traced memory of a page of tracks with relations loaded eagerly against lazily (the library's
+    load strategies, where it has them)."""
+    lib, _ids = open_library(ctx, size["library_tracks"])
     try:
-        rows = {}
-        for load in ("joined", "lazy", "none"):
+        rows: dict[str, Any] = {}
+        loads = ("joined", "selectin", "lazy") if LibraryFeature.LOAD_STRATEGIES in lib.features else (None,)
+        for load in loads:
             collect_garbage(trim=False)
-            _, traced = traced_allocations(lambda: lib.repo.list_tracks(sort="title", limit=200, load=load))
-            rows[load] = {"traced_peak_kb": traced.peak_bytes / 1024}
+            options = {} if load is None else {"load": load}
+            try:
+                _, traced = traced_allocations(lambda: lib.repo.list_tracks(sort="title", limit=200, **options))
+            except NotSupported as exc:
+                rows[str(load)] = {"not_supported": str(exc)}
+                continue
+            rows[load or "usual"] = {"traced_peak_kb": traced.peak_bytes / 1024}
         return rows
     finally:
         lib.close()

@@ -23,7 +23,7 @@ from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
 from auralis_perf.suites.common.kernels import kernel_pair
-from auralis_perf.suites.common.workload import music, open_library, warm_engine
+from auralis_perf.suites.common.workload import library_cache, music, open_library, warm_engine
 
 SIZES = {
     "smoke": {"analysis_s": 20.0, "busy_s": 0.6, "pool_tracks": 4, "track_s": 2.0, "rounds": 3,
@@ -262,13 +262,13 @@ def _concurrent_stream_mismatches(ctx: SuiteContext) -> dict[str, Any]:
 
 
 def _shared_cache_consistency(ctx: SuiteContext, n_tracks: int) -> dict[str, Any]:
-    lib = open_library(ctx, n_tracks, entity_cache_entries=max(50, n_tracks // 20))
+    lib, track_ids = open_library(ctx, n_tracks, cache_entries=max(50, n_tracks // 20))
     try:
-        ids = list(range(1, min(n_tracks, 400) + 1))
+        ids = track_ids[:400]
         truth = {i: lib.repo.get_track(i) for i in ids}
-        cache = lib.caches["tracks"]
+        cache = library_cache(lib, "get_track")
         cache.clear()
-        cache.reset_stats()
+        before = dict(cache.stats())
         threads, per_thread = 4, 600
 
         def reader(seed: int) -> int:
@@ -280,11 +280,11 @@ def _shared_cache_consistency(ctx: SuiteContext, n_tracks: int) -> dict[str, Any
 
         with ThreadPoolExecutor(threads) as pool:
             wrong = sum(pool.map(reader, range(threads)))
-        stats = cache.stats()
+        stats = dict(cache.stats())
     finally:
         lib.close()
     lookups = threads * per_thread
-    counted = stats["hits"] + stats["misses"]
+    counted = stats["hits"] + stats["misses"] - before["hits"] - before["misses"]
     return {"name": "track cache, 4 threads",
             "scenario": "library track cache read from 4 threads (small cache: constant eviction)",
             "outputs": lookups, "mismatches": wrong + (counted != lookups),

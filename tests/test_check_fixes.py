@@ -301,3 +301,40 @@ def test_opt08_judges_the_engines_compiled_code_and_skips_without_any(tmp_path):
     assert r.details["compiled_kernels"][0]["function"].endswith("running_peak")
     (none,) = run_checks(context(CopyEngine(), tmp_path), [("OPT-08", vectorization.opt08_simd)])
     assert none.status == "skip"
+
+
+# -- RT-17, RT-19 --------------------------------------------------------------------------------------
+def _band_loop(data):
+    """Ten one-pole bands, one after the other: the EQ's plain form (and, in the fault, its 'fast' one)."""
+    from scipy import signal
+
+    out = data
+    for k in range(10):
+        out = signal.lfilter([0.5 + 0.01 * k], [1.0, -0.5 + 0.01 * k], out, axis=0)
+    return out
+
+
+class UnoptimizedEngine(CopyEngine):
+    """Its 'fast' EQ is the band loop and master(optimized=True) runs the fallbacks: nothing is faster."""
+
+    name = "unoptimized"
+    capabilities = CopyEngine.capabilities | {Capability.KERNELS, Capability.FALLBACKS}
+
+    def master(self, audio, sample_rate, preset="default", *, optimized=True):
+        return _band_loop(np.asarray(audio, dtype=np.float64))  # the same plain path either way
+
+    def kernels(self):
+        from auralis_perf.engines import KernelPair
+
+        return {"eq": KernelPair(name="eq", description="band loop both ways", fast=_band_loop, plain=_band_loop,
+                                 make_input=lambda audio, sr: audio)}
+
+
+def test_rt17_and_rt19_fail_when_the_fast_paths_are_no_faster(small_rt_sizes, tmp_path):
+    from auralis_perf.suites.realtime import optimizations
+
+    records = run_checks(context(UnoptimizedEngine(), tmp_path),
+                         [("RT-17", optimizations.check_eq), ("RT-19", optimizations.check_chain)])
+    for r in records:
+        assert r.status == "fail", (r.id, r.status, r.reason, r.value)
+        assert r.value < 1.5, (r.id, r.value)

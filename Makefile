@@ -25,7 +25,7 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(UV) pip install --quiet --python $(PY) --compile-bytecode -e '.[lab,test]'
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/   # a link to auralis_perf/notebook/notebooks, the packaged copy
 
 bench-engine: $(STAMP)
 	$(PY) -m auralis_perf.bench engine $(ARGS)

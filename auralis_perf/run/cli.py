@@ -23,8 +23,9 @@ DEFAULT_PROFILE = "standard"
 #: Wall-time budget of one notebook when --timeout is not given, in seconds.
 DEFAULT_TIMEOUTS = {"smoke": 600.0, "standard": 3600.0, "full": 6 * 3600.0}
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_NOTEBOOKS = PROJECT_ROOT / "notebooks"
+#: The category notebooks ship inside the package (package data), so an installed `auralis-perf` finds
+#: them from any folder; a checkout's top-level notebooks/ is a link to this folder (what `make lab` opens).
+DEFAULT_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebook" / "notebooks"
 
 
 class UsageError(Exception):
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email-to", default="", metavar="ADDR[,ADDR]",
                    help="mail the report; SMTP settings come from AURALIS_PERF_SMTP_* environment variables")
     p.add_argument("--notebooks", type=Path, default=DEFAULT_NOTEBOOKS, metavar="DIR",
-                   help="folder with the category notebooks NN_<category>.ipynb (default: notebooks/)")
+                   help="folder with the category notebooks NN_<category>.ipynb (default: the ones shipped with the package)")
     p.add_argument("--keep-work", action="store_true",
                    help="keep the scratch folder (generated audio, libraries, caches) after the run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar; one line per group instead")

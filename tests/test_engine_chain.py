@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyloudnorm
 import pytest
+from scipy import signal
 
 from auralis_perf.engines import Capability, get_engine
 from auralis_perf.engines.reference import ReferenceEngine
@@ -80,6 +81,55 @@ def test_limiter_ceiling_is_never_exceeded(engine: ReferenceEngine, preset: str)
     ceiling = 10 ** (PRESETS[preset].limiter.ceiling_db / 20)
     assert np.abs(engine.master(hot, SR, preset)).max() <= ceiling
     assert np.abs(engine.master(hot[: SR // 2], SR, preset, optimized=False)).max() <= ceiling
+
+
+def true_peak_db(audio: np.ndarray, skip: int = 0) -> float:
+    """An independent true-peak meter: SciPy's 4x polyphase resampler (81 taps, its own design), then the
+    largest magnitude, in dBTP (ITU-R BS.1770-4 defines true peak on a 4x oversampled signal). `skip`
+    frames at each end are left out (a signal cut off abruptly rings there)."""
+    up = signal.resample_poly(audio.astype(np.float64), 4, 1, axis=0)
+    return float(20 * np.log10(np.abs(up[4 * skip:len(up) - 4 * skip]).max()))
+
+
+#: The meter reads a lone sample high by its filter's gain at phase 0 (SciPy normalises the whole
+#: filter's DC gain, so that phase is 1.00064, +0.0055 dB, not exactly 1): a sample exactly at the
+#: ceiling reads 0.0055 dB over it. That, plus float32 rounding of the output (1e-6 dB), is the tolerance.
+METER_SAMPLE_GAIN_DB = float(20 * np.log10(signal.firwin(81, 0.25, window=("kaiser", 5.0))[40] * 4))
+TRUE_PEAK_TOLERANCE_DB = METER_SAMPLE_GAIN_DB + 0.001
+
+
+def test_true_peak_tolerance_is_the_meters_own_reading_of_a_sample() -> None:
+    impulse = np.zeros((400, 1))
+    impulse[200] = 0.5
+    assert true_peak_db(impulse) - 20 * np.log10(0.5) == pytest.approx(METER_SAMPLE_GAIN_DB, abs=1e-9)
+    assert 0.0 < TRUE_PEAK_TOLERANCE_DB < 0.01
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_true_peak_stays_under_the_ceiling(engine: ReferenceEngine, clip: np.ndarray, preset: str) -> None:
+    ceiling_db = PRESETS[preset].limiter.ceiling_db
+    out = engine.master(clip, SR, preset)
+    assert true_peak_db(out) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
+    hot = music(4.0, SR, seed=5, dtype=np.float64) * 6.0  # the limiter works on nearly every frame
+    assert true_peak_db(engine.master(hot, SR, preset)) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
+    # the fallback runs the same limiter source interpreted: the same output, to rounding
+    short = hot[: SR // 2]
+    fast, plain = engine.master(short, SR, preset), engine.master(short, SR, preset, optimized=False)
+    assert np.allclose(fast, plain, rtol=0, atol=1e-9)
+    assert true_peak_db(plain) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
+
+
+def test_true_peak_detector_interpolates_between_samples() -> None:
+    # a sine at a quarter of the sample rate, sampled 45 degrees off its crests: every sample sits 3 dB
+    # under the true peak; a sample-peak limiter lets the waveform through 3 dB over its ceiling
+    preset = PRESETS["default"]
+    frames = SR // 4
+    sine = np.sin(np.pi / 2 * np.arange(frames) + np.pi / 4)[:, np.newaxis] * np.ones((1, 2))
+    out = ChainProcessor(preset, SR, 2, Tuning(-20.0, 0.0), kernel_set(True)).limit_only(sine, 1.0)
+    assert true_peak_db(sine, skip=100) == pytest.approx(0.0, abs=0.05)  # the meter: 0.015 dB of ripple at fs/4
+    steady = out[frames // 2:]  # the limiter has settled
+    assert np.abs(steady).max() <= 10 ** ((preset.limiter.ceiling_db - 2.9) / 20)
+    assert true_peak_db(out[frames // 2 - 100:], skip=100) <= preset.limiter.ceiling_db + TRUE_PEAK_TOLERANCE_DB
 
 
 def test_limiter_alone_holds_the_ceiling_on_a_worst_case() -> None:

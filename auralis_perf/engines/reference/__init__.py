@@ -3,7 +3,8 @@
 Chain per preset (`default`, `gentle`, `warm`, `bright`, `punchy`): an 11-section EQ (a subsonic
 high-pass, two shelves, eight peaks) as second-order sections, a stereo-linked feed-forward compressor
 with a compiled attack/release envelope follower, loudness normalisation to the preset's target per
-ITU-R BS.1770, and a look-ahead peak limiter whose ceiling is never exceeded. Whole-file mastering is the
+ITU-R BS.1770, and a look-ahead true-peak limiter: its ceiling holds for the samples and for the values
+between them (4x oversampled detection, as BS.1770-4 defines true peak). Whole-file mastering is the
 streaming path run over the whole input, so both give the same samples.
 
 Every optimisation keeps its plain form selectable (`master(..., optimized=False)`, `kernels()`), and the

@@ -1,4 +1,5 @@
-"""The mastering chain: EQ -> compressor -> loudness gain -> look-ahead limiter, with state across blocks.
+"""The mastering chain: EQ -> compressor -> loudness gain -> look-ahead true-peak limiter, with state across
+blocks.
 
 One code path serves whole files and streams: `master` is the streaming path run over the whole input
 (see `run_span`). What depends on the whole track (the compressor's reference level, the normalisation
@@ -25,6 +26,9 @@ from auralis_perf.engines.support.presets import PRESETS, Preset
 
 SLOW_KERNEL_ENV = "AURALIS_PERF_SLOW_KERNEL"
 BLOCK_FRAMES = 8192
+#: The interpolator of the limiter's true-peak detector (the same for every processor).
+TRUE_PEAK_PHASES = k.true_peak_phases()
+TRUE_PEAK_BOUND = float(np.abs(TRUE_PEAK_PHASES).sum(axis=1).max())
 
 #: Calls of each stage implementation ("stage/implementation"), for the evidence that master() really
 #: runs the compiled kernels (the optimisation checks read it through KernelPair.evidence()).
@@ -95,7 +99,7 @@ class ChainProcessor:
     """The chain for one preset, sample rate and channel count, carrying every state between calls.
 
     `process(x, out)` consumes input frames and writes the same number of output frames, delayed by
-    `latency` frames (the limiter's look-ahead).
+    `latency` frames (the limiter's look-ahead and its true-peak detector's own delay).
     """
 
     def __init__(self, preset: Preset, sample_rate: int, channels: int, tuning: Tuning,
@@ -119,17 +123,21 @@ class ChainProcessor:
         self.knee_start = 10.0 ** ((self.threshold_db - 0.5 * comp.knee_db) / 20.0)
         self.makeup = 10.0 ** (tuning.gain_db / 20.0)
         lim = preset.limiter
-        self.latency = max(1, round(lim.lookahead_ms * 1e-3 * sample_rate))
+        self.lookahead = max(1, round(lim.lookahead_ms * 1e-3 * sample_rate))
+        # the true-peak detector runs T/2 frames behind the input, and a frame's gain must also hold for
+        # the interpolated values of the T/2 frames after it (see kernels.limiter)
+        self.latency = self.lookahead + k.TRUE_PEAK_TAPS
         self.ceiling = 10.0 ** (lim.ceiling_db / 20.0)
         self.limiter_release = math.exp(-1.0 / (lim.release_ms * 1e-3 * sample_rate))
         self.eq_state = np.zeros((self.sos.shape[0], 2, channels))
         self.env_state = np.zeros(1)
         self._delay = np.zeros((self.latency, channels))
-        self._box = np.ones(self.latency + 1)
-        self._dq_value = np.ones(self.latency + 1)
-        self._dq_index = np.zeros(self.latency + 1, dtype=np.int64)
-        self._istate = np.zeros(5, dtype=np.int64)
-        self._fstate = np.zeros(2)
+        self._box = np.ones(self.lookahead + 1)
+        self._dq_value = np.ones(self.lookahead + 1 + k.TRUE_PEAK_TAPS)
+        self._dq_index = np.zeros(self.lookahead + 1 + k.TRUE_PEAK_TAPS, dtype=np.int64)
+        self._istate = np.zeros(7, dtype=np.int64)
+        self._fstate = np.zeros(4)
+        self._history = np.zeros((channels, 2 * k.TRUE_PEAK_TAPS))
         self._ramp: tuple[int, int, float] | None = None
         self.scheduled_gain_db: float | None = None
         self.reset()
@@ -145,11 +153,12 @@ class ChainProcessor:
         self.eq_state[...] = 0.0
         self.env_state[...] = 0.0
         self._delay[...] = 0.0
+        self._history[...] = 0.0
         self._box[...] = 1.0
         self._dq_value[...] = 1.0
         self._dq_index[...] = 0
         self._istate[...] = 0
-        self._fstate[:] = (float(self.latency + 1), 1.0)
+        self._fstate[:] = (float(self.lookahead + 1), 1.0, 0.0, TRUE_PEAK_BOUND)
         self.position = 0  # input frame (of the source) that `process` consumes next
 
     def schedule_gain(self, gain_db: float, start: int, length: int) -> None:
@@ -197,7 +206,7 @@ class ChainProcessor:
         channels = range(work.shape[1])  # the limiter takes per-channel views (see kernels.limiter)
         self.kernels.limiter(tuple(work[:, c] for c in channels), gain, tuple(out[:, c] for c in channels),
                              self.ceiling, self.limiter_release, self._delay, self._box, self._dq_value,
-                             self._dq_index, self._istate, self._fstate)
+                             self._dq_index, self._istate, self._fstate, TRUE_PEAK_PHASES, self._history)
         KERNEL_CALLS[f"limiter/{self.kernels.name}"] += 1
 
     # -- public ----------------------------------------------------------------------------------

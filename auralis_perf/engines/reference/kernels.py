@@ -223,57 +223,132 @@ def compressor_gain_numpy(env, gain, knee_start, threshold_db, slope, knee_db, m
     gain[env <= knee_start] = makeup
 
 
-def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, istate, fstate):  # type: ignore[no-untyped-def]
-    """Look-ahead peak limiter; output frame i is input frame i - D (D = len(delay)).
+#: True-peak detection (ITU-R BS.1770-4, annex 2): the signal oversampled 4x by a polyphase FIR of
+#: TRUE_PEAK_TAPS taps per phase. Interpolating between frames n and n + 1 needs frames up to n + 6,
+#: so the limiter's detector runs TRUE_PEAK_DELAY frames behind its input.
+TRUE_PEAK_OVERSAMPLING = 4
+TRUE_PEAK_TAPS = 20
+TRUE_PEAK_DELAY = TRUE_PEAK_TAPS // 2
+
+
+def true_peak_phases() -> np.ndarray:
+    """The interpolator's phases 1..3 as a (3, TRUE_PEAK_TAPS) array; row p - 1 gives the value p/4 of
+    the way from frame n to n + 1 from frames n - 5 .. n + 6 (oldest first).
+
+    A windowed sinc whose cut-off is the input's Nyquist frequency: its zeros fall on every 4th tap,
+    so phase 0 is the input itself and only the three in-between phases need computing.
+    """
+    length = TRUE_PEAK_OVERSAMPLING * TRUE_PEAK_TAPS + 1  # odd: a centre tap, phase 0 exact
+    h = signal.firwin(length, 1.0 / TRUE_PEAK_OVERSAMPLING, window=("kaiser", 5.0)) * TRUE_PEAK_OVERSAMPLING
+    centre = length // 2
+    phases = np.empty((TRUE_PEAK_OVERSAMPLING - 1, TRUE_PEAK_TAPS))
+    for p in range(1, TRUE_PEAK_OVERSAMPLING):
+        for j in range(TRUE_PEAK_TAPS):
+            # frame n - 5 + j sits (j - 5) frames from n: its tap is p + centre - 4 (j - 5)
+            phases[p - 1, j] = h[p + centre - TRUE_PEAK_OVERSAMPLING * (j - (TRUE_PEAK_DELAY - 1))]
+    return phases
+
+
+def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, istate, fstate, taps,  # type: ignore[no-untyped-def]
+            history):
+    """Look-ahead true-peak limiter; output frame i is input frame i - len(delay).
 
     `work` and `out` are tuples of per-channel 1-D arrays (views of (frames, channels) arrays): the
     channel count is then part of the compiled signature, so the loops over channels unroll and the
     frame's samples stay in registers (a quarter less time per frame than with a 2-D array).
 
-    Per frame: the gain each frame needs (ceiling / peak) goes through a running minimum over the last
-    D + 1 frames (a monotonic queue in a ring), an exponential release towards unity that never rises
-    above that minimum, then a (D + 1)-frame moving average. Every gain averaged for an output frame is
-    at most the gain that frame needs, so the ceiling holds; the final clamp only catches rounding.
-    State: delay (D, C) gained frames; box (D + 1,) recent smoothed gains; dq_value/dq_index the queue;
-    istate [frame counter, queue head, queue length, ring position]; fstate [box sum, smoothed gain].
+    Detection: each gained frame goes into `history` (channels, 2 * T), written twice (at slot and
+    slot + T) so the last T frames are always one contiguous run; the peak of frame m = t - T/2 is the
+    largest of its samples and of the 4x-oversampled values (`taps`, see true_peak_phases) on both
+    sides of it, over channels. While no sample in the history exceeds ceiling / bound (`fstate[3]`, the
+    largest sum of |taps| of a phase), no interpolated value can exceed the ceiling: the filter is skipped.
+
+    Gain: the gain each detected frame needs (ceiling / peak) goes through a running minimum over the
+    last S = len(dq_value) = W + T frames (a monotonic queue in a ring), an exponential release towards
+    unity that never rises above that minimum, then a W-frame moving average (W = len(box)). The audio
+    is delayed by W - 1 + T frames, so every gain averaged for an output frame is at most the gain
+    needed by each frame within T/2 of it: the frames whose interpolated values that frame's samples
+    take part in. The ceiling then holds for samples and for the points between them, up to the gain's
+    change over those few frames; the final clamp only catches rounding.
+    State: delay (W - 1 + T, C) gained frames; box (W,) recent smoothed gains; dq_value/dq_index
+    (S,) the queue; istate [frame counter, queue head, queue length, ring position, delay slot, history
+    slot, frames left with a loud sample in the history]; fstate [box sum, smoothed gain, peak between the previous two detected frames, bound].
     Ring positions wrap by comparison, not modulo (integer division is slow in this loop).
     """
     n_frames = work[0].shape[0]
     n_channels = len(work)
     lookahead = delay.shape[0]
     window = box.shape[0]
+    span = dq_value.shape[0]
+    n_taps = taps.shape[1]      # taps has the 3 in-between phases of a 4x interpolator
+    centre = n_taps // 2 - 1     # offset in the history run of the detected frame
     t = istate[0]
     head = istate[1]
     count = istate[2]
-    ring = istate[3]            # position in box (0..window-1); the delay slot is ring % lookahead
+    ring = istate[3]            # position in box (0..window-1); queue positions run over 0..span-1
     delay_slot = istate[4]
+    slot = istate[5]            # history slot written last
+    hot = istate[6]             # frames left with a sample above `reach` in the history
     box_sum = fstate[0]
     smooth = fstate[1]
+    before = fstate[2]          # true peak between the previous detected frame and this one
+    bound = fstate[3]
+    reach = ceiling / bound     # a history whose samples all stay under this cannot interpolate over the ceiling
     for i in range(n_frames):
         frame_gain = gain[i]
+        slot += 1
+        if slot == n_taps:
+            slot = 0
+        for c in range(n_channels):
+            value = work[c][i] * frame_gain
+            history[c, slot] = value
+            history[c, slot + n_taps] = value
+            if abs(value) > reach:
+                hot = n_taps  # the interpolator may overshoot while this frame is in its history
+        loud = hot > 0
+        if loud:
+            hot -= 1
         frame_peak = 0.0
         for c in range(n_channels):
-            magnitude = abs(work[c][i] * frame_gain)
+            magnitude = abs(history[c, slot + 1 + centre])
             if magnitude > frame_peak:
                 frame_peak = magnitude
+        after = 0.0
+        if loud:
+            for c in range(n_channels):
+                # the three phases side by side: independent sums the processor can overlap
+                quarter = 0.0
+                half = 0.0
+                three_quarters = 0.0
+                for j in range(n_taps):
+                    value = history[c, slot + 1 + j]
+                    quarter += taps[0, j] * value
+                    half += taps[1, j] * value
+                    three_quarters += taps[2, j] * value
+                after = max(after, abs(quarter), abs(half), abs(three_quarters))
+        if before > frame_peak:
+            frame_peak = before
+        if after > frame_peak:
+            frame_peak = after
+        before = after
         needed = ceiling / frame_peak if frame_peak > ceiling else 1.0
-        if count > 0 and dq_index[head] <= t - window:
+        if count > 0 and dq_index[head] <= t - span:
             head += 1
-            if head == window:
+            if head == span:
                 head = 0
             count -= 1
         while count > 0:
             back = head + count - 1
-            if back >= window:
-                back -= window
+            if back >= span:
+                back -= span
             if dq_value[back] < needed:
                 break
             count -= 1
-        slot = head + count
-        if slot >= window:
-            slot -= window
-        dq_value[slot] = needed
-        dq_index[slot] = t
+        queue_slot = head + count
+        if queue_slot >= span:
+            queue_slot -= span
+        dq_value[queue_slot] = needed
+        dq_index[queue_slot] = t
         count += 1
         smooth = 1.0 - release * (1.0 - smooth)
         if dq_value[head] < smooth:
@@ -286,7 +361,7 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
         applied = box_sum / window
         for c in range(n_channels):
             delayed = delay[delay_slot, c]
-            delay[delay_slot, c] = work[c][i] * frame_gain
+            delay[delay_slot, c] = history[c, slot + n_taps]
             out[c][i] = min(max(delayed * applied, -ceiling), ceiling)
         delay_slot += 1
         if delay_slot == lookahead:
@@ -297,8 +372,11 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
     istate[2] = count
     istate[3] = ring
     istate[4] = delay_slot
+    istate[5] = slot
+    istate[6] = hot
     fstate[0] = box_sum
     fstate[1] = smooth
+    fstate[2] = before
 
 
 FAST_SOS_CASCADE = compiled_contract(sos_cascade)

@@ -150,7 +150,7 @@ class Page(Protocol):
 
 @runtime_checkable
 class Playlist(Protocol):
-    """A playlist with its entries in order (a track may appear more than once)."""
+    """A playlist with its entries in order (whether a track may appear twice is the library's choice)."""
 
     @property
     def id(self) -> int: ...

@@ -19,7 +19,7 @@ from typing import Any
 from auralis_perf.engines.auralis_adapter.environment import quiet
 from auralis_perf.engines.auralis_adapter.library import schema_queries
 from auralis_perf.engines.auralis_adapter.library.caches import AuralisLibraryCaches, AuralisQueryCache
-from auralis_perf.engines.auralis_adapter.library.repository import API_MAP, AuralisRepository
+from auralis_perf.engines.auralis_adapter.library.repository import API_MAP, PLAYLISTS_ABSENT, AuralisRepository
 from auralis_perf.engines.auralis_adapter.library.schema_queries import Schema
 from auralis_perf.engines.base import NotSupported
 from auralis_perf.engines.protocols.library import DatabaseHandle, LibraryFeature
@@ -31,7 +31,9 @@ ABSENT_FEATURES = {
     LibraryFeature.LOAD_STRATEGIES: "no choice of loading strategy: listings always joinedload artists and album",
     LibraryFeature.CASCADE_DELETE: "no artist delete",
     LibraryFeature.RENAME: "no artist or album rename",
-    LibraryFeature.SCAN: "LibraryScanner is not mapped (it needs real files and extracts artwork)",
+    LibraryFeature.SCAN: "LibraryScanner is not mapped (its ScanResult gives counts, not the added, changed and "
+                         "removed files)",
+    LibraryFeature.PLAYLISTS: PLAYLISTS_ABSENT,
 }
 
 
@@ -52,7 +54,7 @@ class AuralisLibrary:
             self._manager = manager_class(str(path))
         self._path = path
         self._schema = Schema.of(models)
-        self.features: frozenset[str] = frozenset({LibraryFeature.PLAYLISTS})
+        self.features: frozenset[str] = frozenset()  # see ABSENT_FEATURES
         self.repo = AuralisRepository(self._manager, self._schema, cached=False)
         self.cached = AuralisRepository(self._manager, self._schema, cached=True)
         self.caches = AuralisLibraryCaches(self._query_cache)

@@ -39,9 +39,13 @@ API_MAP: dict[str, str] = {
     "set_favorite": "TrackRepository.set_favorite / cached: LibraryManager.set_track_favorite",
     "record_play": "TrackRepository.record_play / cached: LibraryManager.record_track_play",
     "delete_track": "TrackRepository.delete / cached: LibraryManager.delete_track",
-    "playlists": "PlaylistRepository.create/get_by_id/get_all/add_track/reorder_track/remove_track; "
-                 "playlists_containing: adapter query",
+    "playlists": "not offered (see PLAYLISTS_ABSENT)",
 }
+
+#: Why the protocol's playlists (ordered entries, a track possibly more than once) are not offered.
+PLAYLISTS_ABSENT = ("Auralis's playlists cannot hold the protocol's playlists: its track_playlist table has no "
+                    "position column (the order is not stored) and PlaylistRepository.add_track removes a track "
+                    "already in the playlist before adding it (a track appears once)")
 
 #: Cached reads of LibraryManager (their @cached_query function names), for `LibraryCaches.cache_for`.
 CACHED_READS = {"search": "search_tracks", "list_tracks": "get_all_tracks"}
@@ -168,17 +172,14 @@ class AuralisRepository:
     def genres(self) -> list[str]:
         return self._query(lambda s: schema_queries.genre_names(s, self._schema))
 
-    def get_playlist(self, playlist_id: int) -> Optional[records.PlaylistRecord]:
-        row = self._call(self._manager.playlists.get_by_id, playlist_id)
-        if row is None:
-            return None
-        return records.PlaylistRecord(row.id, row.name, tuple(self._records(list(row.tracks))))
+    def get_playlist(self, playlist_id: int) -> Any:
+        raise NotSupported(PLAYLISTS_ABSENT)
 
-    def list_playlists(self) -> list[tuple[int, str, int]]:
-        return [(p.id, p.name, len(p.tracks)) for p in self._call(self._manager.playlists.get_all)]
+    def list_playlists(self) -> list[Any]:
+        raise NotSupported(PLAYLISTS_ABSENT)
 
     def playlists_containing(self, track_ids: Sequence[int]) -> list[int]:
-        return self._query(lambda s: schema_queries.playlists_containing(s, self._schema, track_ids))
+        raise NotSupported(PLAYLISTS_ABSENT)
 
     # -- writes ----------------------------------------------------------------------------------
     def _known(self, track_id: int) -> None:
@@ -252,25 +253,16 @@ class AuralisRepository:
         raise NotSupported("Auralis's library has no artist delete (no cascade over albums and tracks)")
 
     def create_playlist(self, name: str) -> int:
-        row = self._call(self._manager.playlists.create, name, "", None)
-        if row is None:
-            raise EngineError(f"Auralis's PlaylistRepository.create failed for {name!r}")
-        return row.id
+        raise NotSupported(PLAYLISTS_ABSENT)
 
     def add_to_playlist(self, playlist_id: int, track_ids: Sequence[int]) -> None:
-        for track_id in track_ids:
-            if not self._call(self._manager.playlists.add_track, playlist_id, track_id, None):
-                raise LookupErrorInLibrary(f"no playlist {playlist_id} or no track {track_id}")
+        raise NotSupported(PLAYLISTS_ABSENT)
 
     def move_in_playlist(self, playlist_id: int, from_index: int, to_index: int) -> None:
-        if not self._call(self._manager.playlists.reorder_track, playlist_id, from_index, to_index):
-            raise LookupErrorInLibrary(f"no playlist {playlist_id} or no entry {from_index}/{to_index}")
+        raise NotSupported(PLAYLISTS_ABSENT)
 
     def remove_from_playlist(self, playlist_id: int, index: int) -> None:
-        playlist = self._call(self._manager.playlists.get_by_id, playlist_id)
-        if playlist is None or not 0 <= index < len(playlist.tracks):
-            raise LookupErrorInLibrary(f"no playlist {playlist_id} or no entry {index}")
-        self._call(self._manager.playlists.remove_track, playlist_id, playlist.tracks[index].id)
+        raise NotSupported(PLAYLISTS_ABSENT)
 
 
 class LookupErrorInLibrary(EngineError, LookupError):

@@ -130,12 +130,6 @@ def album_tracks(session: Any, schema: Schema, album_id: int) -> list[Any]:
     return list(session.execute(query).unique().scalars())
 
 
-def playlists_containing(session: Any, schema: Schema, track_ids: Sequence[int]) -> list[int]:
-    c = schema.track_playlist.c
-    query = select(c.playlist_id).where(c.track_id.in_(list(track_ids))).distinct().order_by(c.playlist_id)
-    return list(session.execute(query).scalars())
-
-
 def bulk_insert(connection: Any, schema: Schema, tracks: Iterable[Any], *, now: float) -> list[int]:
     """Store generated tracks (`NewTrack`s) with multi-row INSERTs into Auralis's tables, in one
     transaction; artists, albums and genres are created once by name (albums by artist and title, as

@@ -12,7 +12,7 @@ device is ours, so every latency figure is measured the same way for every engin
 `timeline()` gives what the latency checks read (perf_counter seconds): "opened" (before
 `open_playback`), "loaded", "first_chunk" (the first chunk's `ready_at`), "playback_start" (the device
 took it), "finished", "buffer_waits" (per chunk: taken by the device minus `ready_at`), "pull_times"
-(seconds inside each `pull`), "preset_switches" ([requested, heard] per switch, heard = `ready_at` of the
+(per chunk, aligned with "buffer_waits": seconds inside the `pull` that delivered it), "preset_switches" ([requested, heard] per switch, heard = `ready_at` of the
 first chunk processed with the new preset, None while pending), "missed_deadlines", "chunks".
 """
 from __future__ import annotations
@@ -112,7 +112,6 @@ class PacedPlayback:
             chunk = self.session.pull(0.0 if paced else None)
             taken = time.perf_counter()
             with self._lock:
-                self._timeline["pull_times"].append(taken - asked)
                 if chunk is None:
                     if self.session.finished:
                         self._timeline["finished"] = taken
@@ -126,6 +125,7 @@ class PacedPlayback:
                 if paced and taken - asked > period:
                     self._timeline["missed_deadlines"] += 1  # the chunk came later than the device could wait
                 self._timeline["buffer_waits"].append(max(0.0, taken - chunk.ready_at))
+                self._timeline["pull_times"].append(taken - asked)
                 self._timeline["chunks"] += 1
                 if self._timeline["first_chunk"] is None:
                     self._timeline["first_chunk"] = chunk.ready_at

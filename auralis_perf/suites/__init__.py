@@ -90,6 +90,15 @@ def groups(category: str) -> list[Group]:
     return list(_GROUPS.get(category, []))
 
 
+def group_of(check_id: str) -> Group:
+    """The group that answers `check_id` (a single-check run measures its whole group)."""
+    category = load_catalog()[check_id].category
+    for g in groups(category):
+        if check_id in g.ids:
+            return g
+    raise KeyError(f"no group answers {check_id}")
+
+
 @contextmanager
 def isolated_registry() -> Iterator[None]:
     """Groups registered and suite modules overridden inside the block are forgotten at its end (tests

@@ -235,7 +235,8 @@ class Batch(Protocol):
 @runtime_checkable
 class AudioUtilities(Protocol):
     """Capability `utilities` (`Engine.utilities`): the conversions and codecs a player needs (OPT-17..20;
-    the harness also decodes files with `decode` when the engine has it)."""
+    the harness also decodes files with `decode` when the engine has it). An engine that has codecs but
+    no sample-format helpers raises `NotSupported` from `float_to_int` .. `to_stereo` (those checks skip)."""
 
     def resample(self, audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
         """`audio` at `sr_to`: frames scale by sr_to / sr_from (rounded), channels kept."""

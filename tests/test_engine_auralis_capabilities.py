@@ -258,3 +258,12 @@ def test_the_unrelated_text_to_speech_auralis_is_refused_up_front(tmp_path, monk
     assert "pip uninstall auralis" in str(caught.value)
     assert "auralis" not in sys.modules  # found out without importing it
     assert resolve_engines("reference") == ("reference",)
+
+
+def test_the_audio_cache_checks_measure_the_kinds_auralis_offers(engine, song, tmp_path):
+    from auralis_perf.suites.library_workload.audio_cache import offered_kinds
+
+    with engine.open_audio_cache(tmp_path / "kinds") as cache:
+        kinds, absent = offered_kinds(cache, song)
+    assert kinds == ("spectrum", "fingerprint", "analysis") and set(absent) == {"waveform"}
+    assert "no waveform" in absent["waveform"]

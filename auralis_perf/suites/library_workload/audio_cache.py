@@ -194,6 +194,21 @@ def persistence_child(engine_name: str, directory: str, paths: list[str], kinds:
         engine.close()
 
 
+def offered_kinds(cache: Any, path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The kinds this cache computes for `path` (each asked once), and the ones it lacks with its reason.
+    A check over all kinds measures the offered ones and names the others; none offered is a skip."""
+    offered, absent = [], {}
+    for kind in KINDS:
+        try:
+            cache.get(path, kind)
+            offered.append(kind)
+        except NotSupported as exc:
+            absent[kind] = str(exc)
+    if not offered:
+        raise NotSupported("the audio cache offers none of the kinds " + ", ".join(KINDS))
+    return tuple(offered), absent
+
+
 def persistence_check(ctx: SuiteContext) -> CheckResult:
     """CACHE-15: entries written by this process are found on disk by a new one, faster than computing."""
     require(ctx, Capability.AUDIO_CACHE)
@@ -202,8 +217,9 @@ def persistence_check(ctx: SuiteContext) -> CheckResult:
     directory = root / "persist"
     cache = open_cache(ctx, directory)
     try:
+        kinds, absent = offered_kinds(cache, files[0])
         for path in files:
-            for kind in KINDS:
+            for kind in kinds:
                 cache.get(path, kind)
         written = cache.stats()
     finally:
@@ -212,7 +228,7 @@ def persistence_check(ctx: SuiteContext) -> CheckResult:
     warmup_file = write_audio(_fresh_folder(root / "warmup") / "warmup.wav", warm_audio, sr)
     cold_dir, scratch_dir = _fresh_folder(root / "persist-cold"), _fresh_folder(root / "persist-scratch")
     run = run_isolated(persistence_child, args=(ctx.engine.name, str(directory), [str(p) for p in files],
-                                                list(KINDS), str(cold_dir), str(warmup_file), str(scratch_dir)),
+                                                list(kinds), str(cold_dir), str(warmup_file), str(scratch_dir)),
                        timeout=600.0)
     rows = run.result["rows"]
     speedups = [r["cold_s"] / r["first_request_s"] for r in rows]
@@ -230,7 +246,8 @@ def persistence_check(ctx: SuiteContext) -> CheckResult:
                       "rows": rows, "written": written, "child_stats": run.result["stats"],
                       "child_pid": run.result["pid"], "child_process_s": run.process_s,
                       "by_kind": {k: statistics.median(s for r, s in zip(rows, speedups) if r["kind"] == k)
-                                  for k in KINDS},
+                                  for k in kinds},
+                      "kinds_not_offered": absent,
                       **describe_source(ctx)})
 
 
@@ -271,24 +288,28 @@ def file_change_check(ctx: SuiteContext) -> CheckResult:
     seconds = ctx.sizes(SIZES)["change_seconds"]
     cache = open_cache(ctx, root / "change-store")
     rows, stale_counts = [], []
+    kinds: tuple[str, ...] = KINDS
+    absent: dict[str, str] = {}
     try:
         for i, change in enumerate(CHANGES):
             audio, sr = test_audio(ctx, seconds, seed=40 + i)
             path = write_audio(folder / f"changing-{i + 1}.wav", audio, sr)
-            old = {kind: cache.get(path, kind) for kind in KINDS}
+            if i == 0:
+                kinds, absent = offered_kinds(cache, path)
+            old = {kind: cache.get(path, kind) for kind in kinds}
             change_file(ctx, path, change, seed=140 + i)
             truth_cache = open_cache(ctx, root / f"change-truth-{i + 1}")
             try:
-                truth = {kind: truth_cache.get(path, kind) for kind in KINDS}
+                truth = {kind: truth_cache.get(path, kind) for kind in kinds}
             finally:
                 truth_cache.close()
-            in_memory = [k for k in KINDS if _stale_answer(cache, truth[k], path, k)]
+            in_memory = [k for k in kinds if _stale_answer(cache, truth[k], path, k)]
             reopened = open_cache(ctx, root / "change-store", fresh=False)
             try:
-                from_disk = [k for k in KINDS if _stale_answer(reopened, truth[k], path, k)]
+                from_disk = [k for k in kinds if _stale_answer(reopened, truth[k], path, k)]
             finally:
                 reopened.close()
-            unchanged = [k for k in KINDS if max_abs_diff(old[k], truth[k]) == 0.0]
+            unchanged = [k for k in kinds if max_abs_diff(old[k], truth[k]) == 0.0]
             stale_counts.append(float(len(in_memory) + len(from_disk)))
             rows.append({"change": change, "stale_in_memory": in_memory, "stale_after_reopen": from_disk,
                          "kinds_whose_result_did_not_change": unchanged})
@@ -297,7 +318,8 @@ def file_change_check(ctx: SuiteContext) -> CheckResult:
     violations = [f"{r['change']}: the new content gives the same {', '.join(r['kinds_whose_result_did_not_change'])}"
                   " as the old, so staleness cannot be seen" for r in rows if r["kinds_whose_result_did_not_change"]]
     return record(ctx, "CACHE-17", sum(stale_counts), samples=stale_counts, kind="count", violations=violations,
-                  details={"checked": 2 * len(KINDS) * len(CHANGES), "changes": rows, "kinds": list(KINDS),
+                  details={"checked": 2 * len(kinds) * len(CHANGES), "changes": rows, "kinds": list(kinds),
+                           "kinds_not_offered": absent,
                            "seconds_of_audio": seconds,
                            **describe_source(ctx)})
 
@@ -407,4 +429,5 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
 
 
 __all__ = ["CHANGES", "KINDS", "KIND_CHECKS", "change_file", "file_change_check", "hit_rounds", "kind_check",
+           "offered_kinds",
            "open_cache", "persistence_check", "persistence_child", "rescan_check", "test_files", "write_audio"]

@@ -12,6 +12,7 @@ from auralis_perf.engines.reference.chain import PLAIN_KERNELS, ChainProcessor, 
 from auralis_perf.engines.reference.filters import Band, design_band, design_eq, k_weighting, response_db
 from auralis_perf.engines.reference.loudness import integrated_loudness
 from auralis_perf.engines.support.presets import PRESETS
+from auralis_perf.measure.peaks import true_peak_dbtp
 from auralis_perf.signals import music
 
 SR = 44100
@@ -83,15 +84,7 @@ def test_limiter_ceiling_is_never_exceeded(engine: ReferenceEngine, preset: str)
     assert np.abs(engine.master(hot[: SR // 2], SR, preset, optimized=False)).max() <= ceiling
 
 
-def true_peak_db(audio: np.ndarray, skip: int = 0) -> float:
-    """An independent true-peak meter: SciPy's 4x polyphase resampler (81 taps, its own design), then the
-    largest magnitude, in dBTP (ITU-R BS.1770-4 defines true peak on a 4x oversampled signal). `skip`
-    frames at each end are left out (a signal cut off abruptly rings there)."""
-    up = signal.resample_poly(audio.astype(np.float64), 4, 1, axis=0)
-    return float(20 * np.log10(np.abs(up[4 * skip:len(up) - 4 * skip]).max()))
-
-
-#: The meter reads a lone sample high by its filter's gain at phase 0 (SciPy normalises the whole
+#: The meter (measure.peaks: SciPy's 81-tap 4x resampler) reads a lone sample high by its filter's gain at phase 0 (SciPy normalises the whole
 #: filter's DC gain, so that phase is 1.00064, +0.0055 dB, not exactly 1): a sample exactly at the
 #: ceiling reads 0.0055 dB over it. That, plus float32 rounding of the output (1e-6 dB), is the tolerance.
 METER_SAMPLE_GAIN_DB = float(20 * np.log10(signal.firwin(81, 0.25, window=("kaiser", 5.0))[40] * 4))
@@ -101,7 +94,7 @@ TRUE_PEAK_TOLERANCE_DB = METER_SAMPLE_GAIN_DB + 0.001
 def test_true_peak_tolerance_is_the_meters_own_reading_of_a_sample() -> None:
     impulse = np.zeros((400, 1))
     impulse[200] = 0.5
-    assert true_peak_db(impulse) - 20 * np.log10(0.5) == pytest.approx(METER_SAMPLE_GAIN_DB, abs=1e-9)
+    assert true_peak_dbtp(impulse) - 20 * np.log10(0.5) == pytest.approx(METER_SAMPLE_GAIN_DB, abs=1e-9)
     assert 0.0 < TRUE_PEAK_TOLERANCE_DB < 0.01
 
 
@@ -109,14 +102,14 @@ def test_true_peak_tolerance_is_the_meters_own_reading_of_a_sample() -> None:
 def test_true_peak_stays_under_the_ceiling(engine: ReferenceEngine, clip: np.ndarray, preset: str) -> None:
     ceiling_db = PRESETS[preset].limiter.ceiling_db
     out = engine.master(clip, SR, preset)
-    assert true_peak_db(out) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
+    assert true_peak_dbtp(out) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
     hot = music(4.0, SR, seed=5, dtype=np.float64) * 6.0  # the limiter works on nearly every frame
-    assert true_peak_db(engine.master(hot, SR, preset)) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
+    assert true_peak_dbtp(engine.master(hot, SR, preset)) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
     # the fallback runs the same limiter source interpreted: the same output, to rounding
     short = hot[: SR // 2]
     fast, plain = engine.master(short, SR, preset), engine.master(short, SR, preset, optimized=False)
     assert np.allclose(fast, plain, rtol=0, atol=1e-9)
-    assert true_peak_db(plain) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
+    assert true_peak_dbtp(plain) <= ceiling_db + TRUE_PEAK_TOLERANCE_DB
 
 
 def test_true_peak_detector_interpolates_between_samples() -> None:
@@ -126,10 +119,10 @@ def test_true_peak_detector_interpolates_between_samples() -> None:
     frames = SR // 4
     sine = np.sin(np.pi / 2 * np.arange(frames) + np.pi / 4)[:, np.newaxis] * np.ones((1, 2))
     out = ChainProcessor(preset, SR, 2, Tuning(-20.0, 0.0), kernel_set(True)).limit_only(sine, 1.0)
-    assert true_peak_db(sine, skip=100) == pytest.approx(0.0, abs=0.05)  # the meter: 0.015 dB of ripple at fs/4
+    assert true_peak_dbtp(sine, skip=100) == pytest.approx(0.0, abs=0.05)  # the meter: 0.015 dB of ripple at fs/4
     steady = out[frames // 2:]  # the limiter has settled
     assert np.abs(steady).max() <= 10 ** ((preset.limiter.ceiling_db - 2.9) / 20)
-    assert true_peak_db(out[frames // 2 - 100:], skip=100) <= preset.limiter.ceiling_db + TRUE_PEAK_TOLERANCE_DB
+    assert true_peak_dbtp(out[frames // 2 - 100:], skip=100) <= preset.limiter.ceiling_db + TRUE_PEAK_TOLERANCE_DB
 
 
 def test_limiter_alone_holds_the_ceiling_on_a_worst_case() -> None:

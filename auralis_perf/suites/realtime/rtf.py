@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auralis_perf.measure import Timing, measure_time
+from auralis_perf.measure.peaks import sample_peak_dbfs, true_peak_dbtp
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
@@ -21,15 +22,18 @@ def _measure_rtf(ctx: SuiteContext, seconds: float, runs: int) -> dict[str, Any]
                           inner_loops=1)
     audio_s = audio.shape[0] / sr
     per_run = [audio_s / s for s in timing.samples]
+    out = engine.master(audio, sr)  # once more, untimed: what the master sounds like, beside its speed
+    levels = {"true_peak_dbtp": true_peak_dbtp(out), "sample_peak_dbfs": sample_peak_dbfs(out)}
+    del out
     return {"timing": timing, "rtf": describe(per_run).median, "rtf_samples": per_run, "audio_seconds": audio_s,
-            "sample_rate": sr, "channels": channels(audio)}
+            "sample_rate": sr, "channels": channels(audio), "levels": levels}
 
 
 def _rtf_record(ctx: SuiteContext, check_id: str, m: dict[str, Any], extra: dict[str, Any]) -> CheckResult:
     timing: Timing = m["timing"]
     details = {"audio_seconds": m["audio_seconds"], "sample_rate": m["sample_rate"], "channels": m["channels"],
                "runs": timing.n, "warmup_runs": timing.warmup, "wall_seconds_median": timing.median,
-               "stability_warning": timing.warning, **suite_audio.describe_source(ctx), **extra}
+               "stability_warning": timing.warning, **m["levels"], **suite_audio.describe_source(ctx), **extra}
     return record(ctx, check_id, m["rtf"], samples=m["rtf_samples"], kind="rtf", summary=timing.summary(),
                   details=details)
 
@@ -55,7 +59,7 @@ def real_time_factor_checks(ctx: SuiteContext) -> list[CheckResult]:
         rtf_by_check = {i: measured[i]["rtf"] for i in measured}
         missing = sorted({"RT-01", "RT-02", "RT-03"} - set(measured))
         return record(ctx, "RT-04", m["rtf"], samples=m["rtf_samples"], kind="rtf", summary=m["timing"].summary(),
-                      details={"lowest_of": worst, "rtf_by_check": rtf_by_check,
+                      details={"lowest_of": worst, "rtf_by_check": rtf_by_check, **m["levels"],
                                "audio_seconds": m["audio_seconds"], "not_measured": missing})
 
     def consistency(ctx: SuiteContext) -> CheckResult:

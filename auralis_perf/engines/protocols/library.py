@@ -417,6 +417,8 @@ class MusicLibrary(Protocol):
     `Engine.open_library(path, cache_entries=n)` must bound every cache of the library to at most `n`
     entries (the hit-rate checks replay a workload with more distinct queries than that, so that
     eviction happens); an engine that cannot bound its caches raises NotSupported for that option.
+    `cache_bytes=b` likewise bounds every cache's measured bytes; an engine whose caches do not measure
+    bytes raises NotSupported for it (the memory checks then bound entries only).
     Opening the same file twice gives two libraries on the same data.
 
     `repo` reads and writes the database directly: its reads are never served from a cache. `cached`

@@ -207,18 +207,16 @@ def open_library(path: str | os.PathLike[str], *, pool_size: int = 4, max_overfl
                  pool_timeout: float = 10.0, query_cache_entries: int = 10_000,
                  query_cache_bytes: int = 8 * 2**20, entity_cache_entries: int = 10_000,
                  entity_cache_bytes: int = 16 * 2**20, page_cache_mib: int = 32,
-                 cache_entries: int | None = None, **unknown: Any) -> Library:
+                 **unknown: Any) -> Library:
     """Open the library at `path`, creating it (and missing parent folders) when it does not exist.
 
     An existing file is validated read-only first: a file that is not SQLite, a corrupt one, or the
     SQLite database of another application raises a LibraryFileError and is never modified. A location
     that cannot be written raises ReadOnlyLocationError. `pool_size`/`max_overflow`/`pool_timeout` shape
     the connection pool; the cache options bound the query cache and each entity cache (entries and
-    measured bytes); `cache_entries` (the library protocol's option) bounds every cache at once and
-    wins over the other entry bounds; `page_cache_mib` is SQLite's page cache per connection.
+    measured bytes); `page_cache_mib` is SQLite's page cache per connection. (The library protocol's
+    `cache_entries` and `cache_bytes` are mapped onto these by `ReferenceEngine.open_library`.)
     """
-    if cache_entries is not None:
-        query_cache_entries = entity_cache_entries = int(cache_entries)
     if unknown:
         raise InvalidQueryError(f"open_library: unknown option(s) {', '.join(sorted(unknown))}")
     return Library(Path(os.fspath(path)).expanduser(), pool_size=pool_size, max_overflow=max_overflow,

@@ -17,6 +17,7 @@ import soundfile as sf
 from auralis_perf.engines import (
     AudioFileError,
     AudioInputError,
+    LibraryFeature,
     MusicLibrary,
     NewTrack,
     NotSupported,
@@ -60,7 +61,7 @@ def song(tmp_path):
 
 def test_library_is_a_music_library_over_auralis_schema(library):
     assert isinstance(library, MusicLibrary)
-    assert library.features == frozenset()  # no keyset, prefix, loading strategies, playlists, renames, scan
+    assert library.features == {LibraryFeature.SCAN}  # no keyset, prefix, loading strategies, playlists, renames
     handle = library.database()
     assert handle.path.name == "library.db" and handle.column("path") == "filepath"
     assert handle.column("added") == "created_at" and str(handle.engine.url).endswith("library.db")
@@ -267,3 +268,22 @@ def test_the_audio_cache_checks_measure_the_kinds_auralis_offers(engine, song, t
         kinds, absent = offered_kinds(cache, song)
     assert kinds == ("spectrum", "fingerprint", "analysis") and set(absent) == {"waveform"}
     assert "no waveform" in absent["waveform"]
+
+
+def test_scan_uses_auralis_scanner_and_reports_files_by_path(library, engine, tmp_path):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    files = [folder / f"t{i}.wav" for i in range(3)]
+    for i, path in enumerate(files):
+        sf.write(path, music(0.2, SR, seed=i), SR)
+    with engine.open_audio_cache(tmp_path / "scan-cache") as cache:
+        first = library.scan(folder, audio_cache=cache)
+        assert sorted(first.added) == sorted(map(str, files)) and not first.changed and not first.removed
+        cache.get(files[0], "spectrum")
+        sf.write(files[0], music(0.3, SR, seed=9), SR)
+        os.utime(files[0], (files[0].stat().st_atime + 5, files[0].stat().st_mtime + 5))
+        files[1].unlink()
+        second = library.scan(folder, audio_cache=cache)
+        assert (second.changed, second.removed, second.added) == ((str(files[0]),), (str(files[1]),), ())
+        assert cache.stats()["entries"] == 0  # told of the changed file
+    assert library.repo.get_track_by_path(str(files[1])) is None

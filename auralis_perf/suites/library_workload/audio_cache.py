@@ -361,8 +361,9 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
         reads += [("search", {"text": "Scanned"}), ("search", {"text": "Changed"}),
                   ("list_tracks", {"sort": "title", "limit": 50}), ("count_tracks", {})]
         replay(lib.cached, reads)  # all of it cached before the files change
+        kinds, absent = offered_kinds(cache, files[0])
         for path in files:
-            for kind in KINDS:
+            for kind in kinds:
                 cache.get(path, kind)
         changed = files[0::3]
         removed = [p for p in files[1::4] if p not in changed]
@@ -385,7 +386,7 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
         # tells how many entries it holds on disk)
         undropped = None
         if "disk_entries" in before and "disk_entries" in after:
-            expected = before["disk_entries"] - len(KINDS) * (len(changed) + len(removed))
+            expected = before["disk_entries"] - len(kinds) * (len(changed) + len(removed))
             undropped = max(0, after["disk_entries"] - expected)
         tally = StaleTally()
         missed = {"changed": sorted({str(p) for p in changed} - set(second.changed)),
@@ -396,13 +397,13 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
             tally.compare(lib, op, after="rescan")
         truth_cache = open_cache(ctx, root / "scan-truth")
         try:
-            audio_stale = [f"{p.name}:{k}" for p in changed for k in KINDS
+            audio_stale = [f"{p.name}:{k}" for p in changed for k in kinds
                            if _stale_answer(cache, truth_cache.get(p, k), p, k)]
         finally:
             truth_cache.close()
         served_removed = []
         for path in removed:
-            for kind in KINDS:
+            for kind in kinds:
                 try:
                     cache.get(path, kind)
                     served_removed.append(f"{path.name}:{kind}")
@@ -414,7 +415,7 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
     parts = [float(tally.stale), float(len(audio_stale)), float(len(served_removed)),
              float(sum(len(v) for v in missed.values())), float(undropped or 0)]
     stale = sum(parts)
-    checked = (tally.reads + len(KINDS) * (len(changed) + len(removed)) + len(changed) + len(removed) + len(added)
+    checked = (tally.reads + len(kinds) * (len(changed) + len(removed)) + len(changed) + len(removed) + len(added)
                + (1 if undropped is not None else 0))
     return record(ctx, "CACHE-18", float(stale), samples=parts, kind="count", details={
         "checked": checked, "files": n, "changed": len(changed), "removed": len(removed), "added": len(added),
@@ -424,6 +425,7 @@ def rescan_check(ctx: SuiteContext) -> CheckResult:
         "missed_by_rescan": missed, "library_stale_reads": tally.to_dict(), "audio_stale": audio_stale,
         "served_for_removed_files": served_removed, "entries_not_dropped": undropped,
         "cache_stats_before_rescan": before, "cache_stats_after_rescan": after,
+        "kinds": list(kinds), "kinds_not_offered": absent,
         "samples_are": ["library stale reads", "audio stale answers", "answers for removed files",
                         "files the rescan missed", "entries not dropped"], **describe_source(ctx)})
 

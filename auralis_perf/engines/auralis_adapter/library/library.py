@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from auralis_perf.engines.auralis_adapter.library import schema_queries
 from auralis_perf.engines.auralis_adapter.library.caches import AuralisLibraryCaches, AuralisQueryCache
 from auralis_perf.engines.auralis_adapter.library.repository import API_MAP, PLAYLISTS_ABSENT, AuralisRepository
 from auralis_perf.engines.auralis_adapter.library.schema_queries import Schema
-from auralis_perf.engines.base import NotSupported
+from auralis_perf.engines.base import AudioFileError
 from auralis_perf.engines.protocols.library import DatabaseHandle, LibraryFeature
 
 #: What Auralis's library lacks at 087974e2, by the protocol's optional feature.
@@ -31,10 +32,25 @@ ABSENT_FEATURES = {
     LibraryFeature.LOAD_STRATEGIES: "no choice of loading strategy: listings always joinedload artists and album",
     LibraryFeature.CASCADE_DELETE: "no artist delete",
     LibraryFeature.RENAME: "no artist or album rename",
-    LibraryFeature.SCAN: "LibraryScanner is not mapped (its ScanResult gives counts, not the added, changed and "
-                         "removed files)",
     LibraryFeature.PLAYLISTS: PLAYLISTS_ABSENT,
 }
+
+
+@dataclass(frozen=True)
+class ScanError:
+    message: str
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What a scan did, by file path."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+    seconds: float
+    errors: tuple[ScanError, ...] = ()
 
 
 class AuralisLibrary:
@@ -54,7 +70,7 @@ class AuralisLibrary:
             self._manager = manager_class(str(path))
         self._path = path
         self._schema = Schema.of(models)
-        self.features: frozenset[str] = frozenset()  # see ABSENT_FEATURES
+        self.features: frozenset[str] = frozenset({LibraryFeature.SCAN})  # the others: see ABSENT_FEATURES
         self.repo = AuralisRepository(self._manager, self._schema, cached=False)
         self.cached = AuralisRepository(self._manager, self._schema, cached=True)
         self.caches = AuralisLibraryCaches(self._query_cache)
@@ -71,8 +87,39 @@ class AuralisLibrary:
         return DatabaseHandle(engine=self._manager.engine, path=self._path, tracks_table="tracks",
                               columns={"path": "filepath", "added": "created_at"})
 
-    def scan(self, folder: str | os.PathLike[str], *, audio_cache: Any = None) -> Any:
-        raise NotSupported(f"Auralis's library: {ABSENT_FEATURES[LibraryFeature.SCAN]}")
+    def scan(self, folder: str | os.PathLike[str], *, audio_cache: Any = None) -> ScanReport:
+        """Auralis's `LibraryManager.scan_single_directory` (its LibraryScanner: new files added, files whose
+        mtime is newer than their row's `updated_at` updated) then `cleanup_library` (rows of missing files
+        removed). Its ScanResult only counts, so the files added, changed and removed are read from the
+        tracks table before and after (`filepath`, `updated_at`, `filesize`); the audio cache is told of the
+        changed and removed ones (Auralis's scanner knows no audio cache)."""
+        root = Path(folder).expanduser().resolve()
+        if not root.is_dir():
+            raise AudioFileError(f"{root}: no such folder")
+        before = self._files_under(root)
+        started = time.perf_counter()
+        with quiet():
+            result = self._manager.scan_single_directory(str(root))
+            self._manager.cleanup_library()
+        seconds = time.perf_counter() - started
+        after = self._files_under(root)
+        kept = set(before) & set(after)
+        changed = sorted(p for p in kept if before[p] != after[p])
+        removed = sorted(set(before) - set(after))
+        if audio_cache is not None:
+            for path in changed + removed:
+                audio_cache.invalidate(path)
+        failed = int(getattr(result, "files_failed", 0) or 0)
+        errors = (ScanError(f"Auralis's scanner failed on {failed} file(s) (its ScanResult names none)"),) if failed else ()
+        return ScanReport(added=tuple(sorted(set(after) - set(before))), changed=tuple(changed), removed=tuple(removed),
+                          unchanged=len(kept) - len(changed), seconds=seconds, errors=errors)
+
+    def _files_under(self, root: Path) -> dict[str, tuple[Any, Any]]:
+        session = self._manager.get_session()
+        try:
+            return schema_queries.files_under(session, self._schema, str(root))
+        finally:
+            session.close()
 
     def describe(self) -> dict[str, Any]:
         """For the records: which Auralis call answers each protocol call, and what is absent."""

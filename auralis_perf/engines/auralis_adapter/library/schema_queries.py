@@ -130,6 +130,14 @@ def album_tracks(session: Any, schema: Schema, album_id: int) -> list[Any]:
     return list(session.execute(query).unique().scalars())
 
 
+def files_under(session: Any, schema: Schema, folder: str) -> dict[str, tuple[Any, Any]]:
+    """filepath -> (updated_at, filesize) of the tracks stored under `folder`."""
+    t = schema.Track
+    prefix = folder.rstrip("/") + "/"
+    rows = session.execute(select(t.filepath, t.updated_at, t.filesize).where(t.filepath.startswith(prefix)))
+    return {path: (updated, size) for path, updated, size in rows}
+
+
 def bulk_insert(connection: Any, schema: Schema, tracks: Iterable[Any], *, now: float) -> list[int]:
     """Store generated tracks (`NewTrack`s) with multi-row INSERTs into Auralis's tables, in one
     transaction; artists, albums and genres are created once by name (albums by artist and title, as

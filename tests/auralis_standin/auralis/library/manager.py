@@ -1,8 +1,10 @@
 """Stand-in LibraryManager: its repositories and the cached methods the adapter uses."""
+import os
+from datetime import datetime
 from pathlib import Path
 
 from auralis.library.cache import cached_query, get_cache_stats, invalidate_cache
-from auralis.library.models import Base
+from auralis.library.models import Base, Track
 from auralis.library.repositories import (
     AlbumRepository,
     ArtistRepository,
@@ -84,6 +86,38 @@ class LibraryManager:
             invalidate_cache("get_all_tracks", "get_track", "search_tracks", "get_favorite_tracks",
                              "get_recent_tracks", "get_popular_tracks")
         return deleted
+
+    def get_track_by_filepath(self, filepath):
+        return self.tracks.get_by_path(filepath)
+
+    def update_track_by_filepath(self, filepath, track_info):
+        track = self.tracks.get_by_path(filepath)
+        return self.tracks.update(track.id, track_info) if track else None  # no cache invalidation, as Auralis
+
+    def scan_single_directory(self, directory, **kwargs):
+        """Stand-in scanner: audio files by extension; new ones added, ones newer than their row updated."""
+        added = updated = 0
+        for path in sorted(Path(directory).rglob("*")):
+            if path.suffix.lower() not in (".wav", ".flac", ".ogg", ".mp3") or not path.is_file():
+                continue
+            info = {"title": path.stem, "filepath": str(path), "filesize": path.stat().st_size, "format": "WAV",
+                    "sample_rate": 44100, "channels": 2, "artists": ["Scan"]}
+            existing = self.tracks.get_by_path(str(path))
+            if existing is None:
+                added += bool(self.add_track(info))
+            elif datetime.fromtimestamp(path.stat().st_mtime) > existing.updated_at:
+                updated += bool(self.update_track_by_filepath(str(path), info))
+        return {"files_added": added, "files_updated": updated, "files_failed": 0}
+
+    def cleanup_library(self):
+        session = self.get_session()
+        try:
+            for track in session.query(Track).all():
+                if not os.path.exists(track.filepath):
+                    session.delete(track)
+            session.commit()
+        finally:
+            session.close()
 
     def get_cache_stats(self):
         return get_cache_stats()

@@ -1,5 +1,7 @@
 """Stand-in repositories: the method names and signatures of Auralis's, simple bodies (ORM objects, closed
 sessions, related rows loaded eagerly so they can be read after the session closed)."""
+from datetime import datetime
+
 from auralis.library.models import Album, Artist, Genre, Playlist, Track
 from sqlalchemy import func, or_
 from sqlalchemy.orm import joinedload, selectinload
@@ -130,10 +132,13 @@ class TrackRepository(_Repository):
         self._change(track_id, lambda _s, t: setattr(t, "favorite", favorite))
 
     def update(self, track_id, track_info):
-        def update(_session, track):
-            for key in ("title", "duration", "sample_rate", "year", "track_number"):
+        def update(session, track):
+            for key in ("title", "duration", "sample_rate", "year", "track_number", "filesize"):
                 if key in track_info:
                     setattr(track, key, track_info[key])
+            if "genres" in track_info:
+                track.genres = [_named(session, Genre, n) for n in track_info["genres"]]
+            track.updated_at = datetime.utcnow()
         return self._change(track_id, update)
 
     def delete(self, track_id):

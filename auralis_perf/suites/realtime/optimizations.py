@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from auralis_perf.engines import Capability, Engine, KernelPair, NotSupported, engine_names, get_engine, register
+from auralis_perf.engines import Capability, KernelPair, NotSupported
 from auralis_perf.measure import SubprocessFailed, run_isolated
 from auralis_perf.results import CheckResult
 from auralis_perf.signals import kernel_input
@@ -20,7 +20,14 @@ from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import compare_paths, max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
-from auralis_perf.suites.realtime.common import FALLBACK_TOLERANCE, cores, size
+from auralis_perf.suites.realtime.common import (
+    FALLBACK_TOLERANCE,
+    cores,
+    engine_child_env,
+    engine_from_spec,
+    engine_spec,
+    size,
+)
 
 
 def _kernel(ctx: SuiteContext, name: str) -> KernelPair:
@@ -163,13 +170,6 @@ def check_chain(ctx: SuiteContext) -> CheckResult:
 INPUT_ERRORS = frozenset({"AudioFileError", "AudioInputError", "LibsndfileError", "SoundFileError"})
 
 
-def _engine_spec(engine: Engine) -> str:
-    """How a fresh process builds the same engine: its registered name, else its class as module:Factory."""
-    if engine.name in engine_names():
-        return engine.name
-    return f"{type(engine).__module__}:{type(engine).__qualname__}"
-
-
 def fallback_child(engine_spec: str, seconds: float, seed: int, audio_files: list[str], workdir: str,
                    output_path: str) -> dict[str, Any]:
     """Runs in a fresh process with Numba blocked: master the test audio, save it, report the timings."""
@@ -178,9 +178,7 @@ def fallback_child(engine_spec: str, seconds: float, seed: int, audio_files: lis
         numba_blocked = False
     except ImportError:
         numba_blocked = True
-    if ":" in engine_spec and engine_spec not in engine_names():
-        register(engine_spec, engine_spec)  # an adapter named as package.module:Factory
-    engine = get_engine(engine_spec)
+    engine = engine_from_spec(engine_spec)
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=Path(workdir), audio_files=list(audio_files))
     audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     audio = audio32.astype(np.float64)
@@ -204,10 +202,10 @@ def check_without_numba(ctx: SuiteContext) -> CheckResult:
     audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     output_path = ctx.workdir / f"rt20-fallback-{os.getpid()}.npy"
     try:
-        child = run_isolated(fallback_child, args=(_engine_spec(ctx.engine), seconds, seed,
+        child = run_isolated(fallback_child, args=(engine_spec(ctx.engine), seconds, seed,
                                                    [str(p) for p in ctx.audio_files], str(ctx.workdir),
                                                    str(output_path)),
-                             block_numba=True, timeout=600.0)
+                             block_numba=True, timeout=600.0, env=engine_child_env(ctx.engine))
     except SubprocessFailed as exc:
         if exc.error_type in INPUT_ERRORS:  # the input, not the fallback chain, is at fault
             raise RuntimeError(f"the fallback child could not read its input: {exc}") from exc

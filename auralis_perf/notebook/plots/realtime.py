@@ -73,7 +73,8 @@ def plot_latency(run: NotebookRun):
     """RT-06, RT-08, RT-09, RT-10: median latency bars, each run as a point, each check's bound."""
     fig, ax = run.figure()
     ids = ("RT-06", "RT-08", "RT-09", "RT-10")
-    names = {"RT-06": "first chunk", "RT-08": "buffer wait", "RT-09": "preset switch", "RT-10": "playback start"}
+    names = {"RT-06": "first chunk", "RT-08": "output latency (p95)", "RT-09": "preset switch",
+             "RT-10": "playback start"}
     recs = [(cid, record(run, cid)) for cid in ids]
     labelled: set[str] = set()
     for i, (cid, r) in enumerate(recs):
@@ -149,8 +150,9 @@ def plot_throughput(run: NotebookRun):
         ax15.set_xticks(list(runs))
         bound_line(run, ax15, "RT-15", (0.5, len(r15.samples) + 0.5), labelled=set())
         ax15.legend(fontsize=7)
-        ax15.set_xlabel(f"batch run ({r15.details['tracks']} tracks each)")
-    ax15.set_ylabel("peak RSS growth per track (MB)")
+        ax15.set_xlabel(f"batch run ({r15.details['tracks']} tracks, {r15.details['tracks_in_flight']} at once; "
+                        "fresh process)")
+    ax15.set_ylabel("working memory per track in flight (MB)")
     ax15.set_title("Memory during a batch (RT-15)")
     note_missing(ax15, [("RT-15", r15)])
     return fig

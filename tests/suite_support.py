@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -57,5 +58,43 @@ def assert_groups_match_the_catalogue(category: str, names: list[str], ids: list
     registered = groups(category)
     assert [g.name for g in registered] == names
     for g in registered:
-        assert all(catalog[i].group == g.name for i in g.ids)
+        assert g.ids and all(catalog[i].group == g.name for i in g.ids)
     assert sorted(i for g in registered for i in g.ids) == ids
+
+
+def assert_plots_draw(category: str, records: dict[str, Any], workdir: Path,
+                      draws: Sequence[Callable[[Any], Any]]) -> None:
+    """Each plot function draws from the category's records: data on its axes, and never the fallback
+    "could not draw" figure that a plot shows when it raised (a missing `details` key, say)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from auralis_perf.notebook.helper import NotebookRun
+
+    assert draws, "no plot function given"
+    run = NotebookRun(category, profile="smoke", workdir=workdir, show=False)
+    run.records.update(records)
+    for draw in draws:
+        fig = draw(run)
+        try:
+            texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+            assert not any("could not draw" in t for t in texts), (draw.__name__, texts)
+            assert fig.axes and any(ax.has_data() for ax in fig.axes), f"{draw.__name__} drew no data"
+        finally:
+            plt.close(fig)
+
+
+def assert_plot_test_catches_a_fallback(category: str, records: dict[str, Any], workdir: Path,
+                                        draw: Callable[[Any], Any]) -> None:
+    """`assert_plots_draw` can fail: records stripped of their details make `draw` fall back, and it says so."""
+    import copy
+
+    import pytest
+
+    damaged = copy.deepcopy(records)
+    for record in damaged.values():
+        record.details = {}
+    with pytest.raises(AssertionError, match="could not draw|drew no data"):
+        assert_plots_draw(category, damaged, workdir, (draw,))

@@ -7,6 +7,7 @@ needs becomes a public name (a seam), so that changing one module's internals ca
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,12 @@ def test_the_rule_catches_each_form(source: str) -> None:
 ])
 def test_the_rule_allows_public_names_and_a_module_s_own_privates(source: str) -> None:
     assert private_uses(source) == []
+
+
+def test_every_path_the_readme_names_exists() -> None:
+    """The README's Layout section (and the rest) sends newcomers to files: each must be there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:auralis_perf|notebooks|tests|docs)/[^`\s:<*]*)`", text))
+    assert len(named) > 20
+    missing = sorted(p for p in named if not (ROOT / p.rstrip("/")).exists())
+    assert missing == [], f"the README names files that do not exist: {missing}"

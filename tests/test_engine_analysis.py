@@ -18,11 +18,6 @@ SR = 44100
 
 
 @pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
-@pytest.fixture(scope="module")
 def clip() -> np.ndarray:
     return music(12.0, SR, seed=12)
 

@@ -11,13 +11,6 @@ SR = 44100
 
 
 @pytest.fixture(scope="module")
-def engine():
-    engine = ReferenceEngine()
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
 def items() -> list[tuple[np.ndarray, int]]:
     return [(music(0.6, SR, seed=seed), SR) for seed in range(3)]
 
@@ -27,7 +20,7 @@ def test_thread_and_serial_batches_match_master(engine: ReferenceEngine, items) 
     for executor in ("serial", "thread"):
         outputs = engine.process_batch(items, workers=2, executor=executor, preset="punchy")
         assert len(outputs) == len(items)
-        assert all(np.array_equal(a, b) for a, b in zip(outputs, expected))
+        assert len(outputs) == len(expected) > 0 and all(np.array_equal(a, b) for a, b in zip(outputs, expected))
 
 
 def test_process_batch_matches_and_accepts_paths(engine: ReferenceEngine, items, tmp_path) -> None:
@@ -44,6 +37,6 @@ def test_job_queue_reports_wait_and_run(engine: ReferenceEngine) -> None:
         futures = [queue.submit(clip, SR) for _ in range(5)]
         results = [f.result(timeout=60) for f in futures]
         stats = queue.stats()
-    assert all(np.array_equal(r, results[0]) for r in results)
+    assert len(results) > 1 and all(np.array_equal(r, results[0]) for r in results)
     assert len(stats) == 5
-    assert all(s["wait"] >= 0 and s["run"] > 0 for s in stats)
+    assert stats and all(s["wait"] >= 0 and s["run"] > 0 for s in stats)

@@ -19,11 +19,6 @@ SR = 44100
 
 
 @pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
-@pytest.fixture(scope="module")
 def clip() -> np.ndarray:
     return music(24.0, SR, seed=1)
 

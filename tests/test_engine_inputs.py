@@ -12,11 +12,6 @@ from auralis_perf.signals import music, write_music
 SR = 44100
 
 
-@pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
 def _with(value: float) -> np.ndarray:
     audio = music(0.2, SR)
     audio[100, 1] = value

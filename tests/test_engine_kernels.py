@@ -19,11 +19,6 @@ SR = 44100
 SIZES = {"envelope": 8192, "eq": 8192, "spectrum_batched": 16384, "spectrum_parallel": 16384, "chain": 11025}
 
 
-@pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
 def test_every_documented_pair_is_offered(engine: ReferenceEngine) -> None:
     assert set(engine.kernels()) == set(SIZES)
     assert engine.kernels()["spectrum_parallel"].info["workers"] >= 1

@@ -79,7 +79,8 @@ def test_mono_stays_mono(engine, short):
     out = engine.master(mono, SR)
     assert out.shape == mono.shape
     with engine.stream(mono, sample_rate=SR, chunk_size=4096) as stream:
-        assert all(chunk.ndim == 1 for chunk in stream)
+        chunks = list(stream)
+    assert chunks and all(chunk.ndim == 1 for chunk in chunks)
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))

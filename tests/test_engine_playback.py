@@ -19,11 +19,6 @@ SR = 44100
 
 
 @pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
-@pytest.fixture(scope="module")
 def track(tmp_path_factory) -> str:
     return write_music(tmp_path_factory.mktemp("playback") / "track.flac", 1.5, SR)
 
@@ -43,7 +38,7 @@ def test_pulled_chunks_cover_the_track_in_order(engine: ReferenceEngine, track: 
         assert session.finished
     assert sum(c.audio.shape[0] for c in chunks) == round(1.5 * SR)
     assert all(c.audio.shape[1] == 2 and c.preset == "default" for c in chunks)
-    assert all(a.ready_at <= b.ready_at for a, b in zip(chunks, chunks[1:]))
+    assert len(chunks) > 1 and all(a.ready_at <= b.ready_at for a, b in zip(chunks, chunks[1:]))
 
 
 def test_fast_playback_plays_everything_and_records_a_timeline(engine: ReferenceEngine, track: str) -> None:

@@ -15,11 +15,6 @@ SR = 44100
 
 
 @pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
-@pytest.fixture(scope="module")
 def clip() -> np.ndarray:
     return music(3.0, SR, seed=4)
 

@@ -17,11 +17,6 @@ from auralis_perf.signals import music, write_music
 SR = 44100
 
 
-@pytest.fixture(scope="module")
-def engine() -> ReferenceEngine:
-    return ReferenceEngine()
-
-
 @pytest.fixture
 def short_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scaled down so that a few seconds of audio go through every stage: a sampled quick measurement,

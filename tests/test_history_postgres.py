@@ -149,7 +149,7 @@ def test_postgres_concurrent_writers_and_table_creation(pg_url: str) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", _PG_WRITER, pg_url, f"w{w}", str(Path(__file__).parent)],
                               cwd=ROOT, stderr=subprocess.PIPE, text=True) for w in range(3)]
     outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
-    assert all(code == 0 for code, _ in outcomes), outcomes
+    assert outcomes and all(code == 0 for code, _ in outcomes), outcomes
     with HistoryStore(pg_url) as store:
         assert store.count_runs() == 18
         with store.engine.connect() as conn:

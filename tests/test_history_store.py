@@ -177,7 +177,7 @@ def test_concurrent_writers_do_not_corrupt_the_store(url: str, tmp_path: Path) -
         time.sleep(0.05)
     (tmp_path / "go").touch()
     errors = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
-    assert all(code == 0 for code, _ in errors), errors
+    assert errors and all(code == 0 for code, _ in errors), errors
     with HistoryStore(url) as store:
         assert store.count_runs() == writers * per_writer
         assert store.integrity_problems() == []

@@ -39,7 +39,7 @@ def test_generator_is_deterministic_and_shaped_like_a_library(lib):
     assert a == b and a != lib.generate(2000, seed=10)
     albums = collections.Counter((t.artist, t.album) for t in a)
     full_albums = list(albums.values())[:-1]  # the last album may be cut short by the track count
-    assert all(8 <= n <= 15 for n in full_albums)
+    assert full_albums and all(8 <= n <= 15 for n in full_albums)
     per_artist = sorted(collections.Counter(t.artist for t in a).values(), reverse=True)
     assert per_artist[0] > 5 * per_artist[len(per_artist) // 2]  # skewed popularity
     assert any(not t.title.isascii() for t in a)
@@ -103,7 +103,7 @@ def test_title_prefix_is_case_insensitive(lib):
     prefix = track.title[:2]
     found = lib.repo.find_by_title(prefix.swapcase() if prefix.isascii() else prefix, limit=N_TRACKS)
     assert track.id in [t.id for t in found]
-    assert all(t.title.lower().startswith(prefix.lower()) for t in found)
+    assert found and all(t.title.lower().startswith(prefix.lower()) for t in found)
 
 
 # -- listings -------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_every_load_mode_returns_the_same_tracks(lib, load):
     page = lib.repo.list_tracks(sort="title", limit=60, load=load)
     if load == "none":
         assert [t.id for t in page.items] == [t.id for t in joined.items]
-        assert all(t.album is None and t.artist is None for t in page.items)
+        assert page.items and all(t.album is None and t.artist is None for t in page.items)
     else:
         assert page == joined
 
@@ -242,8 +242,8 @@ def test_fts_follows_updates_renames_and_deletes(fresh):
     repo.rename_artist(track.artist_id, "Qwertzuiop Ensemble")
     assert 1 in [t.id for t in repo.search("qwertzuiop", limit=500)]
     assert repo.get_track(1).artist.name == "Qwertzuiop Ensemble"
-    assert all(t.artist.name == "Qwertzuiop Ensemble"
-               for t in repo.list_tracks(sort="artist", artist_id=track.artist_id, limit=500).items)
+    renamed = repo.list_tracks(sort="artist", artist_id=track.artist_id, limit=500).items
+    assert renamed and all(t.artist.name == "Qwertzuiop Ensemble" for t in renamed)
     repo.rename_album(track.album_id, "Plmokn Sessions")
     assert 1 in [t.id for t in repo.search("plmokn", limit=500)]
     other = repo.add_track(NewTrack(path="/x/feat.flac", title="Featuring test", artist="Main Person",
@@ -341,7 +341,7 @@ def test_deleting_an_artist_cascades(fresh):
     assert set(report.tracks) == own | on_albums and set(report.albums) == set(albums)
     assert report.artists == (victim.artist_id,) and report.playlists == (pid,)
     assert repo.get_artist(victim.artist_id) is None
-    assert all(repo.get_album(a) is None for a in albums)
+    assert albums and all(repo.get_album(a) is None for a in albums)
     assert repo.get_tracks(list(own)) == []
     assert len(repo.get_playlist(pid).tracks) == 1
     assert fresh.counts()["tracks"] == 200 - len(own | on_albums)

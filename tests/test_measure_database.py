@@ -7,17 +7,9 @@ import threading
 
 import pytest
 
-from auralis_perf.engines import get_engine
 from auralis_perf.engines.protocols.library import DatabaseHandle
 from auralis_perf.library_tracks import generate_tracks
 from auralis_perf.measure.database import DatabaseProbe, NoDatabaseAccess, index_variants
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = get_engine("reference")
-    yield engine
-    engine.close()
 
 
 @pytest.fixture(scope="module")

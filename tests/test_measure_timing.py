@@ -65,7 +65,7 @@ def test_calibration_batches_a_trivially_fast_function():
     timing = measure_time(lambda: calls.append(1), repeat=5, min_time=0.0, sample_target=0.002)
     assert timing.loops > 1
     assert timing.n >= 5
-    assert all(s > 0 for s in timing.samples)
+    assert timing.samples and all(s > 0 for s in timing.samples)
     assert len(calls) >= timing.loops * timing.n  # every sample really made `loops` calls
 
 

@@ -123,7 +123,7 @@ def test_groups_run_save_and_summarise(tmp_path, monkeypatch, isolated_suites):
     assert baseline[4].status == "error"
     assert "returned no record for MEM-05" in baseline[4].reason
     leaks = run.group("Leaks")
-    assert all(r.status == "error" and r.reason == "RuntimeError: <leak> & co" for r in leaks)
+    assert leaks and all(r.status == "error" and r.reason == "RuntimeError: <leak> & co" for r in leaks)
     side = read_side_file(tmp_path / "side.json")
     assert side["groups_done"] == ["Baseline", "Leaks"] and len(side["checks"]) == 10
     assert side["kernel"]["executable"] == sys.executable and side["engine"] == "nbfake"
@@ -139,7 +139,7 @@ def test_unavailable_engine_is_an_error_record_not_a_crash(tmp_path, monkeypatch
     monkeypatch.setenv("AURALIS_PERF_SUITES", f"memory={isolated_suites}")
     run = new_run(tmp_path, engine="no-such-engine")
     records = run.group("Baseline")
-    assert all(r.status == "error" and "engine 'no-such-engine' is unavailable" in r.reason for r in records)
+    assert records and all(r.status == "error" and "engine 'no-such-engine' is unavailable" in r.reason for r in records)
 
 
 def test_bad_arguments_are_refused(tmp_path, isolated_suites):

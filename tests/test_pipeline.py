@@ -210,7 +210,7 @@ def test_merge_turns_unreported_checks_into_errors_naming_the_failure(tmp_path):
     merged = pipeline.merge_category(CATALOG, _outcome(tmp_path, "failed", "cell 4: ValueError: bad"))
     assert [c["id"] for c in merged] == CATALOG.ids("realtime")
     assert merged[0]["status"] == "pass" and merged[0]["value"] == 100.0
-    assert all(c["status"] == "error" for c in merged[2:])
+    assert merged[2:] and all(c["status"] == "error" for c in merged[2:])
     assert merged[5]["reason"] == "notebook failed before this check: cell 4: ValueError: bad"
     assert validate_results({"run": {k: 1 for k in ("id", "started_at", "finished_at", "engine", "profile",
                                                     "machine", "versions", "parameters")}, "checks": merged}) == []
@@ -271,7 +271,7 @@ def test_clean_run_writes_results_report_and_exits_0(fake_suites, generic_notebo
     assert mistune.create_markdown(plugins=["table"])(summary).count("<table>") == 1  # the per-category table
     data = read_results(out / "results.json")
     assert [c["id"] for c in data["checks"]] == [f"RT-{i:02d}" for i in range(1, 21)]
-    assert all(c["status"] == "pass" and c["value"] is not None and c["samples"] for c in data["checks"])
+    assert data["checks"] and all(c["status"] == "pass" and c["value"] is not None and c["samples"] for c in data["checks"])
     run = data["run"]
     assert run["engine"] == "fake_suites:FakeEngine" and run["profile"] == "smoke"
     assert run["machine"] and run["versions"]["python"]

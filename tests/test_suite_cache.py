@@ -7,10 +7,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from suite_support import category_records, shrunk_smoke_sizes
+from suite_support import assert_plot_test_catches_a_fallback, assert_plots_draw, category_records, shrunk_smoke_sizes
 
 from auralis_perf.catalog import load_catalog
-from auralis_perf.engines import get_engine
 from auralis_perf.results import STATUSES
 from auralis_perf.suites import SuiteContext, groups
 from auralis_perf.suites.cache import groups as cache_groups
@@ -18,13 +17,6 @@ from auralis_perf.suites.cache.groups import cache16_metadata_update, lru_sequen
 from auralis_perf.suites.library_workload.workload import LIBRARY_FACTORY, release_libraries
 
 CACHE_IDS = load_catalog().ids("cache")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = get_engine("reference")
-    yield engine
-    engine.close()
 
 
 #: Smaller than smoke: the query cache is not filled to its 10,000 entries here (CACHE-04 is then a
@@ -78,19 +70,19 @@ def test_correctness_sequences_really_read_and_write(cache_records):
         details = cache_records[check_id].details
         assert details["writes"] > 0 and details["reads"] > details["writes"]
     cascade = cache_records["CACHE-20"].details
-    assert all(row.get("had_tracks", 0) > 0 for row in cascade["artists"])
+    assert cascade["artists"] and all(row.get("had_tracks", 0) > 0 for row in cascade["artists"])
 
 
 def test_hit_checks_prove_the_second_request_hit(cache_records):
     for check_id in ("CACHE-11", "CACHE-12", "CACHE-13", "CACHE-14"):
         rounds = cache_records[check_id].details["rounds"]
-        assert all(r["second_hit"] and r["first_missed"] for r in rounds), check_id
-    assert all(row["hit"] for row in cache_records["CACHE-15"].details["rows"])
+        assert rounds and all(r["second_hit"] and r["first_missed"] for r in rounds), check_id
+    assert cache_records["CACHE-15"].details["rows"] and all(row["hit"] for row in cache_records["CACHE-15"].details["rows"])
 
 
 def test_hit_rates_are_judged_at_a_bound_against_an_ideal_lru(cache_records):
     details = cache_records["CACHE-01"].details
-    assert all(details["capacity"][c] < details["distinct_by_cache"][c] for c in details["caches"])
+    assert details["caches"] and all(details["capacity"][c] < details["distinct_by_cache"][c] for c in details["caches"])
     assert details["replay"]["evictions"] > 0
     assert details["ideal_lru"]["hit_rate"] > 0
     for check_id in ("CACHE-06", "CACHE-07", "CACHE-08", "CACHE-09", "CACHE-10"):
@@ -107,7 +99,7 @@ def test_an_unfilled_query_cache_is_projected_and_cannot_pass(cache_records):
 
 def test_lru_check_saw_evictions(cache_records):
     runs = cache_records["CACHE-05"].details["runs"]
-    assert all(r["observed_evictions"] > 0 for r in runs)
+    assert runs and all(r["observed_evictions"] > 0 for r in runs)
     assert cache_records["CACHE-05"].value == 0
 
 
@@ -193,3 +185,23 @@ def test_same_result_ignores_only_the_last_bits_of_sums():
     assert not same_result(summed, [Stat("Rock", 11, 4526679.807999997)])
     assert not same_result(None, summed)
     assert "tracks" in first_difference(summed, [Stat("Rock", 11, 4526679.807999997)])
+
+
+def test_plots_draw_from_the_records(cache_records, tmp_path):
+    from auralis_perf.notebook.plots import cache as plots
+
+    assert_plots_draw("cache", cache_records, tmp_path, (plots.plot_query_cache, plots.plot_library_cache,
+                                                         plots.plot_audio_cache, plots.plot_invalidation))
+    from auralis_perf.notebook.helper import NotebookRun
+
+    run = NotebookRun("cache", profile="smoke", workdir=tmp_path, show=False)
+    run.records.update(cache_records)
+    stale = plots.stale_examples_html(run)
+    assert stale.startswith("<table>") or stale == "<p>No stale read was found.</p>"
+
+
+def test_a_plot_that_falls_back_fails_the_plot_test(cache_records, tmp_path):
+    """The plot test catches what it is for: a record without its details makes the figure fall back."""
+    from auralis_perf.notebook.plots import cache as plots
+
+    assert_plot_test_catches_a_fallback("cache", cache_records, tmp_path, plots.plot_query_cache)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from suite_support import category_records
+from suite_support import assert_plot_test_catches_a_fallback, assert_plots_draw, category_records
 
 from auralis_perf.catalog import load_catalog
 from auralis_perf.engines import get_engine
@@ -70,7 +70,7 @@ def test_eager_listing_avoids_n_plus_one(db_records):
 
 
 def test_keyset_and_offset_pages_agree(db_records):
-    assert all(row["same_page"] for row in db_records["DB-14"].details["depths"])
+    assert db_records["DB-14"].details["depths"] and all(row["same_page"] for row in db_records["DB-14"].details["depths"])
 
 
 def test_scaling_covers_three_sizes(db_records):
@@ -82,7 +82,7 @@ def test_scaling_covers_three_sizes(db_records):
 def test_pool_leaves_no_connection_checked_out(db_records):
     record = db_records["DB-20"]
     assert record.value == 0
-    assert all(r["reads"] > 0 and not r["errors"] for r in record.details["rounds"])
+    assert record.details["rounds"] and all(r["reads"] > 0 and not r["errors"] for r in record.details["rounds"])
 
 
 def test_loglog_slope():
@@ -102,3 +102,23 @@ def test_zipf_index_is_skewed_and_in_range():
     draws = [zipf_index(rng, 50, 1.1) for _ in range(2000)]
     assert min(draws) >= 0 and max(draws) < 50
     assert draws.count(0) > draws.count(10) > 0
+
+
+def test_plots_and_tables_draw_from_the_records(db_records, tmp_path):
+    from auralis_perf.notebook.helper import NotebookRun
+    from auralis_perf.notebook.plots import database as plots
+
+    assert_plots_draw("database", db_records, tmp_path, (plots.plot_query_times, plots.plot_index_effect,
+                                                         plots.plot_scaling, plots.plot_sizes, plots.plot_optimization))
+    run = NotebookRun("database", profile="smoke", workdir=tmp_path, show=False)
+    run.records.update(db_records)
+    assert "<td style='text-align:left;vertical-align:top'>DB-06</td>" in plots.index_plans_html(run)
+    assert "DB-10 has no plans" not in plots.repository_plans_html(run) and "<tbody><tr>" in plots.repository_plans_html(run)
+    assert "DB-20 has no pool figures" not in plots.pool_table_html(run) and "<tbody><tr>" in plots.pool_table_html(run)
+
+
+def test_a_plot_that_falls_back_fails_the_plot_test(db_records, tmp_path):
+    """The plot test catches what it is for: a record without its details makes the figure fall back."""
+    from auralis_perf.notebook.plots import database as plots
+
+    assert_plot_test_catches_a_fallback("database", db_records, tmp_path, plots.plot_scaling)

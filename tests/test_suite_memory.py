@@ -12,9 +12,10 @@ import pytest
 
 matplotlib.use("Agg")
 
-from protocol_double import StrictEngine, assert_protocols_only  # noqa: E402
+from protocol_double import assert_protocols_only  # noqa: E402
 from suite_support import (  # noqa: E402
     assert_groups_match_the_catalogue,
+    assert_plots_draw,
     assert_records_well_formed,
     category_records,
     shrunk_smoke_sizes,
@@ -47,19 +48,6 @@ TINY = {
 def tiny_sizes():
     with shrunk_smoke_sizes(TINY):
         yield
-
-
-@pytest.fixture(scope="module")
-def engine():
-    e = get_engine("reference")
-    yield e
-    e.close()
-
-
-@pytest.fixture(scope="module")
-def strict_engine(engine):
-    """The engine as the suite must see it: its typed protocols and nothing else (tests/protocol_double.py)."""
-    return StrictEngine(engine)
 
 
 @pytest.fixture(scope="module")
@@ -189,13 +177,7 @@ def test_deep_sizeof_counts_tuple_subclasses_and_shared_objects_once():
 
 
 def test_plots_draw_from_the_records(records, tmp_path):
-    from auralis_perf.notebook.helper import NotebookRun
     from auralis_perf.notebook.plots import memory as mem_plots
 
-    run = NotebookRun("memory", profile="smoke", workdir=tmp_path, show=False)
-    run.records.update(records)
-    for draw in (mem_plots.plot_baseline, mem_plots.plot_leaks, mem_plots.plot_peak, mem_plots.plot_efficiency):
-        fig = draw(run)
-        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-        assert not any("could not draw" in t for t in texts), (draw.__name__, texts)
-        matplotlib.pyplot.close(fig)
+    assert_plots_draw("memory", records, tmp_path, (mem_plots.plot_baseline, mem_plots.plot_leaks, mem_plots.plot_peak,
+                                                     mem_plots.plot_efficiency))

@@ -15,10 +15,10 @@ import soundfile as sf
 
 matplotlib.use("Agg")
 
-from protocol_double import StrictEngine, assert_protocols_only  # noqa: E402
-from suite_support import category_records  # noqa: E402
+from protocol_double import assert_protocols_only  # noqa: E402
+from suite_support import assert_plots_draw, category_records  # noqa: E402
 
-from auralis_perf.engines import Capability, Engine, get_engine  # noqa: E402
+from auralis_perf.engines import Capability, Engine  # noqa: E402
 from auralis_perf.results import STATUSES  # noqa: E402
 from auralis_perf.suites import SuiteContext, groups  # noqa: E402
 from auralis_perf.suites.common import audio as suite_audio
@@ -45,19 +45,6 @@ def tiny_sizes():
     for key, value in saved.items():
         rt.SIZES[key].clear()
         rt.SIZES[key].update(value)
-
-
-@pytest.fixture(scope="module")
-def engine():
-    e = get_engine("reference")
-    yield e
-    e.close()
-
-
-@pytest.fixture(scope="module")
-def strict_engine(engine):
-    """The engine as the suite must see it: its typed protocols and nothing else (tests/protocol_double.py)."""
-    return StrictEngine(engine)
 
 
 @pytest.fixture(scope="module")
@@ -220,16 +207,10 @@ def test_a_corrupt_user_file_is_named_in_the_error(engine, tmp_path):
 
 
 def test_plots_draw_from_the_records(records, tmp_path):
-    from auralis_perf.notebook.helper import NotebookRun
     from auralis_perf.notebook.plots import realtime as plots
 
-    run = NotebookRun("realtime", profile="smoke", workdir=tmp_path, show=False)
-    run.records.update(records)
-    for draw in (plots.plot_rtf, plots.plot_chunk_times, plots.plot_latency, plots.plot_throughput,
-                 plots.plot_speedups):
-        fig = draw(run)
-        assert fig.axes and any(ax.has_data() for ax in fig.axes), draw.__name__
-        matplotlib.pyplot.close(fig)
+    assert_plots_draw("realtime", records, tmp_path, (plots.plot_rtf, plots.plot_chunk_times, plots.plot_latency,
+                                                       plots.plot_throughput, plots.plot_speedups))
 
 
 def test_plots_name_checks_that_did_not_run(tmp_path):

@@ -292,8 +292,9 @@ def plot_optimization(run: NotebookRun):
         edges, counts = d["read_ms_edges"], d["read_ms_histogram"]
         ax_pool.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=BLUE, alpha=0.75)
         last = d["rounds"][-1]
+        waits = f"{last['waits']} waits, " if "waits" in last else ""  # pool-event figures have no wait count
         ax_pool.set_title(f"{d['threads']} readers, pool {d['pool_size']}+{d['max_overflow']}: "
-                          f"{last['waits']} waits, peak {last['peak_checked_out']} out, "
+                          f"{waits}peak {last['peak_checked_out']} out, "
                           f"{int(r20.value)} leaked (DB-20)", fontsize=8)
     ax_pool.set_xlabel("read latency (ms)")
     ax_pool.set_ylabel("reads")

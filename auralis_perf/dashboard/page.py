@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from auralis_perf.catalog import Catalog
+from auralis_perf.categories import CATEGORIES
 from auralis_perf.dashboard.data import Dashboard, RunRow, relative_link
 from auralis_perf.dashboard.svg import PALETTE, Line, chart, epoch
 from auralis_perf.regress.trends import key_metric_ids
 from auralis_perf.report.formatting import STATUS_COLOURS, format_value
-from auralis_perf.report.model import CATEGORY_TITLES
 
 #: On a click on a chart point whose run has a report: go to the report instead of the record.
 SCRIPT = ("document.addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('svg a');"
@@ -59,14 +59,14 @@ def render(data: Dashboard, catalog: Catalog, *, out_dir: Path, title: str, sour
              "Click a point for its run's report when the file was found, else for its record below; dashed "
              "vertical lines are detected steps (red: worse), dashed horizontal lines the tier bounds; hollow "
              "points failed their check.</p>"]
-    categories = [c for c in CATEGORY_TITLES if any(catalog[i].category == c for i in catalog.ids())]
-    parts.append("<nav>" + "".join(f'<a href="#cat-{c}">{escape(CATEGORY_TITLES[c])}</a>' for c in categories)
+    categories = [c for c in CATEGORIES if catalog.ids(c.name)]
+    parts.append("<nav>" + "".join(f'<a href="#cat-{c.name}">{escape(c.title)}</a>' for c in categories)
                  + '<a href="#latest">Latest values</a><a href="#runs">Run records</a></nav>')
     parts.append(_machines_table(data, machines, colours))
     parts.append(_latest_matrix(data, catalog, machines, colours, key_metrics or key_metric_ids(catalog)))
     for category in categories:
-        parts.append(f'<h2 id="cat-{category}">{escape(CATEGORY_TITLES[category])}</h2>')
-        for check_id in catalog.ids(category):
+        parts.append(f'<h2 id="cat-{category.name}">{escape(category.title)}</h2>')
+        for check_id in catalog.ids(category.name):
             spec = catalog[check_id]
             parts.append(f'<h3 id="check-{check_id}">{check_id} {escape(spec.title)}</h3>'
                          f'<p class="muted">{escape(spec.criterion)} ({spec.direction} is better)</p>')

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from auralis_perf.catalog import TIERS, Catalog, load_catalog
+from auralis_perf.categories import CATEGORIES
 from auralis_perf.report.formatting import format_value
-from auralis_perf.report.model import CATEGORY_TITLES, EngineSummary, summarize
+from auralis_perf.report.model import EngineSummary, summarize
 
 #: Verdicts that mean "this check changed" against the baseline.
 CHANGED = ("regressed", "improved")
@@ -131,9 +132,10 @@ class EngineDigest:
         for record in self.summary.checks:
             counts = out.setdefault(str(record.get("category")), {"pass": 0, "fail": 0, "skip": 0, "error": 0})
             counts[record.get("status")] = counts.get(record.get("status"), 0) + 1
-        order = list(CATEGORY_TITLES)
-        return [(CATEGORY_TITLES.get(c, c), out[c]) for c in sorted(out, key=lambda c: (c not in order,
-                                                                                         order.index(c) if c in order else 0, c))]
+        titles = {c.name: c.title for c in CATEGORIES}
+        order = [c.name for c in CATEGORIES]
+        ranked = sorted(out, key=lambda c: (order.index(c) if c in order else len(order), c))
+        return [(titles.get(c, c), out[c]) for c in ranked]
 
     def headline(self) -> str:
         """One line: what needs attention first (regressions, critical misses, errors), else all is well."""

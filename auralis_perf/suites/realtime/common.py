@@ -39,7 +39,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "queue_jobs": {"smoke": 20, "standard": 60, "full": 200},
     "queue_clip_seconds": {"smoke": 0.5, "standard": 1.0, "full": 1.0},
     "queue_rounds": {"smoke": 5, "standard": 5, "full": 7},
-    # RT-14: wall seconds of ONE continuous stream (the seed says only "long"; `full` runs 5 minutes)
+    # RT-14: wall seconds of ONE continuous stream (the catalogue says only "long"; `full` runs 5 minutes)
     "sustained_wall_seconds": {"smoke": 3.0, "standard": 20.0, "full": 300.0},
     # RT-16/RT-17: input length of the kernel pairs (seconds of audio)
     "envelope_seconds": {"smoke": 1.0, "standard": 3.0, "full": 10.0},

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -95,6 +95,20 @@ class Reader(Protocol):
 
 
 
+#: Block lengths whose scratch views a processor keeps (a stream uses one, plus a last short chunk).
+MAX_BLOCK_VIEWS = 4
+
+
+class BlockViews(NamedTuple):
+    """A processor's scratch buffers cut to one block length, and `work`'s channels."""
+
+    work: np.ndarray
+    gain: np.ndarray
+    peak: np.ndarray
+    env: np.ndarray
+    channels: tuple[np.ndarray, ...]
+
+
 class ChainProcessor:
     """The chain for one preset, sample rate and channel count, carrying every state between calls.
 
@@ -146,6 +160,9 @@ class ChainProcessor:
         self._env = self._pool.acquire((block_frames,), np.float64)
         self._gain = self._pool.acquire((block_frames,), np.float64)
         self._env_scratch = np.zeros(1)
+        self._views: dict[int, BlockViews] = {}
+        # counter keys built once: an f-string per call would allocate on every block
+        self._keys = {stage: f"{stage}/{kernels.name}" for stage in ("eq", "envelope", "limiter")}
         self._closed = False
 
     def reset(self) -> None:
@@ -183,6 +200,18 @@ class ChainProcessor:
         gain *= np.exp(nepers * (0.5 - 0.5 * np.cos(np.pi * progress)))
 
     # -- stages ----------------------------------------------------------------------------------
+    def _block(self, n: int) -> BlockViews:
+        """The scratch buffers' views for a block of `n` frames, made once per block length: a stream's
+        blocks all have the same length, so the steady state creates no array objects."""
+        views = self._views.get(n)
+        if views is None:
+            if len(self._views) >= MAX_BLOCK_VIEWS:  # lengths seen once (a last short chunk) do not pile up
+                self._views.clear()
+            work = self._work[:n]
+            views = self._views[n] = BlockViews(work, self._gain[:n], self._peak[:n], self._env[:n],
+                                                tuple(work[:, c] for c in range(self.channels)))
+        return views
+
     def _envelope(self, level: np.ndarray, env: np.ndarray) -> None:
         run = self.kernels.envelope
         if self._slow_envelope:
@@ -191,36 +220,43 @@ class ChainProcessor:
                 self._env_scratch[0] = self.env_state[0]
                 run(level, env, self.attack, self.release, self._env_scratch)
         run(level, env, self.attack, self.release, self.env_state)
-        KERNEL_CALLS[f"envelope/{self.kernels.name}"] += 1
+        KERNEL_CALLS[self._keys["envelope"]] += 1
 
-    def _dynamics(self, x: np.ndarray, work: np.ndarray, gain: np.ndarray) -> None:
-        """EQ into `work`, then the compressor's gain (times the normalisation gain) into `gain`."""
-        n = x.shape[0]
-        peak, env = self._peak[:n], self._env[:n]
+    def _dynamics(self, x: np.ndarray, work: np.ndarray, gain: np.ndarray, peak: np.ndarray,
+                  env: np.ndarray) -> None:
+        """EQ into `work`, then the compressor's gain (times the normalisation gain) into `gain`; `peak`
+        and `env` are scratch of the same length."""
         self._eq(x, work, self.sos, self.eq_state, peak)
-        KERNEL_CALLS[f"eq/{self.kernels.name}"] += 1
+        KERNEL_CALLS[self._keys["eq"]] += 1
         self._envelope(peak, env)
         self.kernels.gain(env, gain, self.knee_start, self.threshold_db, self.slope, self.knee_db, self.makeup)
 
-    def _limit(self, work: np.ndarray, gain: np.ndarray, out: np.ndarray) -> None:
-        channels = range(work.shape[1])  # the limiter takes per-channel views (see kernels.limiter)
-        self.kernels.limiter(tuple(work[:, c] for c in channels), gain, tuple(out[:, c] for c in channels),
-                             self.ceiling, self.limiter_release, self._delay, self._box, self._dq_value,
-                             self._dq_index, self._istate, self._fstate, TRUE_PEAK_PHASES, self._history)
-        KERNEL_CALLS[f"limiter/{self.kernels.name}"] += 1
+    def _limit(self, work: tuple[np.ndarray, ...], gain: np.ndarray, out: np.ndarray) -> None:
+        """The limiter over per-channel views `work` (see kernels.limiter) into `out` (frames, channels)."""
+        self.kernels.limiter(work, gain, out, self.ceiling, self.limiter_release, self._delay, self._box,
+                             self._dq_value, self._dq_index, self._istate, self._fstate, TRUE_PEAK_PHASES,
+                             self._history)
+        KERNEL_CALLS[self._keys["limiter"]] += 1
 
     # -- public ----------------------------------------------------------------------------------
     def process(self, x: np.ndarray, out: np.ndarray) -> None:
         """Run `x` (frames, channels) through the chain into `out` (same length, output delayed)."""
-        for start in range(0, x.shape[0], self.block_frames):
-            stop = min(start + self.block_frames, x.shape[0])
-            n = stop - start
-            work, gain = self._work[:n], self._gain[:n]
-            self._dynamics(x[start:stop], work, gain)
-            if self._ramp is not None:
-                self._follow_ramp(gain)
-            self._limit(work, gain, out[start:stop])
-            self.position += n
+        frames = x.shape[0]
+        if frames <= self.block_frames:  # a stream's chunk: one block, no slices of x and out to make
+            self._process_block(x, out)
+            return
+        for start in range(0, frames, self.block_frames):
+            stop = min(start + self.block_frames, frames)
+            self._process_block(x[start:stop], out[start:stop])
+
+    def _process_block(self, x: np.ndarray, out: np.ndarray) -> None:
+        n = x.shape[0]
+        views = self._block(n)
+        self._dynamics(x, views.work, views.gain, views.peak, views.env)
+        if self._ramp is not None:
+            self._follow_ramp(views.gain)
+        self._limit(views.channels, views.gain, out)
+        self.position += n
 
     def pre_limiter(self, x: np.ndarray) -> np.ndarray:
         """EQ and compression (with the normalisation gain) of `x`, without the limiter (for analysis)."""
@@ -228,9 +264,9 @@ class ChainProcessor:
         for start in range(0, x.shape[0], self.block_frames):
             stop = min(start + self.block_frames, x.shape[0])
             n = stop - start
-            gain = self._gain[:n]
-            self._dynamics(x[start:stop], out[start:stop], gain)
-            out[start:stop] *= gain[:, np.newaxis]
+            views = self._block(n)
+            self._dynamics(x[start:stop], out[start:stop], views.gain, views.peak, views.env)
+            out[start:stop] *= views.gain[:, np.newaxis]
         return out
 
     def limit_only(self, pre: np.ndarray, gain_factor: float) -> np.ndarray:
@@ -239,12 +275,13 @@ class ChainProcessor:
         gain = np.full(pre.shape[0], gain_factor)
         for start in range(0, pre.shape[0], self.block_frames):
             stop = min(start + self.block_frames, pre.shape[0])
-            self._limit(pre[start:stop], gain[start:stop], out[start:stop])
+            self._limit(tuple(pre[start:stop, c] for c in range(pre.shape[1])), gain[start:stop], out[start:stop])
         return out
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._views.clear()
             for buffer in (self._work, self._peak, self._env, self._gain):
                 self._pool.release(buffer)
 

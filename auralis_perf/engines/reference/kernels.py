@@ -253,9 +253,9 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
             history):
     """Look-ahead true-peak limiter; output frame i is input frame i - len(delay).
 
-    `work` and `out` are tuples of per-channel 1-D arrays (views of (frames, channels) arrays): the
-    channel count is then part of the compiled signature, so the loops over channels unroll and the
-    frame's samples stay in registers (a quarter less time per frame than with a 2-D array).
+    `work` is a tuple of per-channel 1-D arrays (views of a (frames, channels) array): the channel count
+    is then part of the compiled signature, so the loops over channels unroll and the frame's samples
+    stay in registers (a quarter less time per frame than with a 2-D array). `out` is (frames, channels).
 
     Detection: each gained frame goes into `history` (channels, 2 * T), written twice (at slot and
     slot + T) so the last T frames are always one contiguous run; the peak of frame m = t - T/2 is the
@@ -362,7 +362,7 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
         for c in range(n_channels):
             delayed = delay[delay_slot, c]
             delay[delay_slot, c] = history[c, slot + n_taps]
-            out[c][i] = min(max(delayed * applied, -ceiling), ceiling)
+            out[i, c] = min(max(delayed * applied, -ceiling), ceiling)
         delay_slot += 1
         if delay_slot == lookahead:
             delay_slot = 0

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-Key = tuple[tuple[int, ...], str]
+Key = tuple[tuple[int, ...], np.dtype]
 # References held while the pool inspects a leased buffer: the pool's list and getrefcount's argument.
 _POOL_ONLY_REFCOUNT = 2
 
@@ -32,7 +32,9 @@ class BufferPool:
 
     @staticmethod
     def _key(shape: tuple[int, ...], dtype: np.dtype | type) -> Key:
-        return tuple(int(s) for s in shape), np.dtype(dtype).str
+        # tuple() of a tuple and np.dtype() of a dtype return their argument: a lease in steady state
+        # allocates only this key (numpy integers in a shape hash and compare equal to ints)
+        return tuple(shape), np.dtype(dtype)
 
     def acquire(self, shape: tuple[int, ...], dtype: np.dtype | type = np.float64) -> np.ndarray:
         """A buffer of this shape and dtype (contents undefined); give it back with `release`."""
@@ -55,10 +57,11 @@ class BufferPool:
         key = self._key(shape, dtype)
         with self._lock:
             leased = self._leased[key]
-            for index in range(len(leased)):
-                if sys.getrefcount(leased[index]) == _POOL_ONLY_REFCOUNT:
+            for buffer in leased:
+                # the list's reference, the loop variable's and getrefcount's argument: nobody else's
+                if sys.getrefcount(buffer) == _POOL_ONLY_REFCOUNT + 1:
                     self.reuses += 1
-                    return leased[index]
+                    return buffer
             self.allocations += 1
             buffer = np.empty(key[0], dtype=key[1])
             if len(leased) < self._max_leased:

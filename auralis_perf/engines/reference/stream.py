@@ -140,6 +140,7 @@ class ReferenceStream(ChunkedStream):
     def _chunks(self) -> Iterator[np.ndarray]:
         size, channels, pool = self.chunk_size, self.channels, self._pool
         work_dtype = self.dtype
+        chunk_shape = (size, channels)
         scratch = pool.acquire((size, channels), work_dtype)
         mix = pool.acquire((size, channels), work_dtype)
         zeros = np.zeros((min(size, 4096), channels), dtype=work_dtype)
@@ -157,15 +158,15 @@ class ReferenceStream(ChunkedStream):
                     self._apply_pending(position, scratch, zeros, read_buffer)
                 count = min(size, self.frames - emitted)
                 self._refine(position, count)
-                chunk = pool.lease((size, channels), work_dtype)
-                out = chunk[:count]
+                chunk = pool.lease(chunk_shape, work_dtype)
+                out = chunk if count == size else chunk[:count]  # no view to make for a full chunk
                 run_span(self._processor, self._source, position, count, out, zeros, read_buffer)
                 if self._fading is not None:
                     self._crossfade(position, count, out, mix, zeros, read_buffer)
                 position += count
                 emitted += count
                 self.chunks += 1
-                result = out if count < size else chunk
+                result = out
                 del chunk, out
                 if self._squeeze:
                     result = result[:, 0]

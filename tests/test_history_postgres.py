@@ -24,7 +24,9 @@ import pytest
 from history_support import check, kill_half_way_through_an_append, results, timing
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from team_support import CATALOG, fill_store
 
+from auralis_perf.dashboard import build_dashboard
 from auralis_perf.history import SCHEMA_VERSION, HistorySchemaError, HistoryStore, resolve_baseline
 
 pytestmark = pytest.mark.postgres
@@ -164,3 +166,13 @@ def test_postgres_killed_append_leaves_nothing(pg_url: str, tmp_path: Path) -> N
         assert store.count_runs() == 0 and store.integrity_problems() == []
         store.append(_doc("after", 1.0))
         assert store.count_runs() == 1
+
+
+def test_postgres_dashboard_reads_the_whole_shared_store(pg_url: str, tmp_path: Path) -> None:
+    with HistoryStore(pg_url) as store:
+        docs = fill_store(store, machines=3, engines=("reference",), profiles=("smoke",), runs_per_key=2)
+    built = build_dashboard(pg_url, tmp_path / "site")
+    html = built.path.read_text(encoding="utf-8")
+    assert built.runs == len(docs) == 6
+    assert all(f'id="chart-{check_id}-reference-smoke"' in html for check_id in CATALOG.ids())
+    assert html.count('<tr id="run-') == 6 and html.count("[fp-m") >= 3

@@ -294,7 +294,7 @@ def plot_optimization(run: NotebookRun):
         last = d["rounds"][-1]
         waits = f"{last['waits']} waits, " if "waits" in last else ""  # pool-event figures have no wait count
         ax_pool.set_title(f"{d['threads']} readers, pool {d['pool_size']}+{d['max_overflow']}: "
-                          f"{waits}peak {last['peak_checked_out']} out, "
+                          f"{waits}p95 read {d['read_ms']['p95']:.1f} ms, peak {last['peak_checked_out']} out, "
                           f"{int(r20.value)} leaked (DB-20)", fontsize=8)
     ax_pool.set_xlabel("read latency (ms)")
     ax_pool.set_ylabel("reads")
@@ -307,8 +307,8 @@ def pool_table_html(run: NotebookRun) -> str:
     r = record(run, "DB-20")
     if r is None or "rounds" not in r.details:
         return "<p>DB-20 has no pool figures.</p>"
-    keys = ["threads", "reads", "checkouts", "checkins", "peak_checked_out", "peak_overflow", "waits",
-            "max_wait_seconds", "checked_out", "connections_open", "wall_s"]
+    keys = ["threads", "reads", "checkouts", "checkins", "peak_checked_out", "checked_out", "connections_opened",
+            "connections_open", "wall_s"]
     rows = [[f"{row.get(k):.4g}" if isinstance(row.get(k), float) else str(row.get(k)) for k in keys]
             for row in r.details["rounds"]]
     return _table(keys, rows, escape_columns=set(range(len(keys))))

@@ -75,7 +75,7 @@ SIZES = {
               "fill_budget": 15_000, "lru_accesses": 400, "selective_edits": 3,
               "cascade_artists": 2},
     "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 6000, "entity_rounds": 5, "stale_steps": 100,
-                 "fill_rounds": 2, "fill_budget": 20_000, "lru_accesses": 1000,
+                 "fill_rounds": 1, "fill_budget": 20_000, "lru_accesses": 1000,
                  "selective_edits": 5, "cascade_artists": 5},
     "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 20_000, "entity_rounds": 5, "stale_steps": 600, "fill_rounds": 2,
              "fill_budget": 40_000, "lru_accesses": 3000, "selective_edits": 8,

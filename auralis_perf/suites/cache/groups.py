@@ -212,7 +212,8 @@ def fill_ops(built: BuiltLibrary, seed: int = 104) -> list:
             ops.append(("count_tracks", {"genre": genre, "year_from": year, "year_to": year}))
     for year in model.years:
         ops.append(("list_tracks", {"year_from": year, "year_to": year, "sort": "added", "limit": PAGE}))
-    ops += [("find_by_title", {"prefix": p}) for p in model.prefixes]
+    if LibraryFeature.TITLE_PREFIX in model.features:  # an optional read
+        ops += [("find_by_title", {"prefix": p}) for p in model.prefixes]
     rng = np.random.default_rng(seed)
     return [ops[i] for i in rng.permutation(len(ops))]
 

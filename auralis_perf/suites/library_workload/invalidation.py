@@ -174,11 +174,12 @@ def track_reads(lib: Any, track: Any, *, new_title: str | None = None, new_genre
     reads: list[Op] = [("get_track", {"track_id": track.id}),
                        ("get_track_by_path", {"path": track.path}),
                        ("get_tracks", {"track_ids": [track.id, max(1, track.id - 1)]})]
+    prefixes = LibraryFeature.TITLE_PREFIX in library_features(lib)  # an optional read
     for title in filter(None, (track.title, new_title)):
         words = _words(title)
         if words:
             reads.append(("search", {"text": words[0]}))
-        if len(title) >= 3:
+        if prefixes and len(title) >= 3:
             reads.append(("find_by_title", {"prefix": title[:3].lower()}))
     if track.album_id is not None:
         reads += [("album_tracks", {"album_id": track.album_id}), ("get_album", {"album_id": track.album_id})]

@@ -8,7 +8,9 @@ entry expiring after its method's TTL (checked on read), and invalidated by func
 It counts hits and misses, not evictions nor bytes.
 
 Because it is process-wide, the adapter empties it whenever a library opens or closes, and reports its
-counts as differences from when this library opened.
+counts as differences from when this library opened. Evictions (and expiries, which the protocol counts
+with them) are counted by the adapter around the cache's own `set` and `get` (`EvictionCounter`), which
+it wraps without changing what they do.
 """
 from __future__ import annotations
 
@@ -25,6 +27,45 @@ METHOD_TTLS = {"search_tracks": 60, "get_tracks_by_genre": 300, "get_tracks_by_a
                "get_all_tracks": 300}
 
 
+class EvictionCounter:
+    """Counts the entries Auralis's QueryCache drops by itself: on `set` when full (its eviction) and on
+    `get` of an expired entry. Installed once per cache instance, as instance attributes over its methods."""
+
+    def __init__(self, cache: Any) -> None:
+        self.count = 0
+        self._cache = cache
+        self._set, self._get = cache.set, cache.get
+        cache.set, cache.get = self.set, self.get
+
+    def _held(self) -> dict[str, Any]:
+        return getattr(self._cache, "_cache")  # its entry dict: read, never changed here
+
+    def set(self, key: str, value: Any, ttl: Optional[int] = None, metadata: Optional[dict[str, Any]] = None) -> None:
+        held = self._held()
+        before, new = len(held), key not in held
+        self._set(key, value, ttl=ttl, metadata=metadata)
+        if new:
+            self.count += max(0, before + 1 - len(held))
+
+    def get(self, key: str) -> Any:
+        held = self._held()
+        was_held = key in held
+        value = self._get(key)
+        if was_held and key not in held:
+            self.count += 1  # expired: dropped by the read
+        return value
+
+
+_counters: dict[int, EvictionCounter] = {}
+
+
+def eviction_counter(cache: Any) -> EvictionCounter:
+    """The counter of this QueryCache instance (installed on first use)."""
+    if id(cache) not in _counters:
+        _counters[id(cache)] = EvictionCounter(cache)
+    return _counters[id(cache)]
+
+
 class AuralisQueryCache:
     """The module-level QueryCache; `get`/`put`/`keys` drive it directly (the eviction-order check)."""
 
@@ -35,8 +76,9 @@ class AuralisQueryCache:
         # measure that very cache (its entries, its order), not a copy.
         self._cache = getattr(cache_module, "_global_cache")
         self._clear_all = cache_module.clear_cache
+        self._evictions = eviction_counter(self._cache)
         stats = self._cache.get_stats()
-        self._base = (stats["hits"], stats["misses"])
+        self._base = (stats["hits"], stats["misses"], self._evictions.count)
 
     def bound(self, entries: int) -> int:
         """Set the cache's entry bound (its public `max_size`); returns the previous one."""
@@ -48,7 +90,7 @@ class AuralisQueryCache:
     def stats(self) -> dict[str, Any]:
         s = self._cache.get_stats()
         return {"hits": s["hits"] - self._base[0], "misses": s["misses"] - self._base[1],
-                "evictions": None,  # Auralis's QueryCache does not count them
+                "evictions": self._evictions.count - self._base[2],  # counted by the adapter (see EvictionCounter)
                 "entries": s["size"], "bytes": None, "max_entries": s["max_size"], "max_bytes": None}
 
     def clear(self) -> None:
@@ -74,7 +116,8 @@ class AuralisQueryCache:
                 "eviction": "oldest inserted entry when full; reads do not refresh an entry",
                 "expiry": "per entry at its method's TTL, checked when read",
                 "invalidation": "by function name (LibraryManager's writes name the functions they affect)",
-                "counts": "hits and misses; no eviction or byte counts"}
+                "counts": "hits and misses by Auralis; evictions and expiries by the adapter around its set/get; "
+                          "no byte counts"}
 
 
 class AuralisLibraryCaches:

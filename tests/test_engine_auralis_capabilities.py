@@ -288,3 +288,11 @@ def test_scan_uses_auralis_scanner_and_reports_files_by_path(library, engine, tm
         assert (second.changed, second.removed, second.added) == ((str(files[0]),), (str(files[1]),), ())
         assert cache.stats()["entries"] == 0  # told of the changed file
     assert library.repo.get_track_by_path(str(files[1])) is None
+
+
+def test_artist_albums_come_from_auralis_artist_with_its_albums(library):
+    items = generate_tracks(12, seed=5)
+    ids = library.bulk_import(items)
+    track = library.repo.get_track(ids[0])
+    albums = library.repo.artist_albums(track.artist_id)
+    assert track.album_id in {a.id for a in albums} and all(a.artist_id == track.artist_id for a in albums)

@@ -167,7 +167,7 @@ class ArtistRepository(_Repository):
     def get_by_id(self, artist_id):
         session = self.get_session()
         try:
-            return session.query(Artist).filter(Artist.id == artist_id).first()
+            return session.query(Artist).options(joinedload(Artist.albums)).filter(Artist.id == artist_id).first()
         finally:
             session.close()
 

@@ -296,3 +296,10 @@ def test_artist_albums_come_from_auralis_artist_with_its_albums(library):
     track = library.repo.get_track(ids[0])
     albums = library.repo.artist_albums(track.artist_id)
     assert track.album_id in {a.id for a in albums} and all(a.artist_id == track.artist_id for a in albums)
+
+
+def test_newest_first_is_auralis_recent_listing_cached_by_it(library):
+    library.bulk_import(generate_tracks(15, seed=6))
+    page = library.cached.list_tracks(sort="added", descending=True, limit=5)
+    assert library.cached.list_tracks(sort="added", descending=True, limit=5) == page
+    assert library.caches["query"].stats()["hits"] == 1 and len(page.items) == 5

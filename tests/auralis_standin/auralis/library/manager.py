@@ -59,6 +59,10 @@ class LibraryManager:
         return self.tracks.get_by_artist(artist_name, limit)
 
     @cached_query(ttl=180)
+    def get_recent_tracks(self, limit=50, offset=0):
+        return self.tracks.get_recent(limit, offset)
+
+    @cached_query(ttl=180)
     def get_favorite_tracks(self, limit=50, offset=0):
         return self.tracks.get_favorites(limit, offset)
 

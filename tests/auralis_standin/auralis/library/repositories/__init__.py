@@ -102,6 +102,14 @@ class TrackRepository(_Repository):
         finally:
             session.close()
 
+    def get_recent(self, limit=50, offset=0):
+        session = self.get_session()
+        try:
+            q = session.query(Track).order_by(Track.created_at.desc())
+            return self._page(q, limit, offset), q.count()
+        finally:
+            session.close()
+
     def get_favorites(self, limit=50, offset=0):
         session = self.get_session()
         try:

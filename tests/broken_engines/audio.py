@@ -10,12 +10,11 @@ import mmap
 import threading
 import time
 from collections.abc import Mapping
-from os import PathLike
 from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Capability, Stream
+from auralis_perf.engines import Capability, PlaybackSession, Stream
 from broken_engines.base import DelegatingEngine, DelegatingStream
 
 MB = 1024 * 1024
@@ -51,9 +50,9 @@ class SlowStart(DelegatingEngine):
     def stream(self, source: Any, **options: Any) -> Stream:
         return _LateFirstChunk(super().stream(source, **options))
 
-    def open_playback(self, path: str | PathLike[str], **options: Any) -> Any:
+    def open_playback(self, **options: Any) -> PlaybackSession:
         time.sleep(self.DELAY_S)
-        return super().open_playback(path, **options)
+        return super().open_playback(**options)
 
 
 class _SlowSwitch(DelegatingStream):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Engine, KernelPair, Stream, get_engine
+from auralis_perf.engines import Engine, KernelPair, PlaybackSession, Stream, get_engine
 
 
 class DelegatingEngine(Engine):
@@ -43,8 +43,8 @@ class DelegatingEngine(Engine):
     def kernels(self) -> Mapping[str, KernelPair]:
         return self.inner.kernels()
 
-    def open_playback(self, path: str | PathLike[str], **options: Any) -> Any:
-        return self.inner.open_playback(path, **options)
+    def open_playback(self, **options: Any) -> PlaybackSession:
+        return self.inner.open_playback(**options)
 
     def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
         return self.inner.analyze(audio, sample_rate, kind, **options)

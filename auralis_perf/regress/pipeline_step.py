@@ -38,6 +38,7 @@ class RegressionOutcome:
     history_url: str | None = None
     plots: list[TrendPlot] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    baseline_results: dict[str, Any] | None = None   # the document compared with (its profiles feed diffs)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -95,6 +96,7 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
         if options.baseline:
             choice = resolve_baseline(options.baseline, results, None, cross_machine=options.cross_machine)
             outcome.comparison = compare(results, choice.results, catalog, baseline_label=choice.label)
+            outcome.baseline_results = choice.results
         else:
             outcome.message = "History switched off (--no-history): nothing compared, nothing stored."
         return _saved(outcome, out_dir)
@@ -111,6 +113,7 @@ def run_regression_step(results: dict[str, Any], options: HistoryOptions, *, cat
             history = _check_histories(store, results)  # this machine's own run-to-run noise, whatever the baseline
             outcome.comparison = compare(results, choice.results, catalog, baseline_label=choice.label,
                                          history=history)
+            outcome.baseline_results = choice.results
         else:
             outcome.message = f"Nothing to compare with: {choice.label}. This run is now the first of its history."
         try:
@@ -159,6 +162,7 @@ def make_baseline_hook(options: HistoryOptions, engines: Sequence[str], profile:
         critical, sections = False, []
         for engine_run in engine_runs:
             outcome = run_regression_step(engine_run.results, options, catalog=catalog, out_dir=engine_run.base)
+            engine_run.baseline_results = outcome.baseline_results
             if outcome.comparison is not None:
                 changes = (changes or []) + [d | {"engine": engine_run.engine} for d in outcome.comparison.to_dicts()]
             critical = critical or outcome.exit_code == ExitCode.REGRESSED

@@ -17,6 +17,7 @@ from typing import Any
 
 from auralis_perf.catalog import TIERS
 from auralis_perf.report.comparison import comparison_view
+from auralis_perf.report.explain import explain_line, explanation_html
 from auralis_perf.report.formatting import STATUS_COLOURS, format_duration, format_value, tier_mark
 from auralis_perf.report.model import CATEGORY_TITLES, EngineSummary, summarize
 from auralis_perf.report.notebook_html import TEMPLATES, notebook_body
@@ -81,7 +82,8 @@ def render_report(runs: Sequence[RunInput], *, title: str = "auralis-perf report
     summaries = [summarize(doc, base) for doc, base in runs]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(value=format_value, tier=tier_mark, duration=format_duration)
+    env.filters.update(value=format_value, tier=tier_mark, duration=format_duration,
+                       explain=lambda x, prefix="": Markup(explanation_html(x, prefix)), explain_line=explain_line)
     engines = [{"summary": s, "sections": _sections(s), "machine_facts": machine_facts(s.run.get("machine") or {}),
                 "machine_details": _flatten(s.run.get("machine") or {}),
                 "parameters": _flatten(s.run.get("parameters") or {})} for s in summaries]

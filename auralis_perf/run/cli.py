@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from auralis_perf.catalog import ThresholdsError, load_catalog
 from auralis_perf.categories import CATEGORIES, NAMES
+from auralis_perf.explain.select import DEFAULT_EXPLAIN, EXPLAIN_CHOICES
 from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
 from auralis_perf.suites import PROFILES
 
@@ -57,6 +58,8 @@ class RunConfig:
     junit: Path | None = None
     #: --audio files found in folders but left out as unreadable: (path, problem), shown in the report.
     audio_skipped: tuple[tuple[Path, str], ...] = ()
+    #: Which checks get a profile under them in the report (auralis_perf.explain): all | failing | none.
+    explain: str = DEFAULT_EXPLAIN
 
     @property
     def multi_engine(self) -> bool:
@@ -98,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary-to", type=Path, metavar="PATH",
                    help="append the run's summary.md (Markdown) to PATH, e.g. $GITHUB_STEP_SUMMARY")
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report, one testcase per check")
+    p.add_argument("--explain", choices=EXPLAIN_CHOICES, default=DEFAULT_EXPLAIN,
+                   help="profile timing and memory checks in one extra, untimed run of their group and show where "
+                        "the time or memory went under the check: 'failing' (default) those that miss a tier or "
+                        "regress, 'all' every one, 'none' no profiling")
     from auralis_perf.regress.options import add_history_arguments  # --history-url, --baseline, ...
 
     add_history_arguments(p)
@@ -128,7 +135,7 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
                      audio_skipped=audio_choice.skipped,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
-                     history=history, summary_to=summary_to, junit=junit)
+                     history=history, summary_to=summary_to, junit=junit, explain=args.explain)
 
 
 def path_safe(name: str) -> str:

@@ -87,6 +87,8 @@ class EngineRun:
     results_path: Path
     results: dict[str, Any]
     outcomes: list[NotebookOutcome] = field(default_factory=list)
+    #: The baseline's results document once the baseline hook compared this run (for profile diffs).
+    baseline_results: dict[str, Any] | None = None
 
 
 @dataclass
@@ -263,6 +265,27 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
                      outcomes=outcomes)
 
 
+def explain_runs(config: RunConfig, engine_runs: Sequence[EngineRun], *,
+                 changes: list[dict[str, Any]] | None = None) -> None:
+    """The explain step (auralis_perf.explain.step): profile what --explain asks for, in a child process
+    after every figure is measured, and rewrite results.json with the explanations. With `changes` (the
+    baseline verdicts) the regressed checks too, and each profile is diffed with the baseline's."""
+    from auralis_perf.explain.step import add_diffs, explain_results
+
+    if config.explain == "none":
+        return
+    for r in engine_runs:
+        regressed = [c["id"] for c in changes or [] if c.get("verdict") == "regressed" and c.get("engine") == r.engine]
+        explain_results(r.results, base=r.base, mode=config.explain, engine=r.engine, profile=config.profile,
+                        audio=config.audio, thresholds=config.thresholds, timeout=config.timeout,
+                        work=config.out / "work" / "explain" / path_safe(r.engine),
+                        env=kernel_env(config.out / "work"), regressed=regressed)
+        add_diffs(r.results, r.baseline_results)
+        write_json_atomic(r.results_path, r.results)
+    if not config.keep_work:
+        shutil.rmtree(config.out / "work", ignore_errors=True)
+
+
 def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunOutcome:
     """Execute the whole run described by `config`; returns what happened, including the exit code."""
     from auralis_perf.run.progress import Progress
@@ -281,6 +304,7 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
             base = config.out / path_safe(engine) if config.multi_engine else config.out
             engine_runs.append(run_engine(config, engine, base, catalog, progress, batch_id=batch_id,
                                           machine=machine, versions=versions, control=control))
+        explain_runs(config, engine_runs)  # failing checks: profiled before the history keeps the run
     finally:
         progress.close()
         if not config.keep_work:
@@ -290,6 +314,7 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
                                                      "results": {r.engine: _relative(r.results_path, config.out)
                                                                  for r in engine_runs}})
     changes, critical_regressed, changes_html = baseline_hook(config, engine_runs) if baseline_hook else (None, False, None)
+    explain_runs(config, engine_runs, changes=changes)  # regressed checks, and diffs against the baseline
     outcome = RunOutcome(config=config, engine_runs=engine_runs, report_path=None,
                          exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed),
                          changes=changes)

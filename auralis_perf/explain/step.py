@@ -1,0 +1,94 @@
+"""The pipeline's explain step: after the notebooks (and again after the baseline comparison), profile the
+chosen checks of each engine in one child process and put the explanations into results.json.
+
+Where the profiled re-run happens, and why there: the notebook kernels hold a warm engine, but papermill
+has shut each kernel down when its notebook ends, and which checks regressed is only known after every
+notebook ran and the baseline was compared. A child process per engine (the same interpreter and kernel
+environment as the notebooks) can run any group on request, after all figures are measured, so nothing it
+does can touch a figure; a crash in native code under a profiler costs the explanation, not the run; and
+a run where nothing fails starts no child at all. Its cost is reported in `run.explain`, never in a figure.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from auralis_perf.explain.diff import profile_diff
+from auralis_perf.explain.select import profile_kind, wanted
+from auralis_perf.results import write_json_atomic
+
+PROFILES_DIR = "profiles"
+
+
+def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: str, profile: str,
+                    audio: Iterable[str | Path] = (), thresholds: str | Path | None = None, work: Path,
+                    timeout: float, env: Mapping[str, str] | None = None, regressed: Iterable[str] = ()) -> dict[str, Any]:
+    """Profile the checks of `results` that `mode` asks for (and the `regressed` ones) not explained yet;
+    put each explanation in its record's details; returns what this pass did and cost (also added to
+    `results["run"]["explain"]`). The caller rewrites results.json."""
+    regressed = set(regressed)
+    chosen = {c["id"]: profile_kind(c) for c in results["checks"]
+              if wanted(c, mode, regressed) and "explanation" not in (c.get("details") or {})}
+    info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
+    if not chosen:
+        return info
+    work.mkdir(parents=True, exist_ok=True)
+    request, answer = work / f"explain-request-{os.getpid()}.json", work / f"explain-answer-{os.getpid()}.json"
+    answer.unlink(missing_ok=True)
+    write_json_atomic(request, {"engine": engine, "profile": profile, "audio": [str(p) for p in audio],
+                                "workdir": str(work / "scratch"), "out": str(base / PROFILES_DIR),
+                                "thresholds": str(thresholds) if thresholds else None, "checks": chosen,
+                                "answer": str(answer)})
+    started = time.monotonic()
+    problem = None
+    try:
+        done = subprocess.run([sys.executable, "-m", "auralis_perf.explain.child", str(request)],
+                              env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            problem = f"the profiling process exited with {done.returncode}: {done.stderr.strip()[-400:]}"
+    except subprocess.TimeoutExpired:
+        problem = f"the profiling process exceeded {timeout:g} s"
+    cost = time.monotonic() - started
+    answers = json.loads(answer.read_text(encoding="utf-8")) if answer.is_file() else {}
+    for record in results["checks"]:
+        if record["id"] in chosen:
+            explanation = answers.get(record["id"]) or {"kind": chosen[record["id"]],
+                                                        "problem": problem or "the profiling process gave no answer"}
+            record.setdefault("details", {})["explanation"] = _with_links(explanation)
+    info["passes"].append({"checks": sorted(chosen), "cost_s": round(cost, 3), "problem": problem})
+    info["cost_s"] = round(sum(p["cost_s"] for p in info["passes"]), 3)
+    return info
+
+
+def _with_links(explanation: dict[str, Any]) -> dict[str, Any]:
+    """Side files named relative to the run folder (the report links them from there)."""
+    if explanation.get("html"):
+        explanation = explanation | {"html": f"{PROFILES_DIR}/{explanation['html']}"}
+    return explanation
+
+
+def add_diffs(results: dict[str, Any], baseline: Mapping[str, Any] | None) -> int:
+    """Give each time explanation a diff against the baseline's profile of that check, when the baseline
+    kept one; returns how many diffs were made."""
+    if not baseline:
+        return 0
+    before = {c.get("id"): (c.get("details") or {}).get("explanation") for c in baseline.get("checks", [])}
+    made = 0
+    for record in results["checks"]:
+        now = (record.get("details") or {}).get("explanation")
+        old = before.get(record["id"])
+        if now and old and now.get("kind") == "time" == old.get("kind") and not now.get("problem") and not old.get("problem"):
+            now["diff"] = profile_diff(old, now)
+            now["diff_baseline"] = (baseline.get("run") or {}).get("id")
+            made += 1
+    return made
+
+
+def rewrite_results(path: Path, results: dict[str, Any]) -> Path:
+    return write_json_atomic(path, results)

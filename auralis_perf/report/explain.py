@@ -1,0 +1,73 @@
+"""The explanation under a check in the report: top functions (time) or call sites (memory), the profile
+diff against the baseline, a link to the full profile (a side file in the run folder, never inlined)."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+
+def _pct(share: float | None) -> str:
+    return f"{100 * (share or 0.0):.1f} %"
+
+
+def _function_rows(rows: list[dict[str, Any]], share_key: str) -> str:
+    cells = []
+    for r in rows:
+        via = f" <span class='muted'>(compiled, via {escape(r['dispatcher'])})</span>" if r.get("dispatcher") else ""
+        cells.append(f"<tr><td><code>{escape(str(r.get('function')))}</code>{via}</td>"
+                     f"<td class='muted'>{escape(str(r.get('module')))}</td><td class='num'>{_pct(r.get(share_key))}</td></tr>")
+    return "".join(cells)
+
+
+def explanation_html(x: dict[str, Any], link_prefix: str = "") -> str:
+    """HTML for one check's `details["explanation"]` (every value escaped)."""
+    if x.get("problem"):
+        return (f"<div class='explain'><b>No explanation</b> ({escape(x.get('kind') or '')} profile): "
+                f"{escape(x['problem'])}. The verdict above is unaffected.</div>")
+    parts = [f"<div class='explain'><b>Why</b> — {escape(x.get('kind', ''))} profile of group "
+             f"<i>{escape(str(x.get('group')))}</i> (shared by {escape(', '.join(x.get('shared_by') or []))}), "
+             f"{escape(str(x.get('profiler')))}, profiling cost {x.get('cost_s', 0):.1f} s, not in any figure"]
+    if x.get("html"):
+        href = escape(link_prefix + x["html"], quote=True)
+        parts.append(f"; <a href='{href}'>full {'call tree' if x.get('kind') == 'time' else 'flame graph'}</a>")
+    parts.append(".")
+    if x.get("kind") == "time":
+        for title, key, share in (("by own time", "top_own", "own_share"), ("by total time", "top_total", "total_share")):
+            parts.append(f"<table class='explain-top'><caption>Top functions {title}</caption>"
+                         f"<thead><tr><th>function</th><th>module</th><th>share</th></tr></thead>"
+                         f"<tbody>{_function_rows(x.get(key) or [], share)}</tbody></table>")
+        if "diff" in x:
+            rows = "".join(
+                f"<tr><td><code>{escape(str(d.get('function')))}</code></td><td class='muted'>{escape(str(d.get('module')))}</td>"
+                f"<td class='num'>{_pct(d.get('own_share_before'))} → {_pct(d.get('own_share_after'))}</td>"
+                f"<td class='num'>+{100 * d['growth']:.1f} pt</td></tr>" for d in x["diff"])
+            parts.append(f"<table class='explain-diff'><caption>Share of own time grown since baseline "
+                         f"{escape(str(x.get('diff_baseline')))}</caption><thead><tr><th>function</th><th>module</th>"
+                         f"<th>own share</th><th>grew by</th></tr></thead><tbody>"
+                         f"{rows or '<tr><td colspan=4>no function grew by half a point or more</td></tr>'}</tbody></table>")
+    else:
+        rows = "".join(
+            f"<tr><td><code>{escape(s.get('function') or '')}</code> {escape(s.get('file', ''))}:{s.get('line')}"
+            + (f" <span class='muted'>called from {escape(s['caller'])}</span>" if s.get("caller") else "")
+            + f"</td><td class='num'>{s.get('mb', 0):.1f} MB</td><td class='num'>{_pct(s.get('share'))}</td></tr>"
+            for s in x.get("top_sites") or [])
+        parts.append(f"<table class='explain-top'><caption>Alive at the peak ({x.get('peak_mb', 0):.1f} MB), by call site"
+                     f"</caption><thead><tr><th>call site</th><th>held</th><th>share</th></tr></thead><tbody>{rows}</tbody></table>")
+        if x.get("note"):
+            parts.append(f"<p class='muted'>{escape(x['note'])}</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def explain_line(run: dict[str, Any]) -> str:
+    """One line on the run's explain step: mode, checks profiled, cost (or '' when it did nothing)."""
+    info = run.get("explain") or {}
+    passes = info.get("passes") or []
+    if not info:
+        return ""
+    checks = sorted({c for p in passes for c in p.get("checks", [])})
+    text = (f"--explain {info.get('mode')}: {len(checks)} check(s) profiled"
+            + (f" ({', '.join(checks)})" if checks else "")
+            + f", profiling cost {info.get('cost_s', 0.0):.1f} s, outside every figure")
+    problems = [p["problem"] for p in passes if p.get("problem")]
+    return text + (f"; problem: {'; '.join(problems)}" if problems else "")

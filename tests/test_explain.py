@@ -1,0 +1,168 @@
+"""The explain step on small doubles: a failing check's profile names the slowed function, the profile diff
+puts the slowed function first, a failing profiler leaves the verdict untouched, and the report shows it."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from auralis_perf import suites
+from auralis_perf.catalog import load_catalog
+from auralis_perf.explain import child, step
+from auralis_perf.explain.diff import profile_diff
+from auralis_perf.explain.memory import profile_memory
+from auralis_perf.explain.select import profile_kind, wanted
+from auralis_perf.report.explain import explanation_html
+from auralis_perf.results import CheckResult
+from auralis_perf.results import evaluate as judge
+
+CATALOG = load_catalog()
+
+
+def follower(n: int) -> float:
+    """A stand-in for an envelope follower: pure Python, so the sampler sees it by name."""
+    level = 0.0
+    for i in range(n):
+        level = 0.999 * level + (i % 7) * 0.001
+    return level
+
+
+def equaliser(n: int) -> float:
+    total = 0.0
+    for i in range(n):
+        total += (i % 5) * 0.5
+    return total
+
+
+def group_of(follower_n: int, equaliser_n: int = 60_000) -> suites.Group:
+    def workload(ctx: suites.SuiteContext) -> list[CheckResult]:
+        follower(follower_n)
+        equaliser(equaliser_n)
+        return [judge(CATALOG["RT-02"], 1.0)]
+    return suites.Group("realtime", "Real-time factor", ("RT-02",), workload)
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> suites.SuiteContext:
+    return suites.SuiteContext(engine=SimpleNamespace(name="double"), profile="smoke", workdir=tmp_path / "w",
+                               catalog=CATALOG)
+
+
+def test_a_failing_checks_profile_names_the_slowed_function(ctx, tmp_path):
+    answer = child.profile_group(ctx, group_of(400_000), "time", tmp_path / "profiles", stem="RT-02")
+    assert answer["top_own"][0]["function"] == "follower"
+    assert answer["top_own"][0]["module"] == __name__ and answer["top_own"][0]["own_share"] > 0.5
+    assert (tmp_path / "profiles" / "RT-02.html").stat().st_size > 1000  # the full call tree, a side file
+    assert answer["profiler"].startswith("pyinstrument") and answer["cost_s"] > 0
+    # the harness between the profiler and the workload (run_group, the lambda) is not listed
+    assert all(r["module"] not in ("auralis_perf.suites", "auralis_perf.explain.timing") for r in answer["top_total"])
+    html = explanation_html(answer | {"kind": "time", "group": "Real-time factor", "shared_by": ["RT-02"],
+                                      "html": "profiles/RT-02.html"})
+    assert "follower" in html and "href='profiles/RT-02.html'" in html
+
+
+def test_the_diff_puts_the_slowed_function_first(ctx, tmp_path):
+    before = child.profile_group(ctx, group_of(60_000), "time", tmp_path, stem="before")
+    after = child.profile_group(ctx, group_of(400_000), "time", tmp_path, stem="after")
+    diff = profile_diff(before, after)
+    assert diff and diff[0]["function"] == "follower" and diff[0]["growth"] > 0.1
+    assert all(d["function"] != "equaliser" for d in diff)  # its share shrank
+
+
+def test_memory_profile_names_the_site_holding_memory_at_the_peak(tmp_path):
+    def hold() -> int:
+        kept = [bytearray(4 * 2**20) for _ in range(5)]
+        return len(kept)
+
+    _, profile = profile_memory(hold, tmp_path, "MEM-X", use_memray=False)
+    top = profile.summary()["top_sites"][0]
+    assert top["file"] == __file__ and top["mb"] >= 15 and "tracemalloc" in profile.profiler
+
+
+def test_a_failing_profiler_leaves_the_verdict_untouched(ctx, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("sampler crashed")
+
+    monkeypatch.setattr(child, "profile_call", broken)
+    session = SimpleNamespace(context=ctx, group_answering=lambda check_id: group_of(1000))
+    answers = child.explain_checks(session, {"RT-02": "time"}, tmp_path)
+    assert "sampler crashed" in answers["RT-02"]["problem"]
+    assert "verdict above is unaffected" in explanation_html(answers["RT-02"])
+
+
+SLOW_SUITE = '''
+from auralis_perf.catalog import load_catalog
+from auralis_perf.results import evaluate as judge
+from auralis_perf.suites import group
+
+def follower(n):
+    level = 0.0
+    for i in range(n):
+        level = 0.999 * level + (i % 7) * 0.001
+    return level
+
+@group("Real-time factor", category="realtime", ids=["RT-02"])
+def rtf(ctx):
+    follower(300_000)
+    return [judge(load_catalog()["RT-02"], 0.5)]
+'''
+
+
+def results_doc(status_value: float) -> dict:
+    record = judge(CATALOG["RT-02"], status_value).to_dict()
+    return {"run": {"id": "r1"}, "checks": [record, judge(CATALOG["RT-05"], 1.0).to_dict()]}
+
+
+def test_the_step_profiles_failing_checks_in_a_child_and_never_changes_a_figure(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "slow_suite.py").write_text(textwrap.dedent(SLOW_SUITE))
+    env = {"PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")]),
+           "AURALIS_PERF_SUITES": "realtime=slow_suite"}
+    results = results_doc(0.5)
+    before = json.loads(json.dumps(results["checks"]))
+    assert before[0]["status"] == "fail" and wanted(before[0], "failing") and not wanted(before[1], "failing")
+    info = step.explain_results(results, base=tmp_path / "run", mode="failing", engine="reference", profile="smoke",
+                                work=tmp_path / "work", timeout=120, env=env)
+    explanation = results["checks"][0]["details"]["explanation"]
+    assert explanation.get("problem") is None, explanation
+    assert explanation["top_own"][0]["function"] == "follower"
+    assert (tmp_path / "run" / explanation["html"]).is_file()
+    assert info["passes"][0]["checks"] == ["RT-02"] and info["cost_s"] > 0
+    for old, new in zip(before, results["checks"]):  # figures and verdicts as measured
+        assert {k: v for k, v in new.items() if k != "details"} == {k: v for k, v in old.items() if k != "details"}
+    assert "explanation" not in results["checks"][1]["details"]
+
+
+def test_a_profiling_process_that_fails_says_so_and_keeps_the_verdict(tmp_path):
+    results = results_doc(0.5)
+    before = dict(results["checks"][0])
+    step.explain_results(results, base=tmp_path, mode="failing", engine="no-such-engine", profile="smoke",
+                         work=tmp_path / "work", timeout=120,
+                         env={"AURALIS_PERF_SUITES": "realtime=module_that_does_not_exist"})
+    record = results["checks"][0]
+    assert record["details"]["explanation"]["problem"]
+    assert (record["status"], record["value"], record["tiers"]) == (before["status"], before["value"], before["tiers"])
+
+
+def test_selection():
+    assert profile_kind({"unit": "x", "category": "realtime"}) == "time"
+    assert profile_kind({"unit": "MB", "category": "memory"}) == "memory"
+    assert profile_kind({"unit": "stale reads", "category": "cache"}) is None
+    passing = {"id": "RT-02", "unit": "x", "status": "pass", "value": 9.0}
+    assert not wanted(passing, "failing") and wanted(passing, "failing", regressed=["RT-02"])
+    assert wanted(passing, "all") and not wanted(passing, "none")
+    with pytest.raises(ValueError, match="--explain"):
+        wanted(passing, "sometimes")
+
+
+def test_diff_needs_a_baseline_profile():
+    now = {"details": {"explanation": {"kind": "time", "functions": {}}}, "id": "RT-02"}
+    assert step.add_diffs({"checks": [now]}, None) == 0
+    assert step.add_diffs({"checks": [now]}, {"run": {"id": "b"}, "checks": [{"id": "RT-02", "details": {}}]}) == 0
+    assert sys.modules["auralis_perf.explain.step"] is step

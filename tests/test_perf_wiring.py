@@ -223,6 +223,13 @@ def test_every_record_status_maps_to_its_pytest_outcome(tmp_path: Path, fake_sui
     assert run_meta["control"]["cpu"]["median_s"] > 0  # history normalises across machines by it
     assert run_meta["pytest"]["outcomes"]["RT-04"] == "skipped"
     assert run_meta["pytest"]["outcomes"]["RT-06"] == "error"
+    # --perf-explain failing (the default): the failing timing checks' group profiled once at the end, the
+    # passing ones not; the profile changes no figure (RT-02 still 5 x, fail)
+    by_id = {c["id"]: c for c in doc["checks"]}
+    explained = by_id["RT-02"]["details"]["explanation"]
+    assert explained["kind"] == "time" and explained["group"] == "Real-time factor", explained
+    assert (by_id["RT-02"]["value"], by_id["RT-02"]["status"]) == (5.0, "fail")
+    assert "explanation" not in by_id["RT-01"]["details"] and run_meta["explain"]["cost_s"] >= 0
 
     from auralis_perf.history import HistoryStore
 

@@ -32,9 +32,7 @@ def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: s
     """Profile the checks of `results` that `mode` asks for (and the `regressed` ones) not explained yet;
     put each explanation in its record's details; returns what this pass did and cost (also added to
     `results["run"]["explain"]`). The caller rewrites results.json."""
-    regressed = set(regressed)
-    chosen = {c["id"]: profile_kind(c) for c in results["checks"]
-              if wanted(c, mode, regressed) and "explanation" not in (c.get("details") or {})}
+    chosen = choose(results, mode, regressed)
     info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
     if not chosen:
         return info
@@ -56,12 +54,40 @@ def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: s
         problem = f"the profiling process exceeded {timeout:g} s"
     cost = time.monotonic() - started
     answers = json.loads(answer.read_text(encoding="utf-8")) if answer.is_file() else {}
+    return attach(results, chosen, answers, cost, problem or "the profiling process gave no answer")
+
+
+def explain_in_process(session: Any, results: dict[str, Any], *, base: Path, mode: str) -> dict[str, Any]:
+    """The same for the pytest front end: its `SuiteSession` still holds the warm engine when the session
+    ends, and every figure is measured by then, so the groups are re-run in this process."""
+    from auralis_perf.explain.child import explain_checks
+
+    chosen = choose(results, mode)
+    info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
+    if not chosen:
+        return info
+    started = time.monotonic()
+    answers = explain_checks(session, chosen, base / PROFILES_DIR)
+    return attach(results, chosen, answers, time.monotonic() - started, "no answer")
+
+
+def choose(results: Mapping[str, Any], mode: str, regressed: Iterable[str] = ()) -> dict[str, str]:
+    """{check id: "time"|"memory"} of the checks `mode` asks for that have no explanation yet."""
+    regressed = set(regressed)
+    return {c["id"]: profile_kind(c) for c in results["checks"]
+            if wanted(c, mode, regressed) and "explanation" not in (c.get("details") or {})}
+
+
+def attach(results: dict[str, Any], chosen: Mapping[str, str], answers: Mapping[str, Any], cost: float,
+           problem: str | None) -> dict[str, Any]:
+    """Put each chosen check's explanation (or the problem) in its record; log the pass and its cost."""
     for record in results["checks"]:
         if record["id"] in chosen:
-            explanation = answers.get(record["id"]) or {"kind": chosen[record["id"]],
-                                                        "problem": problem or "the profiling process gave no answer"}
+            explanation = answers.get(record["id"]) or {"kind": chosen[record["id"]], "problem": problem}
             record.setdefault("details", {})["explanation"] = _with_links(explanation)
-    info["passes"].append({"checks": sorted(chosen), "cost_s": round(cost, 3), "problem": problem})
+    info = results["run"].setdefault("explain", {"mode": "?", "passes": []})
+    info["passes"].append({"checks": sorted(chosen), "cost_s": round(cost, 3),
+                           "problem": problem if not answers else None})
     info["cost_s"] = round(sum(p["cost_s"] for p in info["passes"]), 3)
     return info
 

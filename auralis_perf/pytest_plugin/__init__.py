@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from auralis_perf.catalog import TIERS, Catalog, ThresholdsError, load_catalog
+from auralis_perf.explain.select import DEFAULT_EXPLAIN, EXPLAIN_CHOICES
 from auralis_perf.report.formatting import format_value
 from auralis_perf.suites import PROFILES, apply_suite_overrides
 
@@ -136,6 +137,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="thresholds TOML with every check (default: auralis_perf/catalog.toml)")
     group.addoption("--perf-audio", action="append", default=[], metavar="FILE_OR_DIR",
                     help="your own audio file or folder instead of generated music-like audio (repeatable)")
+    group.addoption("--perf-explain", choices=EXPLAIN_CHOICES, default=DEFAULT_EXPLAIN,
+                    help="with --perf-results/--perf-report: profile failing timing and memory checks (or all, or "
+                         "none) in one extra, untimed run of their group at the end; profiles/ beside the results")
     group.addoption("--perf-keep-work", action="store_true",
                     help="keep the scratch folder (generated audio, libraries) after the session")
 
@@ -146,7 +150,8 @@ class PerfSession:
     Registered as a plugin object by `pytest_configure`, so its hooks see the session's state."""
 
     def __init__(self, *, engine: str, profile: str, tier: str, results_path: Path | None, report_path: Path | None,
-                 thresholds: Path | None, audio: tuple[Path, ...], keep_work: bool) -> None:
+                 thresholds: Path | None, audio: tuple[Path, ...], keep_work: bool,
+                 explain: str = DEFAULT_EXPLAIN) -> None:
         self.engine = engine
         self.profile = profile
         self.tier = tier
@@ -155,6 +160,7 @@ class PerfSession:
         self.thresholds = thresholds
         self.audio = audio
         self.keep_work = keep_work
+        self.explain = explain
         self.runner: Any = None  # GroupRunner, built lazily: plain `make test` never imports the suites
         self.outcomes: dict[str, str] = {}
         self.env_set: list[str] = []  # environment variables this session set (and removes at the end)
@@ -180,6 +186,11 @@ class PerfSession:
         if self.runner is None:
             return
         document = self.runner.document(pytest={"tier": self.tier, "outcomes": dict(self.outcomes)})
+        written = self.results_path or self.report_path
+        if written is not None and self.explain != "none":  # every figure is measured: profiles change none
+            from auralis_perf.explain.step import explain_in_process
+
+            explain_in_process(self.runner.session, document, base=written.parent, mode=self.explain)
         if self.results_path is not None:
             self.runner.write(self.results_path, document)
         if self.report_path is not None:
@@ -259,7 +270,7 @@ def pytest_configure(config: pytest.Config) -> None:
         results_path=Path(results).resolve() if results else None,
         report_path=Path(config.getoption("--perf-report")).resolve() if config.getoption("--perf-report") else None,
         thresholds=Path(thresholds).resolve() if thresholds else None, audio=audio,
-        keep_work=config.getoption("--perf-keep-work"))
+        keep_work=config.getoption("--perf-keep-work"), explain=config.getoption("--perf-explain"))
     config.stash[_SESSION_KEY] = session
     config.pluginmanager.register(session, "auralis-perf-session")
 

@@ -64,6 +64,9 @@ def test_a_failing_checks_profile_names_the_slowed_function(ctx, tmp_path):
     html = explanation_html(answer | {"kind": "time", "group": "Real-time factor", "shared_by": ["RT-02"],
                                       "html": "profiles/RT-02.html"})
     assert "follower" in html and "href='profiles/RT-02.html'" in html
+    other = explanation_html({"kind": "time", "group": "Real-time factor", "shared_by": ["RT-01", "RT-02"]},
+                             check_id="RT-02", anchor_prefix="check-e-")
+    assert "href='#check-e-RT-01'" in other and "<table" not in other  # shown once per group, linked
 
 
 def test_the_diff_puts_the_slowed_function_first(ctx, tmp_path):

@@ -19,8 +19,16 @@ def _function_rows(rows: list[dict[str, Any]], share_key: str) -> str:
     return "".join(cells)
 
 
-def explanation_html(x: dict[str, Any], link_prefix: str = "") -> str:
-    """HTML for one check's `details["explanation"]` (every value escaped)."""
+def explanation_html(x: dict[str, Any], link_prefix: str = "", check_id: str | None = None,
+                     anchor_prefix: str = "") -> str:
+    """HTML for one check's `details["explanation"]` (every value escaped). A profile shared by several
+    checks of a group is shown in full under the first of them; the others point there."""
+    shared = x.get("shared_by") or []
+    if check_id and shared and check_id != shared[0] and not x.get("problem"):
+        first = escape(shared[0])
+        return (f"<div class='explain'><b>Why</b> — see the {escape(x.get('kind', ''))} profile of group "
+                f"<i>{escape(str(x.get('group')))}</i> under <a href='#{escape(anchor_prefix)}{first}'>{first}</a>"
+                " (one run of the group measures all its checks).</div>")
     if x.get("problem"):
         return (f"<div class='explain'><b>No explanation</b> ({escape(x.get('kind') or '')} profile): "
                 f"{escape(x['problem'])}. The verdict above is unaffected.</div>")

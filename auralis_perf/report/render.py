@@ -83,7 +83,7 @@ def render_report(runs: Sequence[RunInput], *, title: str = "auralis-perf report
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(value=format_value, tier=tier_mark, duration=format_duration,
-                       explain=lambda x, prefix="": Markup(explanation_html(x, prefix)), explain_line=explain_line)
+                       explain=lambda x, *args: Markup(explanation_html(x, *args)), explain_line=explain_line)
     engines = [{"summary": s, "sections": _sections(s), "machine_facts": machine_facts(s.run.get("machine") or {}),
                 "machine_details": _flatten(s.run.get("machine") or {}),
                 "parameters": _flatten(s.run.get("parameters") or {})} for s in summaries]

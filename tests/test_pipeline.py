@@ -388,9 +388,10 @@ def test_killed_run_leaves_no_results_json(fake_suites, generic_notebooks, tmp_p
 def test_real_realtime_notebook_smoke(tmp_path):
     """The real suite (whatever state it is in) through the real notebook: every RT ID gets a status."""
     out = tmp_path / "run"
+    # --explain none: the budget is the notebook's; the explain step has its own tests (test_explain.py)
     result = subprocess.run([sys.executable, str(ROOT / "run_report.py"), "--profile", "smoke", "--categories",
-                             "realtime", "--no-progress", "--out", str(out)], capture_output=True, text=True,
-                            timeout=600)
+                             "realtime", "--no-progress", "--explain", "none", "--out", str(out)],
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode in (0, 1, 2), result.stderr
     data = read_results(out / "results.json")
     assert [c["id"] for c in data["checks"]] == [f"RT-{i:02d}" for i in range(1, 21)]

@@ -303,3 +303,13 @@ def test_newest_first_is_auralis_recent_listing_cached_by_it(library):
     page = library.cached.list_tracks(sort="added", descending=True, limit=5)
     assert library.cached.list_tracks(sort="added", descending=True, limit=5) == page
     assert library.caches["query"].stats()["hits"] == 1 and len(page.items) == 5
+
+
+def test_mem14_measures_the_analyses_auralis_has_and_names_the_missing_one(engine, tmp_path, monkeypatch):
+    from auralis_perf.suites import SuiteContext
+    from auralis_perf.suites.memory.peak import SIZES, mem14_analysis
+
+    monkeypatch.setitem(SIZES["smoke"], "analysis_s", 3.0)  # a short signal: the plumbing, not the figure
+    result = mem14_analysis(SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "work"))
+    assert set(result.details["by_kind"]) == {"spectrum", "fingerprint"}
+    assert "no waveform" in result.details["kinds_not_offered"]["waveform"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from auralis_perf.engines import Capability
+from auralis_perf.engines import Capability, NotSupported
 from auralis_perf.measure.isolated import run_isolated
 from auralis_perf.measure.memory import (
     MB,
@@ -184,16 +184,24 @@ def mem14_analysis(ctx: SuiteContext) -> CheckResult:
     repeats = int(np.ceil(size["analysis_s"] / (len(block) / sr)))
     audio = np.ascontiguousarray(np.tile(block, (repeats, 1))[: int(size["analysis_s"] * sr)])
     warm_engine(ctx)
-    kinds = {}
+    kinds, absent = {}, {}
     for kind in ("spectrum", "waveform", "fingerprint"):
-        ctx.engine.analyze(audio[: sr * 2], sr, kind)  # warm-up on 2 s: compilation, plans
+        try:
+            ctx.engine.analyze(audio[: sr * 2], sr, kind)  # warm-up on 2 s: compilation, plans
+        except NotSupported as exc:  # an analysis the engine lacks: the others are still measured
+            absent[kind] = str(exc)
+            continue
         collect_garbage()
         result, peak = peak_rss_during(lambda: ctx.engine.analyze(audio, sr, kind), interval=0.01)
         del result
         kinds[kind] = {"delta_mb": peak.delta_mb, "peak_mb": peak.peak_mb, "before_mb": peak.baseline_mb,
                        "seconds": peak.duration_s, "series": downsample_series(peak.times_s, peak.series_mb)}
+    if not kinds:
+        raise NotSupported("the engine has none of the analyses spectrum, waveform, fingerprint: "
+                           + "; ".join(absent.values()))
     deltas = [k["delta_mb"] for k in kinds.values()]
     return record(ctx, "MEM-14", max(deltas), samples=deltas, kind="peak_rss", details={
+        "kinds_not_offered": absent,
         "what": "peak RSS above the RSS before each analysis (input already resident), the largest of "
                 "spectrum, waveform and fingerprint",
         "input_mb": audio.nbytes / MB, "input_seconds": len(audio) / sr, "by_kind": kinds,

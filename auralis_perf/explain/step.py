@@ -53,7 +53,10 @@ def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: s
     except subprocess.TimeoutExpired:
         problem = f"the profiling process exceeded {timeout:g} s"
     cost = time.monotonic() - started
-    answers = json.loads(answer.read_text(encoding="utf-8")) if answer.is_file() else {}
+    try:
+        answers = json.loads(answer.read_text(encoding="utf-8")) if answer.is_file() else {}
+    except (OSError, ValueError) as exc:
+        answers, problem = {}, f"the profiling process's answer could not be read: {exc}"
     return attach(results, chosen, answers, cost, problem or "the profiling process gave no answer")
 
 

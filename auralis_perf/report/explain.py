@@ -77,5 +77,5 @@ def explain_line(run: dict[str, Any]) -> str:
     text = (f"--explain {info.get('mode')}: {len(checks)} check(s) profiled"
             + (f" ({', '.join(checks)})" if checks else "")
             + f", profiling cost {info.get('cost_s', 0.0):.1f} s, outside every figure")
-    problems = [p["problem"] for p in passes if p.get("problem")]
+    problems = [p["problem"] for p in passes if p.get("problem")] + ([info["problem"]] if info.get("problem") else [])
     return text + (f"; problem: {'; '.join(problems)}" if problems else "")

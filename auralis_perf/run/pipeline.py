@@ -276,11 +276,15 @@ def explain_runs(config: RunConfig, engine_runs: Sequence[EngineRun], *,
         return
     for r in engine_runs:
         regressed = [c["id"] for c in changes or [] if c.get("verdict") == "regressed" and c.get("engine") == r.engine]
-        explain_results(r.results, base=r.base, mode=config.explain, engine=r.engine, profile=config.profile,
-                        audio=config.audio, thresholds=config.thresholds, timeout=config.timeout,
-                        work=config.out / "work" / "explain" / path_safe(r.engine),
-                        env=kernel_env(config.out / "work"), regressed=regressed)
-        add_diffs(r.results, r.baseline_results)
+        try:
+            explain_results(r.results, base=r.base, mode=config.explain, engine=r.engine, profile=config.profile,
+                            audio=config.audio, thresholds=config.thresholds, timeout=config.timeout,
+                            work=config.out / "work" / "explain" / path_safe(r.engine),
+                            env=kernel_env(config.out / "work"), regressed=regressed)
+            add_diffs(r.results, r.baseline_results)
+        except Exception as exc:  # an explanation must never cost the run, its figures or its verdicts
+            r.results["run"].setdefault("explain", {"mode": config.explain, "passes": []})["problem"] = (
+                f"the explain step failed: {type(exc).__name__}: {exc}")
         write_json_atomic(r.results_path, r.results)
     if not config.keep_work:
         shutil.rmtree(config.out / "work", ignore_errors=True)

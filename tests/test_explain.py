@@ -169,3 +169,24 @@ def test_diff_needs_a_baseline_profile():
     assert step.add_diffs({"checks": [now]}, None) == 0
     assert step.add_diffs({"checks": [now]}, {"run": {"id": "b"}, "checks": [{"id": "RT-02", "details": {}}]}) == 0
     assert sys.modules["auralis_perf.explain.step"] is step
+
+
+def test_a_failing_explain_step_keeps_results_and_verdicts(tmp_path, monkeypatch):
+    from auralis_perf.explain import step as explain_step
+    from auralis_perf.run import pipeline
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(explain_step, "explain_results", broken)
+    results = results_doc(0.5)
+    path = tmp_path / "results.json"
+    run = pipeline.EngineRun(engine="reference", base=tmp_path, results_path=path, results=results)
+    config = SimpleNamespace(explain="failing", profile="smoke", audio=(), thresholds=None, timeout=10,
+                             out=tmp_path, keep_work=False)
+    pipeline.explain_runs(config, [run])
+    written = json.loads(path.read_text())
+    assert "disk full" in written["run"]["explain"]["problem"]
+    assert written["checks"][0]["status"] == "fail" and written["checks"][0]["value"] == 0.5
+    assert pipeline.decide_exit_code([run]) == pipeline.decide_exit_code(
+        [pipeline.EngineRun(engine="reference", base=tmp_path, results_path=path, results=results_doc(0.5))])

@@ -26,13 +26,17 @@ matplotlib.use("Agg")
 
 from broken_engines import audio as broken_audio  # noqa: E402
 from broken_engines import kernels as broken_kernels  # noqa: E402
+from broken_engines import library as broken_library  # noqa: E402
 from broken_engines.base import DelegatingEngine  # noqa: E402
 from suite_support import shrunk_smoke_sizes  # noqa: E402
 
 from auralis_perf.catalog import load_catalog  # noqa: E402
 from auralis_perf.results import CheckResult  # noqa: E402
-from auralis_perf.suites import SuiteContext, group_of, run_group  # noqa: E402
+from auralis_perf.suites import Group, SuiteContext, groups, run_group  # noqa: E402
+from auralis_perf.suites.cache import groups as cache_groups  # noqa: E402
 from auralis_perf.suites.common.evidence import judge_use  # noqa: E402
+from auralis_perf.suites.database import groups as db_groups  # noqa: E402
+from auralis_perf.suites.library_workload import audio_cache as audio_cache_workload  # noqa: E402
 from auralis_perf.suites.library_workload.workload import release_libraries  # noqa: E402
 from auralis_perf.suites.memory import baseline as mem_baseline  # noqa: E402
 from auralis_perf.suites.memory import efficiency as mem_efficiency  # noqa: E402
@@ -62,9 +66,11 @@ CASES: dict[str, Case] = {
     "RT-05": Case(broken_audio.SlowErraticMaster, "alternate runs 4x slower: CV far above 10 %"),
     "RT-06": Case(broken_audio.SlowStart, "first chunk after 0.6 s against 100 ms"),
     "RT-07": Case(broken_audio.SlowStart, "a 0.6 s chunk is over six chunk periods"),
+    "RT-08": Case(broken_audio.DeepPlaybackBuffer, "over a second of output buffered against 200 ms"),
     "RT-09": Case(broken_audio.SlowPresetSwitch, "the chunk after a switch takes 0.25 s more"),
     "RT-10": Case(broken_audio.SlowStart, "playback opens 0.6 s late against 500 ms"),
     "RT-11": Case(broken_audio.DriftingParallelBatch, "parallel batches change the output"),
+    "RT-15": Case(broken_audio.BloatedEngine, "240 MB per track in flight against 50 MB"),
     "RT-16": Case(broken_kernels.ChangedFastPaths, "the compiled envelope changes the output"),
     "RT-18": Case(broken_kernels.ChangedFastPaths, "the parallel spectrum changes the output"),
     "RT-20": Case(broken_kernels.ChangedFastPaths, "the fallback without Numba differs by 1e-3"),
@@ -80,6 +86,34 @@ CASES: dict[str, Case] = {
     "MEM-13": Case(broken_audio.HoardingStream, "a stream keeps every chunk: memory grows with the file"),
     "MEM-18": Case(broken_audio.UnpooledStream, "no buffer is ever reused"),
     "MEM-20": Case(broken_audio.LeakyEngine, "memory held outside the Python allocators"),
+    "MEM-17": Case(broken_library.CacheNeverHits, "the track cache never hits: below an ideal LRU"),
+    "CACHE-01": Case(broken_library.CacheNeverHits, "every lookup misses"),
+    "CACHE-02": Case(broken_library.CacheNeverHits, "a cached read is no faster than the database"),
+    "CACHE-03": Case(broken_library.StaleAfterWrite, "writes leave stale entries"),
+    "CACHE-05": Case(broken_library.CachesNeverEvict, "the query cache never evicts"),
+    **{i: Case(broken_library.CacheNeverHits, "every lookup misses: no speedup")
+       for i in ("CACHE-06", "CACHE-07", "CACHE-08", "CACHE-09", "CACHE-10")},
+    **{i: Case(broken_library.AudioCacheNeverHits, "the second request computes again")
+       for i in ("CACHE-11", "CACHE-12", "CACHE-13", "CACHE-14")},
+    "CACHE-15": Case(broken_library.AudioCacheForgets, "a new process finds nothing"),
+    "CACHE-16": Case(broken_library.StaleAfterWrite, "tag edits leave stale entries"),
+    "CACHE-17": Case(broken_library.AudioCacheKeyedByPath, "a changed file keeps its old analysis"),
+    "CACHE-18": Case(broken_library.AudioCacheKeyedByPath, "changed and removed files keep their analysis"),
+    "CACHE-19": Case(broken_library.CachesClearedOnWrite, "one edit drops every unrelated entry"),
+    "CACHE-20": Case(broken_library.StaleAfterWrite, "deleting an artist leaves stale entries"),
+    **{i: Case(broken_library.SlowQueries, "each query takes longer than its bound")
+       for i in ("DB-01", "DB-02", "DB-03", "DB-04", "DB-05")},
+    **{i: Case(broken_library.NoIndexes, "no secondary index") for i in ("DB-06", "DB-07", "DB-08", "DB-09")},
+    "DB-10": Case(broken_library.NoIndexes, "every filtered query scans the tracks"),
+    "DB-11": Case(broken_library.ScanningLookups, "a lookup by path takes 12.5 ms at 500 tracks"),
+    "DB-12": Case(broken_library.ScanningLookups, "a lookup by path takes 25 ms at 1,000 tracks"),
+    "DB-13": Case(broken_library.ScanningLookups, "lookups grow linearly with the library"),
+    "DB-14": Case(broken_library.CursorOneRowOff, "keyset pages differ from OFFSET pages"),
+    "DB-15": Case(broken_library.NoIndexes, "sorting without an index"),
+    "DB-16": Case(broken_library.NPlusOneListing, "one statement per listed track"),
+    "DB-18": Case(broken_library.CacheNeverHits, "cached reads are no faster than the database"),
+    "DB-19": Case(broken_library.RowByRowBulkImport, "the bulk import commits row by row"),
+    "DB-20": Case(broken_library.LeakedConnection, "a connection never returned to the pool"),
     "OPT-01": Case(broken_kernels.NeverUsedFastPaths, "master() never runs the compiled envelope"),
     "OPT-02": Case(broken_kernels.ChangedFastPaths, "the compiled envelope changes the output"),
     "OPT-03": Case(broken_kernels.ChangedFastPaths, "JIT output 1e-3 off against 1e-9"),
@@ -101,13 +135,11 @@ _NO_FAIL = "no tier and no violation in the check: it is recorded and compared w
 KNOWN_GAPS: dict[str, str] = {
     **{i: _NO_FAIL for i in ("RT-12", "RT-13", "MEM-01", "MEM-12", "MEM-14", "MEM-16", "MEM-19",
                              "OPT-04", "OPT-18", "OPT-20")},
-    # being made able to fail by issue 13's check fixes (helper "fixes"); their doubles follow the fix
+    # being made able to fail by issue 13's check fixes; their doubles follow the rework
     **{i: "the check is being reworked so that it can fail (issue 13); its double follows the rework"
-       for i in ("RT-08", "RT-14", "RT-15", "RT-17", "RT-19", "MEM-09", "MEM-15", "OPT-08", "OPT-13", "OPT-16")},
-    # the library checks move onto typed library protocols (issue 12 A); their doubles follow the move
-    **{i: "library doubles follow the move of the cache and database checks onto typed library protocols"
-       for i in (*(f"CACHE-{n:02d}" for n in range(1, 21)), *(f"DB-{n:02d}" for n in range(1, 21)),
-                 "MEM-17")},
+       for i in ("RT-14", "RT-17", "RT-19", "MEM-09", "OPT-08", "OPT-13", "OPT-16", "CACHE-04", "DB-17")},
+    "MEM-15": "swap of this process tree: no double can make a process swap on a machine without swap "
+              "(the check skips: 'no swap configured')",
 }
 
 #: Sizes far below the smoke profile (the seed's sizes stay in the modules; only `smoke` is changed here).
@@ -133,6 +165,13 @@ SMOKE: dict[ModuleType, dict[str, Any]] = {
                         "envelope_frames": 8192, "rounds": 3, "float32_frames": 2048},
     opt_parallel: {"analysis_s": 3.0, "busy_s": 0.2, "pool_tracks": 2, "track_s": 0.5, "rounds": 2,
                    "pool_tasks": 3, "safety_rounds": 1, "library_tracks": 200},
+    cache_groups: {"replay": 300, "hot_calls": 20, "entity_replay": 200, "stale_steps": 10, "fill_rounds": 1,
+                   "fill_limit": 30, "fill_traced": 30, "lru_accesses": 200, "selective_edits": 2,
+                   "cascade_artists": 1},
+    audio_cache_workload: {"seconds": 1.0, "files": 1, "rounds": 2, "persist_files": 1, "change_seconds": 1.0,
+                           "scan_files": 3},
+    db_groups: {"depths": (0.0, 0.5, 0.99), "load_rounds": 2, "bulk_rows": 200, "row_rows": 100,
+                "import_rounds": 1, "pool_rounds": 1, "pool_reads": 10},
     opt_algorithm: {"fft_samples": 2**14, "eq_frames": 8192, "resample_s": 1.0, "convert_s": 1.0,
                     "codec_s": 1.0, "repeat": 3},
 }
@@ -150,6 +189,11 @@ def tiny_sizes() -> Iterator[None]:
     finally:
         for key, table in saved.items():
             rt_common.SIZES[key].update(table)
+
+
+def group_of(check_id: str) -> Group:
+    """The registered group that answers `check_id`."""
+    return next(g for g in groups(load_catalog()[check_id].category) if check_id in g.ids)
 
 
 #: (double, group name) -> that group's records by ID, run once per module.

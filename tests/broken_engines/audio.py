@@ -55,6 +55,13 @@ class SlowStart(DelegatingEngine):
         return super().open_playback(**options)
 
 
+class DeepPlaybackBuffer(DelegatingEngine):
+    """Playback keeps twelve chunks (over a second) processed ahead of the device."""
+
+    def open_playback(self, path: str | PathLike[str], **options: Any) -> Any:
+        return super().open_playback(path, **{**options, "buffer_chunks": 16, "lead_chunks": 12})
+
+
 class _SlowSwitch(DelegatingStream):
     def __init__(self, inner: Stream) -> None:
         super().__init__(inner)
@@ -92,7 +99,7 @@ class DriftingParallelBatch(DelegatingEngine):
 
 
 class BloatedEngine(DelegatingEngine):
-    """master() touches a 240 MB scratch buffer; a stream holds 80 MB while open."""
+    """master() touches a 240 MB scratch buffer (batches run through it); a stream holds 80 MB while open."""
 
     MASTER_SCRATCH = 240 * MB
     STREAM_SCRATCH = 80 * MB
@@ -103,6 +110,10 @@ class BloatedEngine(DelegatingEngine):
         time.sleep(0.03)  # held long enough for a sampled peak to see it
         del scratch
         return super().master(audio, sample_rate, preset, optimized=optimized)
+
+    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
+                      preset: str = "default") -> list[Any]:
+        return self.batch_through_master(items, workers=workers, executor=executor, preset=preset)
 
     def stream(self, source: Any, **options: Any) -> Stream:
         stream = super().stream(source, **options)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import mmap
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 from auralis_perf.engines import Capability, PlaybackSession, Stream
 from broken_engines.base import DelegatingEngine, DelegatingStream
@@ -58,8 +59,35 @@ class SlowStart(DelegatingEngine):
 class DeepPlaybackBuffer(DelegatingEngine):
     """Playback keeps twelve chunks (over a second) processed ahead of the device."""
 
-    def open_playback(self, path: str | PathLike[str], **options: Any) -> Any:
-        return super().open_playback(path, **{**options, "buffer_chunks": 16, "lead_chunks": 12})
+    def open_playback(self, **options: Any) -> Any:
+        return super().open_playback(**{**options, "buffer_chunks": 16, "lead_chunks": 12})
+
+
+class _Degrading(DelegatingStream):
+    def __init__(self, inner: Stream, total_frames: int) -> None:
+        super().__init__(inner)
+        self.total_frames = max(1, total_frames)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        done = 0
+        for chunk in self.inner:
+            done += len(chunk)
+            position = done / self.total_frames
+            time.sleep(position ** 8 * len(chunk) / self.sample_rate)
+            yield chunk
+
+
+class DegradingStream(DelegatingEngine):
+    """Towards the end of a track a stream falls behind real time: a chunk at position p (0..1) takes p^8
+    times its own duration more (as if a buffer were re-scanned ever more often). The last tenth runs at
+    a real-time factor of at most 2.3, far below any engine's first tenth. (No batch capability: the
+    throughput group's batch checks are skipped.)"""
+
+    dropped = frozenset({Capability.BATCH})
+
+    def stream(self, source: Any, **options: Any) -> Stream:
+        frames = len(source) if isinstance(source, np.ndarray) else sf.info(str(source)).frames
+        return _Degrading(super().stream(source, **options), frames)
 
 
 class _SlowSwitch(DelegatingStream):
@@ -88,14 +116,16 @@ class SlowPresetSwitch(DelegatingEngine):
 
 
 class DriftingParallelBatch(DelegatingEngine):
-    """Batches in threads or processes come back 1e-4 louder than the same batch one by one."""
+    """Batch outputs depend on the executor: in threads 2e-4 louder, in processes 1e-4 louder than the
+    same batch one by one."""
+
+    DRIFT = {"serial": 0.0, "thread": 2e-4, "process": 1e-4}
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
                       preset: str = "default") -> list[Any]:
-        outputs = super().process_batch(items, workers=workers, executor=executor, preset=preset)
-        if executor == "serial":
-            return outputs
-        return [np.asarray(out) + np.float32(1e-4) for out in outputs]
+        outputs = self.batch_through_master(items, workers=workers, executor=executor, preset=preset)
+        drift = np.float32(self.DRIFT[executor])
+        return [np.asarray(out) + drift for out in outputs] if drift else outputs
 
 
 class BloatedEngine(DelegatingEngine):
@@ -224,6 +254,15 @@ class IdleParallelAnalysis(DelegatingEngine):
         if kind == "spectrum" and options.get("parallel"):
             time.sleep(0.2)
             options = {**options, "parallel": False}
+        return super().analyze(audio, sample_rate, kind, **options)
+
+
+class SpectrumIgnoresSize(DelegatingEngine):
+    """The spectrum analysis always uses its default FFT size, whatever `n_fft` asks for."""
+
+    def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
+        if kind == "spectrum":
+            options.pop("n_fft", None)
         return super().analyze(audio, sample_rate, kind, **options)
 
 

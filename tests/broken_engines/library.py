@@ -141,44 +141,57 @@ class CachesClearedOnWrite(LibraryDouble):
         return _ClearsOnWrite(library)
 
 
-#: The bounds the caches of `CachesNeverEvict` claim (and do not enforce).
-CLAIMED_ENTRIES, CLAIMED_BYTES = 200, 4 * 1024 * 1024
-
-
 class _ClaimingBounds(Delegating):
     """A cache whose stats() claim bounds it does not enforce."""
 
+    def __init__(self, inner: Any, claimed: dict[str, int]) -> None:
+        super().__init__(inner)
+        self.claimed = claimed
+
     def stats(self) -> dict[str, Any]:
-        return {**self.inner.stats(), "max_entries": CLAIMED_ENTRIES, "max_bytes": CLAIMED_BYTES}
+        return {**self.inner.stats(), **self.claimed}
 
 
 class _ClaimingCaches(Delegating):
+    """The library's caches, the query cache claiming bounds it does not enforce."""
+
+    def __init__(self, inner: Any, claimed: dict[str, int]) -> None:
+        super().__init__(inner)
+        self.claimed = claimed
+
     def __getitem__(self, name: str) -> Any:
-        return _ClaimingBounds(self.inner[name])
+        return _ClaimingBounds(self.inner[name], self.claimed) if name == "query" else self.inner[name]
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.inner, name)
-        return _ClaimingBounds(value) if name in ("query", "search", "tracks") else value
+        return _ClaimingBounds(value, self.claimed) if name == "query" else value
 
     def stats(self) -> dict[str, Any]:
-        return {name: {**stats, "max_entries": CLAIMED_ENTRIES, "max_bytes": CLAIMED_BYTES}
-                for name, stats in self.inner.stats().items()}
+        stats = dict(self.inner.stats())
+        stats["query"] = {**stats["query"], **self.claimed}
+        return stats
 
 
 class _NeverEvicting(Delegating):
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, claimed: dict[str, int]) -> None:
         super().__init__(inner)
-        self.caches = _ClaimingCaches(inner.caches)
+        self.caches = _ClaimingCaches(inner.caches, claimed)
 
 
-class CachesNeverEvict(LibraryDouble):
-    """The caches claim bounds of 200 entries / 4 MiB but are built without any: they never evict."""
+class QueryCacheNeverEvicts(LibraryDouble):
+    """The query cache claims the bounds it was opened with but is built without any: it never evicts
+    (the other caches keep their bounds)."""
 
-    library_options = {"query_cache_entries": 10**9, "query_cache_bytes": 10**12,
-                       "entity_cache_entries": 10**9, "entity_cache_bytes": 10**12}
-
-    def wrap(self, library: Any) -> Any:
-        return _NeverEvicting(library)
+    def open_library(self, path: str | PathLike[str], **options: Any) -> Any:
+        options = {"query_cache_entries": 100, **options}
+        entries = options.pop("cache_entries", None)
+        if entries is not None:  # the protocol's option bounds every cache: the query cache claims it
+            options["query_cache_entries"] = options.setdefault("entity_cache_entries", entries)
+        claimed = {"max_entries": options["query_cache_entries"],
+                   "max_bytes": options.get("query_cache_bytes", 8 * 2**20)}
+        library = DelegatingEngine.open_library(self, path, **{**options, "query_cache_entries": 10**9,
+                                                               "query_cache_bytes": 10**12})
+        return _NeverEvicting(library, claimed)
 
 
 # ------------------------------------------------------------------------------------------- database
@@ -278,13 +291,14 @@ class NoIndexes(LibraryDouble):
 class _NPlusOne(Delegating):
     def list_tracks(self, **options: Any) -> Any:
         page = self.inner.list_tracks(**options)
-        for track in page.items:  # each track's relations loaded with statements of their own
-            self.inner.get_track(track.id)
+        if options.get("load") in (None, "joined"):  # the usual listing; asked-for strategies are left alone
+            for track in page.items:  # each track's relations loaded with statements of their own
+                self.inner.get_track(track.id)
         return page
 
 
 class NPlusOneListing(LibraryDouble):
-    """A listing loads each track's album and artist with one more query per track."""
+    """The library's usual listing loads each track's album and artist with one more query per track."""
 
     def wrap(self, library: Any) -> Any:
         return _WithRepository(library, _NPlusOne(library.repo))

@@ -190,3 +190,18 @@ def test_a_failing_explain_step_keeps_results_and_verdicts(tmp_path, monkeypatch
     assert written["checks"][0]["status"] == "fail" and written["checks"][0]["value"] == 0.5
     assert pipeline.decide_exit_code([run]) == pipeline.decide_exit_code(
         [pipeline.EngineRun(engine="reference", base=tmp_path, results_path=path, results=results_doc(0.5))])
+
+
+def test_memray_when_installed_names_the_caller_of_a_numpy_allocation_and_draws_a_flame_graph(tmp_path):
+    pytest.importorskip("memray")  # an optional profiler: tracemalloc stands in where it is missing
+    import numpy as np
+
+    def hold() -> float:
+        kept = [np.ones(2**20) for _ in range(4)]  # 32 MB alive at the peak, allocated inside NumPy
+        return float(sum(a[0] for a in kept))
+
+    _, profile = profile_memory(hold, tmp_path, "MEM-Y", use_memray=True)
+    top = profile.summary()["top_sites"][0]
+    assert profile.profiler.startswith("memray") and top["mb"] >= 30
+    assert f"{__file__}:" in top["caller"]  # the NumPy frame's caller, in this file
+    assert profile.flamegraph is not None and profile.flamegraph.is_file()

@@ -20,7 +20,7 @@ from auralis_perf.engines.auralis_adapter.playback import PLAYER_PROFILES, Aural
 from auralis_perf.engines.auralis_adapter.stream import AuralisStream, PoolCounter, from_auralis, to_auralis
 from auralis_perf.engines.auralis_adapter.utilities import AuralisUtilities
 from auralis_perf.engines.base import AudioInputError, AudioSource, Capability, Engine, KernelPair, NotSupported
-from auralis_perf.engines.support.batch import JobQueue, ProcessPools, process_batch
+from auralis_perf.engines.support.batch import MasterBatch
 from auralis_perf.engines.support.sources import open_source
 from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
 
@@ -28,7 +28,7 @@ from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_
 PRESET_NAMES = {"default": "adaptive", "gentle": "gentle", "warm": "warm", "bright": "bright", "punchy": "punchy"}
 
 
-class AuralisEngine(Engine):
+class AuralisEngine(MasterBatch, Engine):
     """Masters through `HybridProcessor(UnifiedConfig()).process(ndarray)`, always an array, never a path
     (at commit 087974e2 `process(str)` ignores the file and processes 5 s of noise).
 
@@ -54,7 +54,6 @@ class AuralisEngine(Engine):
         self._local = threading.local()  # one processor per thread and preset: batch threads never share
         self._timing_lock = threading.Lock()
         self.master_calls: list[dict[str, float]] = []
-        self._process_pools = ProcessPools()
         self._trace = MasterTrace(self.master, lambda audio, sr: self._master(audio, sr, "default", record=False),
                                   traced_functions(self.api))
         self._pairs: dict[str, KernelPair] | None = None
@@ -161,14 +160,6 @@ class AuralisEngine(Engine):
         return AuralisLibrary(self.api.get("library")[0], self.api.get("library_models"),
                               self.api.module_of("query_cache"), path, cache_entries=cache_entries)
 
-    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
-                      preset: str = "default") -> list[Any]:
-        return process_batch(self.master, items, workers=workers, executor=executor, preset=preset,
-                             engine_name=self.name, process_pools=self._process_pools)
-
-    def job_queue(self, workers: int = 1) -> JobQueue:
-        return JobQueue(self.master, workers)
-
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         with self._timing_lock:
@@ -208,5 +199,5 @@ class AuralisEngine(Engine):
         return missing
 
     def close(self) -> None:
-        self._process_pools.close()
+        self.close_batch()
         self._home.restore()

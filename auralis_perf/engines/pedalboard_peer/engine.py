@@ -11,7 +11,7 @@ from auralis_perf.engines.base import AudioSource, Capability, Engine, NotSuppor
 from auralis_perf.engines.pedalboard_peer.chain import PRESETS, db_to_gain, get_preset, limiter_board, pre_board
 from auralis_perf.engines.pedalboard_peer.stream import PedalboardStream
 from auralis_perf.engines.pedalboard_peer.tuning import tune
-from auralis_perf.engines.support.batch import JobQueue, ProcessPools, process_batch
+from auralis_perf.engines.support.batch import MasterBatch
 from auralis_perf.engines.support.sources import ArraySource, open_source
 from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES
 
@@ -23,7 +23,7 @@ def _installed(name: str) -> str | None:
         return None
 
 
-class PedalboardEngine(Engine):
+class PedalboardEngine(MasterBatch, Engine):
     """Mastering with Spotify's pedalboard (C++ plugins) and pyloudnorm; no library, no kernel pairs.
 
     Capabilities: master, stream (stateful `reset=False` processing, preset switch mid-stream) and batch
@@ -37,9 +37,6 @@ class PedalboardEngine(Engine):
     thread_safe = True  # no shared mutable state between calls: the conformance kit checks it
     presets = tuple(PRESETS)
     sample_rates = SUPPORTED_SAMPLE_RATES
-
-    def __init__(self) -> None:
-        self._process_pools = ProcessPools()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -83,13 +80,5 @@ class PedalboardEngine(Engine):
             opened.close()
             raise
 
-    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
-                      preset: str = "default") -> list[Any]:
-        return process_batch(self.master, items, workers=workers, executor=executor, preset=preset,
-                             engine_name=self.name, process_pools=self._process_pools)
-
-    def job_queue(self, workers: int = 1) -> JobQueue:
-        return JobQueue(self.master, workers)
-
     def close(self) -> None:
-        self._process_pools.close()
+        self.close_batch()

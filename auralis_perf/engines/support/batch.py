@@ -146,3 +146,28 @@ class JobQueue:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class MasterBatch:
+    """`process_batch` and `job_queue` built on nothing but the engine's own `master`, for engines that
+    offer nothing else for them (the peers). Worker processes build the engine by its registered `name`;
+    the engine's `close()` calls `close_batch()` to shut the process pools it kept."""
+
+    name: str
+    master: MasterFunction  # the engine's own `master`
+
+    @functools.cached_property
+    def process_pools(self) -> ProcessPools:
+        return ProcessPools()
+
+    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
+                      preset: str = "default") -> list[np.ndarray]:
+        return process_batch(self.master, items, workers=workers, executor=executor, preset=preset,
+                             engine_name=self.name, process_pools=self.process_pools)
+
+    def job_queue(self, workers: int = 1) -> JobQueue:
+        return JobQueue(self.master, workers)
+
+    def close_batch(self) -> None:
+        if "process_pools" in self.__dict__:  # pools are made on first use only
+            self.process_pools.close()

@@ -1,10 +1,13 @@
 """Batch mastering (serial, threads, processes) gives the same outputs; the job queue reports timings."""
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 import pytest
 
 from auralis_perf.engines.reference import ReferenceEngine
+from auralis_perf.engines.reference.allocator import return_large_buffers_to_the_system
 from auralis_perf.signals import music, write_music
 
 SR = 44100
@@ -40,3 +43,10 @@ def test_job_queue_reports_wait_and_run(engine: ReferenceEngine) -> None:
     assert len(results) > 1 and all(np.array_equal(r, results[0]) for r in results)
     assert len(stats) == 5
     assert stats and all(s["wait"] >= 0 and s["run"] > 0 for s in stats)
+
+
+
+def test_large_buffers_are_unmapped_when_freed_on_glibc() -> None:
+    on_glibc = platform.libc_ver()[0] == "glibc"
+    assert return_large_buffers_to_the_system() is on_glibc  # mallopt took the threshold
+    assert ReferenceEngine().large_buffers_unmapped is on_glibc

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from auralis_perf.engines.base import AudioSource, Capability, Engine, KernelPair
+from auralis_perf.engines.reference.allocator import return_large_buffers_to_the_system
 from auralis_perf.engines.reference.analysis import analyze as run_analysis
 from auralis_perf.engines.reference.batch import JobQueue, process_batch
 from auralis_perf.engines.reference.chain import get_preset, kernel_set
@@ -50,6 +51,8 @@ class ReferenceEngine(Engine):
     def __init__(self) -> None:
         self.utilities = AudioUtilities()
         self._process_pools = ProcessPools()
+        # what a batch frees must leave the process, not stay in its threads' arenas (see allocator.py)
+        self.large_buffers_unmapped = return_large_buffers_to_the_system()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

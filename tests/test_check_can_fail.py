@@ -51,7 +51,9 @@ CASES: dict[str, Case] = {
     "RT-14": Case(broken_audio.DegradingStream, "the end of the track runs at most 2.3x real time"),
     "RT-15": Case(broken_audio.BloatedEngine, "240 MB per track in flight against 50 MB"),
     "RT-16": Case(broken_kernels.ChangedFastPaths, "the compiled envelope changes the output"),
+    "RT-17": Case(broken_kernels.ChangedFastPaths, "the one-pass EQ changes the output"),
     "RT-18": Case(broken_kernels.ChangedFastPaths, "the parallel spectrum changes the output"),
+    "RT-19": Case(broken_kernels.ChangedFastPaths, "the optimized chain changes the output"),
     "RT-20": Case(broken_kernels.ChangedFastPaths, "the fallback without Numba differs by 1e-3"),
     "MEM-02": Case(broken_audio.BloatedEngine, "a stream holds 80 MB against 50 MB"),
     "MEM-03": Case(broken_audio.LeakyEngine, "each track leaks 40x its size"),
@@ -102,6 +104,7 @@ CASES: dict[str, Case] = {
     "OPT-05": Case(broken_kernels.ChangedFastPaths, "the fallback without Numba differs by 1e-3"),
     "OPT-06": Case(broken_kernels.ChangedFastPaths, "the fast EQ changes the output"),
     "OPT-07": Case(broken_kernels.ChangedFastPaths, "the batched spectrum changes the output"),
+    "OPT-08": Case(broken_kernels.ScalarOnlyKernels, "no compiled kernel holds packed SIMD code"),
     "OPT-09": Case(broken_kernels.ChangedFastPaths, "every fast path changes the output"),
     "OPT-10": Case(broken_kernels.ChangedFastPaths, "fast paths 1e-3 off against 1e-9"),
     "OPT-11": Case(broken_audio.IdleParallelAnalysis, "the parallel analysis sleeps, then uses one core"),
@@ -119,9 +122,6 @@ _NO_FAIL = "no tier and no violation in the check: it is recorded and compared w
 KNOWN_GAPS: dict[str, str] = {
     **{i: _NO_FAIL for i in ("RT-12", "RT-13", "MEM-01", "MEM-12", "MEM-14", "MEM-16", "MEM-19",
                              "OPT-04", "OPT-18", "OPT-20")},
-    # being made able to fail by issue 13's check fixes; their doubles follow the rework
-    **{i: "the check is being reworked so that it can fail (issue 13); its double follows the rework"
-       for i in ("RT-17", "RT-19", "OPT-08")},
     "MEM-15": "swap of this process tree: no double can make a process swap on a machine without swap "
               "(the check skips: 'no swap configured')",
 }

@@ -68,3 +68,11 @@ class SlowChosenFilter(DelegatingEngine):
             "realisations": {"engine's choice": chosen, "cascade without the wait": eq.fast},
             "chosen": "engine's choice"})
         return pairs
+
+
+class ScalarOnlyKernels(DelegatingEngine):
+    """The engine's only compiled kernel is its envelope follower, a recursive loop that no compiler can
+    vectorize along time: none of its compiled code holds a packed SIMD instruction."""
+
+    def kernels(self) -> Mapping[str, KernelPair]:
+        return {"envelope": super().kernels()["envelope"]}

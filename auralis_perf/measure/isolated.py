@@ -74,14 +74,15 @@ def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
 def run_isolated(target: str | Callable[..., Any], *, args: Sequence[Any] = (),
                  kwargs: Mapping[str, Any] | None = None, block_numba: bool = False,
                  block_modules: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                 timeout: float = 300.0, python: str | None = None, cwd: str | os.PathLike[str] | None = None
-                 ) -> IsolatedRun:
+                 timeout: float = 300.0, python: str | None = None, cwd: str | os.PathLike[str] | None = None,
+                 wrapper: Sequence[str] = ()) -> IsolatedRun:
     """Run `target` in a fresh interpreter and return its JSON result with the child's costs.
 
     `target` is Python source (its result is the last `emit(value)` call, else the variable `result`,
     else None) or an importable module-level function called with `args`/`kwargs` (JSON-able).
     `block_numba` (or any `block_modules`) makes those packages raise ModuleNotFoundError on import.
-    `env` entries are added to this process's environment. Raises `SubprocessFailed` on any failure.
+    `env` entries are added to this process's environment. `wrapper` is a command the interpreter runs
+    under (e.g. Valgrind's, see `instructions`). Raises `SubprocessFailed` on any failure.
     """
     blocked = list(dict.fromkeys([*(NUMBA_PACKAGES if block_numba else ()), *block_modules]))
     with tempfile.TemporaryDirectory(prefix="auralis-perf-child-") as workdir:
@@ -92,7 +93,7 @@ def run_isolated(target: str | Callable[..., Any], *, args: Sequence[Any] = (),
             spec_path.write_text(json.dumps(spec), encoding="utf-8")
         except TypeError as error:
             raise TypeError(f"run_in_subprocess arguments must be JSON-serialisable: {error}") from None
-        command = [python or sys.executable, "-c", _BOOTSTRAP.read_text(encoding="utf-8"), str(spec_path)]
+        command = [*wrapper, python or sys.executable, "-c", _BOOTSTRAP.read_text(encoding="utf-8"), str(spec_path)]
         started = time.perf_counter()
         try:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,

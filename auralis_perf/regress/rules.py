@@ -2,6 +2,8 @@
 
 - "exact": counts (statements, hits, stale reads, mismatches, ...) and figures a suite marks
   deterministic (`kind` "count" or "exact"): any change is a change.
+- "instructions": instruction counts (`kind` "instructions", see `counts`): deterministic to well under 1 %,
+  so no noise model: a change beyond INSTRUCTIONS_FLOOR is regressed or improved, anything less unchanged.
 - "memory": memory figures in a memory unit (B/KB/MB/GB, also per track, per chunk, ...): a change must
   exceed the check's `memory_tolerance_mb`.
 - "samples": everything measured repeatedly (timings and what is derived from them): a change beyond
@@ -20,6 +22,9 @@ import re
 from typing import Any
 
 EXACT_KINDS = frozenset({"count", "exact"})
+INSTRUCTION_KINDS = frozenset({"instructions"})
+#: Smallest relative change of an instruction count that is a change (repeat counts agree within 0.01 %).
+INSTRUCTIONS_FLOOR = 0.01
 MEMORY_KINDS = frozenset({"rss", "uss", "peak_rss", "traced", "swap", "memory"})
 #: Units whose figures are counts of events, compared exactly.
 COUNT_UNITS = frozenset({"statements", "queries", "hits", "misses", "stale reads", "wrong evictions", "full scans",
@@ -42,9 +47,11 @@ def memory_unit_to_mb(unit: str | None) -> float | None:
 
 
 def rule_for(record: dict[str, Any]) -> str:
-    """"exact", "memory", "samples" or "single" for a check record (see the module's docstring)."""
+    """"exact", "instructions", "memory", "samples" or "single" for a record (see the module's docstring)."""
     kind = (record.get("kind") or "").lower()
     unit = (record.get("unit") or "").strip()
+    if kind in INSTRUCTION_KINDS:
+        return "instructions"
     if kind in EXACT_KINDS or unit.lower() in COUNT_UNITS:
         return "exact"
     if memory_unit_to_mb(unit) is not None or (kind in MEMORY_KINDS and not unit):

@@ -21,7 +21,14 @@ from scipy.stats import mannwhitneyu
 from auralis_perf.catalog import Catalog, load_catalog
 from auralis_perf.regress.noise import MIN_HISTORY, RUN_TO_RUN_Z, CheckHistory
 from auralis_perf.regress.normalise import NormalisationError, category_state_bounds, speed_ratio
-from auralis_perf.regress.rules import memory_unit_to_mb, rule_for, samples_direction, samples_scaling, value_scaling
+from auralis_perf.regress.rules import (
+    INSTRUCTIONS_FLOOR,
+    memory_unit_to_mb,
+    rule_for,
+    samples_direction,
+    samples_scaling,
+    value_scaling,
+)
 
 VERDICTS = ("regressed", "improved", "inconclusive", "unchanged")
 #: Fewer samples than this on either side: no test (5 vs 5 is the smallest pair whose exact one-sided
@@ -182,6 +189,21 @@ def _exact_verdict(before: float, after: float, direction: str) -> tuple[str, No
     return ("regressed" if worse else "improved"), None, f"counts compare exactly: {before:g} -> {after:g}"
 
 
+def _instructions_verdict(before: float, after: float, direction: str) -> tuple[str, None, str]:
+    """Instruction counts repeat to well under the floor, so a change beyond it is the code's."""
+    if before <= 0 or after <= 0:
+        return "inconclusive", None, "a ratio is undefined for counts <= 0"
+    worse = _worse_factor(before, after, direction)
+    if 1 / (1 + INSTRUCTIONS_FLOOR) < worse < 1 + INSTRUCTIONS_FLOOR:
+        return "unchanged", None, f"{_pct_fine(before, after)}, within the {INSTRUCTIONS_FLOOR:.0%} instruction floor"
+    return (("regressed" if worse > 1 else "improved"), None,
+            f"{_pct_fine(before, after)} instructions ({before:.4g} -> {after:.4g}; counts are deterministic)")
+
+
+def _pct_fine(before: float, after: float) -> str:
+    return f"{after / before - 1:+.2%}"
+
+
 def _single_verdict(before: float, after: float, policy: _Policy, *,
                     untestable: str = "one value per side cannot be tested for significance") -> tuple[str, None, str]:
     """Without a test: unchanged within the floor, otherwise inconclusive (never a red verdict)."""
@@ -234,9 +256,11 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
         verdict, p, note = _memory_verdict(before_s, after_s, before, after, unit, policy)
     elif rule == "exact":
         verdict, p, note = _exact_verdict(before, after, policy.direction)
+    elif rule == "instructions":
+        verdict, p, note = _instructions_verdict(before, after, policy.direction)
     else:
         verdict, p, note = _single_verdict(before, after, policy)
-    if verdict in ("regressed", "improved") and rule != "exact" and before > 0 and after > 0:
+    if verdict in ("regressed", "improved") and rule not in ("exact", "instructions") and before > 0 and after > 0:
         worse = _worse_factor(before, after, policy.direction)
         doubt = _doubt(worse, after, policy, history, state if follows_machine and rule != "memory" else None,
                        history_known)

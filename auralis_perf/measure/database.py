@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import event
 
 from auralis_perf.engines.protocols.library import DatabaseHandle, MusicLibrary
-from auralis_perf.engines.support.query_plan import QueryPlan, explainable
+from auralis_perf.engines.support.query_plan import QueryPlan, distinct_explainable, explainable
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 #: Distinct statement texts remembered by `DatabaseProbe.issued` (a bound against unbounded growth).
@@ -140,11 +140,7 @@ class DatabaseProbe:
         """Run `fn` and return the plan of every distinct statement it issued (reads, updates, deletes)."""
         with self.count() as block:
             fn(*args, **kwargs)
-        seen: dict[str, Any] = {}
-        for sql, params in block.executed:
-            if explainable(sql) and sql not in seen:
-                seen[sql] = params
-        return [self.explain(sql, params) for sql, params in seen.items()]
+        return [self.explain(sql, params) for sql, params in distinct_explainable(block.executed).items()]
 
     def indexes(self) -> dict[str, list[str]]:
         """Every index of the database -> its columns (SQLite's automatic indexes included)."""

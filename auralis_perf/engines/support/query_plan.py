@@ -5,6 +5,7 @@ library's own diagnostics, so both read a plan the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,4 +69,13 @@ def explainable(sql: str) -> bool:
     return head in ("SELECT", "UPDATE", "DELETE") or sql.lstrip()[:4].upper() == "WITH"
 
 
-__all__ = ["PLAN_DETAIL", "PLAN_INDEX", "QueryPlan", "explainable"]
+def distinct_explainable(executed: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """The explainable statements of an executed sequence, each once (first parameters kept), in order."""
+    seen: dict[str, Any] = {}
+    for sql, params in executed:
+        if explainable(sql) and sql not in seen:
+            seen[sql] = params
+    return seen
+
+
+__all__ = ["PLAN_DETAIL", "PLAN_INDEX", "QueryPlan", "distinct_explainable", "explainable"]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from auralis_perf.engines.reference.library.database import ConnectionSource, StatementCounter
 from auralis_perf.engines.reference.library.errors import InvalidQueryError, NotFoundError
-from auralis_perf.engines.reference.library.explain import QueryPlan, explain, explainable
+from auralis_perf.engines.reference.library.explain import QueryPlan, explain
 from auralis_perf.engines.reference.library.fts import fts_query
 from auralis_perf.engines.reference.library.queries import (
     ALBUM_TRACKS,
@@ -60,6 +60,7 @@ from auralis_perf.engines.reference.library.schema import (
     track_artists,
     tracks,
 )
+from auralis_perf.engines.support.query_plan import distinct_explainable
 
 #: Columns update_track may change, with the Python types each accepts.
 UPDATABLE: dict[str, tuple[type, ...]] = {
@@ -546,8 +547,4 @@ class Repository:
         """Run fn and return the plan of every distinct statement it issued (SELECT/UPDATE/DELETE)."""
         with self._statements.count() as block:
             fn(*args, **kwargs)
-        seen: dict[str, Any] = {}
-        for sql, params in block.executed:
-            if explainable(sql) and sql not in seen:
-                seen[sql] = params
-        return [self.explain(sql, params) for sql, params in seen.items()]
+        return [self.explain(sql, params) for sql, params in distinct_explainable(block.executed).items()]

@@ -57,3 +57,18 @@ def test_counts_repeat_and_two_percent_more_work_is_regressed() -> None:
     assert more / base > 1.01, (base, more)
     assert _verdict(base, again) == "unchanged"
     assert _verdict(base, more) == "regressed"
+
+
+def test_deterministic_run_has_only_instruction_figures(tmp_path, monkeypatch) -> None:
+    """`--deterministic` runs no notebook; without Valgrind its figures are skipped, and the file is valid."""
+    from auralis_perf.results import read_results
+    from auralis_perf.run import pipeline
+    from auralis_perf.run.cli import COUNTS_PROFILE, parse_config
+
+    config = parse_config(["--deterministic", "--no-history", "--no-progress", "--out", str(tmp_path / "run")])
+    assert config.categories == () and config.profile == COUNTS_PROFILE and config.instructions
+    monkeypatch.setattr(figures, "valgrind_missing", lambda: "Valgrind is not installed")
+    outcome = pipeline.run(config)
+    doc = read_results(outcome.engine_runs[0].results_path)
+    assert doc["run"]["profile"] == COUNTS_PROFILE and doc["checks"]
+    assert all(c["kind"] == "instructions" and c["status"] == "skip" for c in doc["checks"])

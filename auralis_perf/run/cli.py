@@ -21,6 +21,8 @@ from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
 from auralis_perf.suites import PROFILES
 
 DEFAULT_PROFILE = "standard"
+#: The profile of `--deterministic` runs (instruction counts only).
+COUNTS_PROFILE = "counts"
 #: Wall-time budget of one notebook when --timeout is not given, in seconds.
 DEFAULT_TIMEOUTS = {"smoke": 600.0, "standard": 3600.0, "full": 6 * 3600.0}
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3")
@@ -60,6 +62,8 @@ class RunConfig:
     audio_skipped: tuple[tuple[Path, str], ...] = ()
     #: Which checks get a profile under them in the report (auralis_perf.explain): all | failing | none.
     explain: str = DEFAULT_EXPLAIN
+    #: Count the instructions of the key engine calls (auralis_perf.counts) beside the notebooks' figures.
+    instructions: bool = False
 
     @property
     def multi_engine(self) -> bool:
@@ -100,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar; one line per group instead")
     p.add_argument("--summary-to", type=Path, metavar="PATH",
                    help="append the run's summary.md (Markdown) to PATH, e.g. $GITHUB_STEP_SUMMARY")
+    p.add_argument("--instructions", action="store_true",
+                   help="also count the instructions of the key engine calls under Valgrind (deterministic figures)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="only the instruction counts, no notebooks: profile 'counts', for CI gates (needs Valgrind)")
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report, one testcase per check")
     p.add_argument("--explain", choices=EXPLAIN_CHOICES, default=DEFAULT_EXPLAIN,
                    help="profile timing and memory checks in one extra, untimed run of their group and show where "
@@ -115,10 +123,12 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
     """Parse and check the command line; raises UsageError on anything that would fail later."""
     args = build_parser().parse_args(argv)
     engines = resolve_engines(args.engine)
-    categories = _categories(args.categories)
+    categories = () if args.deterministic else _categories(args.categories)
+    if args.deterministic:
+        args.profile = COUNTS_PROFILE  # its own history series: counts compare with counts
     thresholds = _thresholds(args.thresholds)
     audio_choice = choose_audio_args([p for group in args.audio for p in group])
-    timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUTS[args.profile]
+    timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUTS.get(args.profile, 3600.0)
     if not timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     email_to = tuple(a.strip() for a in args.email_to.split(",") if a.strip())
@@ -135,7 +145,8 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
                      audio_skipped=audio_choice.skipped,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
-                     history=history, summary_to=summary_to, junit=junit, explain=args.explain)
+                     history=history, summary_to=summary_to, junit=junit, explain=args.explain,
+                     instructions=args.instructions or args.deterministic)
 
 
 def path_safe(name: str) -> str:

@@ -248,6 +248,11 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         checks.extend(merge_category(catalog, outcome))
         progress.finish_notebook(outcome.status, outcome.duration_s, outcome.error)
         outcomes.append(outcome)
+    if config.instructions:  # imported here: the engines are otherwise only built in the notebooks' kernels
+        from auralis_perf.counts.figures import instruction_records
+        from auralis_perf.suites.realtime.common import engine_from_spec
+
+        checks.extend(r.to_dict() for r in instruction_records(engine_from_spec(engine)))
     finished = _now()
     run = run_metadata(
         run_id=run_id(started, engine, config.profile), started=started, finished=finished, engine=engine,

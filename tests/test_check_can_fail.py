@@ -72,7 +72,7 @@ CASES: dict[str, Case] = {
     "CACHE-01": Case(broken_library.CacheNeverHits, "every lookup misses"),
     "CACHE-02": Case(broken_library.CacheNeverHits, "a cached read is no faster than the database"),
     "CACHE-03": Case(broken_library.StaleAfterWrite, "writes leave stale entries"),
-    "CACHE-04": Case(broken_library.QueryCacheNeverEvicts, "never at capacity: a projected figure"),
+    "CACHE-04": Case(broken_library.CacheNeverHits, "emptied before every read: never at capacity, projected"),
     "CACHE-05": Case(broken_library.QueryCacheNeverEvicts, "the query cache never evicts"),
     **{i: Case(broken_library.CacheNeverHits, "every lookup misses: no speedup")
        for i in ("CACHE-06", "CACHE-07", "CACHE-08", "CACHE-09", "CACHE-10")},

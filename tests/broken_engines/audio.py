@@ -80,10 +80,7 @@ class _Degrading(DelegatingStream):
 class DegradingStream(DelegatingEngine):
     """Towards the end of a track a stream falls behind real time: a chunk at position p (0..1) takes p^8
     times its own duration more (as if a buffer were re-scanned ever more often). The last tenth runs at
-    a real-time factor of at most 2.3, far below any engine's first tenth. (No batch capability: the
-    throughput group's batch checks are skipped.)"""
-
-    dropped = frozenset({Capability.BATCH})
+    a real-time factor of at most 2.3, far below any engine's first tenth."""
 
     def stream(self, source: Any, **options: Any) -> Stream:
         frames = len(source) if isinstance(source, np.ndarray) else sf.info(str(source)).frames
@@ -119,6 +116,7 @@ class DriftingParallelBatch(DelegatingEngine):
     """Batch outputs depend on the executor: in threads 2e-4 louder, in processes 1e-4 louder than the
     same batch one by one."""
 
+    uses = frozenset({Capability.BATCH})
     DRIFT = {"serial": 0.0, "thread": 2e-4, "process": 1e-4}
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
@@ -131,6 +129,7 @@ class DriftingParallelBatch(DelegatingEngine):
 class BloatedEngine(DelegatingEngine):
     """master() touches a 240 MB scratch buffer (batches run through it); a stream holds 80 MB while open."""
 
+    uses = frozenset({Capability.BATCH})
     MASTER_SCRATCH = 240 * MB
     STREAM_SCRATCH = 80 * MB
 
@@ -171,6 +170,8 @@ def _touched_anonymous_map(size: int) -> mmap.mmap:
 class LeakyEngine(DelegatingEngine):
     """Every master() call keeps 40 times its input's size, in memory the Python allocators do not trace;
     batches run through that master()."""
+
+    uses = frozenset({Capability.BATCH})
 
     def __init__(self) -> None:
         super().__init__()

@@ -16,18 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from auralis_perf.engines import Engine, KernelPair, PlaybackSession, Stream, get_engine
+from auralis_perf.engines import Capability, Engine, KernelPair, PlaybackSession, Stream, get_engine
+
+#: Capabilities whose checks cost the most (worker processes, libraries, audio-cache fills); a double
+#: offers them only when its fault needs them (`uses`), so a group run skips the checks it does not break.
+COSTLY = frozenset({Capability.BATCH, Capability.LIBRARY, Capability.AUDIO_CACHE})
 
 
 class DelegatingEngine(Engine):
-    """Every call goes to a reference engine; `dropped` capabilities are not offered."""
+    """Every call goes to a reference engine. Of the costly capabilities it offers only those in `uses`;
+    `dropped` capabilities are not offered either."""
 
+    uses: frozenset[str] = frozenset()
     dropped: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.inner = get_engine("reference")
         self.name = f"{type(self).__module__}:{type(self).__qualname__}"
-        self.capabilities = frozenset(self.inner.capabilities - self.dropped)
+        self.capabilities = frozenset(self.inner.capabilities - (COSTLY - self.uses) - self.dropped)
         self.presets = self.inner.presets
         self.sample_rates = self.inner.sample_rates
         self.utilities = self.inner.utilities

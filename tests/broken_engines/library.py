@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from auralis_perf.engines import Capability
 from broken_engines.base import DelegatingEngine
 
 #: The reads of a library repository (the calls a cache may serve).
@@ -48,6 +49,7 @@ class LibraryDouble(DelegatingEngine):
     per access, and a smaller cache keeps that to a fraction of a second. `library_options` are the options a double imposes.
     """
 
+    uses = frozenset({Capability.LIBRARY})
     library_options: dict[str, Any] = {}
 
     def wrap(self, library: Any) -> Any:
@@ -349,6 +351,8 @@ class _NeverHittingAudio(Delegating):
 class AudioCacheNeverHits(DelegatingEngine):
     """The audio cache drops a file's entries before every request: every request computes."""
 
+    uses = frozenset({Capability.AUDIO_CACHE})
+
     def open_audio_cache(self, directory: str | PathLike[str]) -> Any:
         return _NeverHittingAudio(super().open_audio_cache(directory))
 
@@ -365,6 +369,8 @@ class _Forgetful(Delegating):
 
 class AudioCacheForgets(DelegatingEngine):
     """The audio cache keeps its entries in a private folder it deletes on close: nothing survives."""
+
+    uses = frozenset({Capability.AUDIO_CACHE})
 
     def open_audio_cache(self, directory: str | PathLike[str]) -> Any:
         folder = tempfile.mkdtemp(prefix="forgetful-audio-cache-")
@@ -394,6 +400,8 @@ class _ByPath(Delegating):
 class AudioCacheKeyedByPath(DelegatingEngine):
     """The audio cache remembers results by path in memory, in front of its own tiers, and never forgets
     them: a file that changes (or goes away) keeps its old analysis."""
+
+    uses = frozenset({Capability.AUDIO_CACHE, Capability.LIBRARY})
 
     def open_audio_cache(self, directory: str | PathLike[str]) -> Any:
         return _ByPath(super().open_audio_cache(directory))

@@ -62,7 +62,7 @@ TINY: dict[Any, dict[str, Any]] = {
     opt_parallel: {"analysis_s": 3.0, "busy_s": 0.2, "pool_tracks": 2, "track_s": 0.5, "rounds": 2,
                    "pool_tasks": 3, "safety_rounds": 1, "library_tracks": 200},
     cache_groups: {"replay": 300, "hot_calls": 20, "entity_replay": 200, "entity_rounds": 1, "stale_steps": 10,
-                   "fill_rounds": 1, "fill_budget": 300, "lru_accesses": 200, "selective_edits": 2,
+                   "fill_rounds": 1, "fill_budget": 50, "lru_accesses": 200, "selective_edits": 2,
                    "cascade_artists": 1},
     audio_cache_workload: {"seconds": 1.0, "files": 1, "rounds": 2, "persist_files": 1, "change_seconds": 1.0,
                            "scan_files": 3},

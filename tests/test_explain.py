@@ -206,3 +206,34 @@ def test_memray_when_installed_names_the_caller_of_a_numpy_allocation_and_draws_
     assert profile.profiler.startswith("memray") and top["mb"] >= 30
     assert f"{__file__}:" in top["caller"]  # the NumPy frame's caller, in this file
     assert profile.flamegraph is not None and profile.flamegraph.is_file()
+
+
+def test_after_the_baseline_the_regressed_checks_are_profiled_and_diffed(tmp_path, monkeypatch):
+    from auralis_perf.explain import step as explain_step
+    from auralis_perf.run import pipeline
+
+    asked = {}
+
+    def fake_explain(results, **kwargs):  # stands in for the child: records what it was asked
+        asked.update(kwargs)
+        for record in results["checks"]:
+            if record["id"] in kwargs["regressed"]:
+                record["details"]["explanation"] = {"kind": "time", "functions": {
+                    "k:follower": {"function": "follower", "module": "k", "own_share": 0.4}}}
+        return {}
+
+    monkeypatch.setattr(explain_step, "explain_results", fake_explain)
+    results = results_doc(50.0)  # RT-02 passes its tiers ...
+    baseline = results_doc(60.0)
+    baseline["checks"][0]["details"]["explanation"] = {"kind": "time", "functions": {
+        "k:follower": {"function": "follower", "module": "k", "own_share": 0.1}}}
+    run = pipeline.EngineRun(engine="reference", base=tmp_path, results_path=tmp_path / "results.json",
+                             results=results, baseline_results=baseline)
+    config = SimpleNamespace(explain="failing", profile="smoke", audio=(), thresholds=None, timeout=10,
+                             out=tmp_path, keep_work=False)
+    changes = [{"id": "RT-02", "verdict": "regressed", "engine": "reference"},
+               {"id": "RT-05", "verdict": "regressed", "engine": "other-engine"}]
+    pipeline.explain_runs(config, [run], changes=changes)  # ... but regressed against the baseline
+    assert asked["regressed"] == ["RT-02"]
+    diff = json.loads((tmp_path / "results.json").read_text())["checks"][0]["details"]["explanation"]["diff"]
+    assert diff[0]["function"] == "follower" and diff[0]["growth"] == pytest.approx(0.3)

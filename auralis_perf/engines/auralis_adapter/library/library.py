@@ -88,7 +88,7 @@ class AuralisLibrary:
                               columns={"path": "filepath", "added": "created_at"})
 
     def scan(self, folder: str | os.PathLike[str], *, audio_cache: Any = None) -> ScanReport:
-        """Auralis's `LibraryManager.scan_single_directory` (its LibraryScanner: new files added, files whose
+        """Auralis's `LibraryManager.scan_directories` (its LibraryScanner: new files added, files whose
         mtime is newer than their row's `updated_at` updated) then `cleanup_library` (rows of missing files
         removed). Its ScanResult only counts, so the files added, changed and removed are read from the
         tracks table before and after (`filepath`, `updated_at`, `filesize`); the audio cache is told of the
@@ -99,7 +99,9 @@ class AuralisLibrary:
         before = self._files_under(root)
         started = time.perf_counter()
         with quiet():
-            result = self._manager.scan_single_directory(str(root))
+            # scan_directories, not scan_single_directory: at 087974e2 the latter calls a
+            # LibraryScanner.scan_directory that does not exist (AttributeError)
+            result = self._manager.scan_directories([str(root)])
             self._manager.cleanup_library()
         seconds = time.perf_counter() - started
         after = self._files_under(root)

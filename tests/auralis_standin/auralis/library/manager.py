@@ -113,6 +113,13 @@ class LibraryManager:
                 updated += bool(self.update_track_by_filepath(str(path), info))
         return {"files_added": added, "files_updated": updated, "files_failed": 0}
 
+    def scan_directories(self, directories, **kwargs):
+        totals = {"files_added": 0, "files_updated": 0, "files_failed": 0}
+        for directory in directories:
+            for key, value in self.scan_single_directory(directory).items():
+                totals[key] += value
+        return totals
+
     def cleanup_library(self):
         session = self.get_session()
         try:

@@ -15,7 +15,7 @@ from auralis_perf.catalog import TIERS
 from auralis_perf.engines.base import Engine, NotSupported
 from auralis_perf.measure.instructions import InstructionCountError, Workload, count_instructions, valgrind_missing
 from auralis_perf.results import CheckResult
-from auralis_perf.suites.realtime.common import engine_child_env, engine_spec
+from auralis_perf.suites.common.engine_spec import engine_child_env, engine_spec
 
 KIND = "instructions"
 UNIT = "instructions"

@@ -13,7 +13,7 @@ from typing import Any
 
 from auralis_perf.engines.base import Engine
 from auralis_perf.signals import music, write_music
-from auralis_perf.suites.realtime.common import engine_from_spec
+from auralis_perf.suites.common.engine_spec import engine_from_spec
 
 #: A short clip keeps the counted child quick under Valgrind (~50x slower than native).
 CLIP_SECONDS = 0.5

@@ -250,7 +250,7 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         outcomes.append(outcome)
     if config.instructions:  # imported here: the engines are otherwise only built in the notebooks' kernels
         from auralis_perf.counts.figures import instruction_records
-        from auralis_perf.suites.realtime.common import engine_from_spec
+        from auralis_perf.suites.common.engine_spec import engine_from_spec
 
         checks.extend(r.to_dict() for r in instruction_records(engine_from_spec(engine)))
     finished = _now()

@@ -19,6 +19,7 @@ from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.audio import uses_user_audio
 from auralis_perf.suites.common.checks import record, run_checks, scaled
+from auralis_perf.suites.common.engine_spec import engine_child_env, engine_spec
 from auralis_perf.suites.common.growth import judge_growth
 from auralis_perf.suites.common.workload import decode, downsample_series, music_file, tiled_wav, warm_engine
 
@@ -31,7 +32,8 @@ SIZES = {
              "distinct_files": 8},
 }
 
-# Runs in a fresh interpreter: import the engine package, build the engine, read this process's memory.
+# Runs in a fresh interpreter: import the engine package, build the engine (by its spec: a registered name or
+# package.module:Factory, see suites/common/engine_spec), read this process's memory.
 # RSS comes from /proc before psutil is imported (so psutil's own pages are not in it); USS needs psutil.
 _IDLE_CODE = """
 import gc, sys, time
@@ -55,20 +57,24 @@ emit({{"rss_mb": rss_mb if rss_mb is not None else info.rss / 2**20, "uss_mb": i
 """
 
 
-def _idle_runs(engine: str, count: int) -> list[dict[str, Any]]:
-    code = _IDLE_CODE.format(engine=engine)
+def _idle_runs(spec: str, env: dict[str, str], count: int) -> list[dict[str, Any]]:
+    code = _IDLE_CODE.format(engine=spec)
     # RSS does not depend on what else runs, so the fresh processes may start side by side
     with ThreadPoolExecutor(max(1, min(count, psutil.cpu_count() or 1))) as pool:
-        return [r.result for r in pool.map(lambda _: run_isolated(code, timeout=300), range(count))]
+        return [r.result for r in pool.map(lambda _: run_isolated(code, env=env, timeout=300), range(count))]
+
+
+def _idle_args(ctx: SuiteContext) -> tuple[str, dict[str, str], int]:
+    return engine_spec(ctx.engine), engine_child_env(ctx.engine), ctx.sizes(SIZES)["idle_runs"]
 
 
 def start_idle_runs(ctx: SuiteContext) -> None:
     """Start MEM-01's fresh processes now; the in-process checks run meanwhile."""
-    background.start(ctx, "MEM-01", _idle_runs, ctx.engine.name, ctx.sizes(SIZES)["idle_runs"])
+    background.start(ctx, "MEM-01", _idle_runs, *_idle_args(ctx))
 
 
 def mem01_idle_footprint(ctx: SuiteContext) -> CheckResult:
-    runs = background.result(ctx, "MEM-01", _idle_runs, ctx.engine.name, ctx.sizes(SIZES)["idle_runs"])
+    runs = background.result(ctx, "MEM-01", _idle_runs, *_idle_args(ctx))
     rss = [r["rss_mb"] for r in runs]
     uss = [r["uss_mb"] for r in runs]
     return record(ctx, "MEM-01", statistics.median(rss), samples=rss, kind="rss", details={

@@ -30,6 +30,7 @@ from auralis_perf.results import CheckResult, skipped
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.checks import record, require, run_checks, scaled
+from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
 from auralis_perf.suites.common.workload import downsample_series, long_wav, music, warm_engine
 
 SIZES = {
@@ -109,11 +110,10 @@ def mem12_concurrent(ctx: SuiteContext) -> CheckResult:
                       "executor's worker processes, which take seconds to start)"})})
 
 
-def stream_peaks(engine: str, paths: list[str], chunk: int) -> dict[str, Any]:
-    """Runs in a fresh process: stream each file through the engine; its peak RSS, absolute and added."""
-    from auralis_perf.engines import get_engine
-
-    eng = get_engine(engine)
+def stream_peaks(spec: str, paths: list[str], chunk: int) -> dict[str, Any]:
+    """Runs in a fresh process: stream each file through the engine (built from `engine_spec`); its peak RSS,
+    absolute and added."""
+    eng = engine_from_spec(spec)
     with eng.stream(paths[0], chunk_size=chunk) as warm:  # compile (or load) the kernels first
         for i, _ in enumerate(warm):
             if i >= 2:
@@ -147,8 +147,8 @@ def _large_files(ctx: SuiteContext) -> list[Path]:
 def start_large_stream(ctx: SuiteContext) -> None:
     """Write MEM-13's files and start streaming them in a fresh process; collected by the check."""
     paths = [str(p) for p in _large_files(ctx)]
-    background.start(ctx, "MEM-13", run_isolated, stream_peaks, args=(ctx.engine.name, paths, LARGE_CHUNK),
-                     timeout=3600)
+    background.start(ctx, "MEM-13", run_isolated, stream_peaks, args=(engine_spec(ctx.engine), paths, LARGE_CHUNK),
+                     env=engine_child_env(ctx.engine), timeout=3600)
 
 
 def mem13_large_file(ctx: SuiteContext) -> CheckResult:
@@ -156,7 +156,8 @@ def mem13_large_file(ctx: SuiteContext) -> CheckResult:
     paths = [str(p) for p in _large_files(ctx)]
     try:
         child = background.result(ctx, "MEM-13", run_isolated, stream_peaks,
-                                  args=(ctx.engine.name, paths, LARGE_CHUNK), timeout=3600)
+                                  args=(engine_spec(ctx.engine), paths, LARGE_CHUNK),
+                                  env=engine_child_env(ctx.engine), timeout=3600)
     finally:
         for path in paths:
             Path(path).unlink(missing_ok=True)  # gigabytes of scratch must not outlive the check

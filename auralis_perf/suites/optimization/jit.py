@@ -25,6 +25,7 @@ from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.checks import record, require, run_checks
 from auralis_perf.suites.common.compare import first_array, max_abs_diff
+from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
 from auralis_perf.suites.common.evidence import use_violations
 from auralis_perf.suites.common.kernels import SAMPLE_RATE, compared, kernel_pair, kernel_use
 from auralis_perf.suites.common.workload import music
@@ -107,7 +108,7 @@ class _CompileTimer(event.Listener):
 event.register("numba:compile", _CompileTimer())
 t0 = time.perf_counter()
 from auralis_perf.engines import get_engine
-engine = get_engine({engine!r})
+engine = get_engine({engine!r})  # a registered name or package.module:Factory (engine_spec)
 t1 = time.perf_counter()
 pair = engine.kernels()[{kernel!r}]
 from auralis_perf.signals import kernel_input
@@ -126,8 +127,9 @@ emit({{"import_create_s": t1 - t0, "first_call_s": t3 - t2, "second_call_s": t4 
 
 
 def _compile_run(ctx: SuiteContext, cache_dir: Path) -> dict[str, Any]:
-    code = _COMPILE_CODE.format(engine=ctx.engine.name, kernel=KERNEL, frames=4096)
-    return run_isolated(code, env={"NUMBA_CACHE_DIR": str(cache_dir)}, timeout=600).result
+    code = _COMPILE_CODE.format(engine=engine_spec(ctx.engine), kernel=KERNEL, frames=4096)
+    env = {**engine_child_env(ctx.engine), "NUMBA_CACHE_DIR": str(cache_dir)}
+    return run_isolated(code, env=env, timeout=600).result
 
 
 def opt04_compile_time(ctx: SuiteContext) -> CheckResult:
@@ -164,13 +166,11 @@ def opt04_compile_time(ctx: SuiteContext) -> CheckResult:
         "cache_used": any(r["cache_files"] for r in cold)})
 
 
-def fallback_child(engine: str, input_path: str, output_path: str, repeats: int,
+def fallback_child(spec: str, input_path: str, output_path: str, repeats: int,
                    sample_rate: int) -> dict[str, Any]:
     """Runs in a fresh process with Numba blocked: master the input, time it, save the output."""
-    from auralis_perf.engines import get_engine
-
     audio = np.load(input_path)
-    eng = get_engine(engine)
+    eng = engine_from_spec(spec)
     np.save(output_path, eng.master(audio, sample_rate))  # the first call is the warm-up and the output
     samples = []
     for _ in range(repeats):
@@ -192,21 +192,23 @@ def _fallback_job(ctx: SuiteContext) -> dict[str, Any]:
         np.save(input_path, np.ascontiguousarray(audio))
         ctx.shared["memopt_fallback_job"] = {
             "audio": audio, "sr": sr, "input": input_path, "output": output_path,
-            "args": (ctx.engine.name, str(input_path), str(output_path), size["fallback_repeats"], sr)}
+            "args": (engine_spec(ctx.engine), str(input_path), str(output_path), size["fallback_repeats"], sr),
+            "env": engine_child_env(ctx.engine)}
     return ctx.shared["memopt_fallback_job"]
 
 
 def start_fallback(ctx: SuiteContext) -> None:
     """Start OPT-05's Numba-blocked process now; the check collects it."""
     job = _fallback_job(ctx)
-    background.start(ctx, "OPT-05", run_isolated, fallback_child, args=job["args"], block_numba=True, timeout=900)
+    background.start(ctx, "OPT-05", run_isolated, fallback_child, args=job["args"], env=job["env"],
+                     block_numba=True, timeout=900)
 
 
 def opt05_without_numba(ctx: SuiteContext) -> CheckResult:
     job = _fallback_job(ctx)
     audio, sr, input_path, output_path = job["audio"], job["sr"], job["input"], job["output"]
     try:
-        child = background.result(ctx, "OPT-05", run_isolated, fallback_child, args=job["args"],
+        child = background.result(ctx, "OPT-05", run_isolated, fallback_child, args=job["args"], env=job["env"],
                                   block_numba=True, timeout=900)
     except SubprocessFailed as exc:
         return record(ctx, "OPT-05", None, kind="max_abs_diff",

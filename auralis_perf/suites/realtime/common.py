@@ -1,16 +1,12 @@
 """Shared by the real-time checks: sizes per profile, unit helpers, work shared between checks."""
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psutil
 
-from auralis_perf.engines import Engine, engine_names, get_engine, register
 from auralis_perf.measure.stats import quantile
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.checks import scaled
@@ -92,34 +88,6 @@ def shared_once(ctx: SuiteContext, key: str, compute: Callable[[SuiteContext], A
     if status == "error":
         raise value
     return value
-
-
-def engine_spec(engine: Engine) -> str:
-    """How a fresh process builds the same engine: its registered name, else its class as module:Factory."""
-    if engine.name in engine_names():
-        return engine.name
-    return f"{type(engine).__module__}:{type(engine).__qualname__}"
-
-
-def engine_child_env(engine: Engine) -> dict[str, str]:
-    """Environment for a fresh process that builds `engine` by `engine_spec`: where its module imports from
-    (an adapter or test double outside the installed packages), on PYTHONPATH."""
-    module = sys.modules.get(type(engine).__module__)
-    file = getattr(module, "__file__", None)
-    if engine.name in engine_names() or not file:
-        return {}
-    root = Path(file).resolve().parent
-    for _ in range(type(engine).__module__.count(".")):
-        root = root.parent
-    paths = [str(root), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
-    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
-
-
-def engine_from_spec(spec: str) -> Engine:
-    """The engine `engine_spec` names, built in this (fresh) process."""
-    if ":" in spec and spec not in engine_names():
-        register(spec, spec)  # an adapter named as package.module:Factory
-    return get_engine(spec)
 
 
 def cores() -> int:

@@ -17,13 +17,11 @@ from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
+from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
 from auralis_perf.suites.realtime.common import (
     CONCURRENT_TRACKS,
     MB,
     cores,
-    engine_child_env,
-    engine_from_spec,
-    engine_spec,
     ms,
     percentile,
     seed_scaled,

@@ -64,7 +64,21 @@ def test_pool_figures_follow_checkouts(library):
     stats = probe.pool_stats()
     assert stats["checkouts"] >= 1 and stats["checkins"] == stats["checkouts"]
     assert stats["checked_out"] == 0 and stats["peak_checked_out"] >= 1
-    assert stats["size"] >= 1 and stats["max_overflow"] is not None
+    assert stats["size"] >= 1 and "max_overflow" not in stats  # SQLAlchemy keeps it private
+
+
+@pytest.mark.parametrize("pool_timeout", [30.0, 0.2])  # a checkout that waits, and one that times out first
+def test_the_pool_bound_is_observed_on_a_copy_of_the_pool(engine, tmp_path, pool_timeout):
+    lib = engine.open_library(tmp_path / "bound.db", pool_size=2, max_overflow=3, pool_timeout=pool_timeout)
+    probe = DatabaseProbe(lib.database())
+    try:
+        observed = probe.pool_bound(patience_s=0.5)
+        assert observed["bound"] == 5, observed
+        assert probe.checked_out() == 0  # the library's own pool was not touched
+        assert lib.repo.count_tracks() == 0
+    finally:
+        probe.close()
+        lib.close()
 
 
 def test_a_copy_without_an_index_plans_without_it(library, engine, tmp_path):

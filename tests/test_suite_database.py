@@ -83,6 +83,10 @@ def test_pool_leaves_no_connection_checked_out(db_records):
     record = db_records["DB-20"]
     assert record.value == 0
     assert record.details["rounds"] and all(r["reads"] > 0 and not r["errors"] for r in record.details["rounds"])
+    # the bound is observed (no private attribute read): more readers than it, and never more checked out
+    bound = record.details["pool_bound"]
+    assert bound >= 1 and record.details["threads"] == bound + 2
+    assert all(r["peak_checked_out"] <= bound for r in record.details["rounds"])
 
 
 def test_loglog_slope():

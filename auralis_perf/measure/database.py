@@ -7,6 +7,7 @@
     probe.plans(lambda: library.repo.get_track(1))   # EXPLAIN QUERY PLAN of what the call issued
     probe.indexes()                                  # {index name: [columns]} of every table
     probe.pool_stats()                               # checkouts, peak checked out, connections open
+    probe.pool_bound()                               # size + overflow, observed on a copy of the pool
     probe.close()                                    # removes the listeners
 
 Statements are counted with SQLAlchemy's `before_cursor_execute` event, pool figures with the pool's
@@ -33,6 +34,9 @@ from auralis_perf.engines.support.query_plan import QueryPlan, distinct_explaina
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 #: Distinct statement texts remembered by `DatabaseProbe.issued` (a bound against unbounded growth).
 MAX_DISTINCT = 2000
+#: `DatabaseProbe.pool_bound`: at most this many connections are probed; a checkout pending this long waits.
+POOL_PROBE_LIMIT = 64
+POOL_PROBE_PATIENCE_S = 2.0
 
 
 class NoDatabaseAccess(Exception):
@@ -197,21 +201,66 @@ class DatabaseProbe:
         return int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
 
     def pool_stats(self) -> dict[str, Any]:
-        """The pool's size and overflow bound (None when the pool has none), what is checked out now,
+        """The pool's class and size (None when it has no size() method), what is checked out now,
         checkouts and check-ins since the last reset, the peak checked out at once, and connections
-        opened, closed and open since the probe was attached."""
+        opened, closed and open since the probe was attached. The overflow bound is not here: SQLAlchemy
+        has no public accessor for it; `pool_bound` observes it."""
         self.require_engine("pool figures")
         pool = self.engine.pool
-        size = pool.size() if hasattr(pool, "size") else None
-        # QueuePool keeps its overflow bound in a private attribute; SQLAlchemy has no public accessor
-        max_overflow = getattr(pool, "_max_overflow", None)
+        size = pool.size() if callable(getattr(pool, "size", None)) else None
         with self.lock:
             figures = dict(self.pool_figures)
-        return {"pool": type(pool).__name__, "size": size, "max_overflow": max_overflow,
+        return {"pool": type(pool).__name__, "size": size,
                 "checked_out": self.checked_out(), "checkouts": figures["checkouts"],
                 "checkins": figures["checkins"], "peak_checked_out": figures["peak_checked_out"],
                 "connections_opened": figures["opened"], "connections_closed": figures["closed"],
                 "connections_open": figures["opened"] - figures["closed"]}
+
+    def pool_bound(self, *, limit: int = POOL_PROBE_LIMIT, patience_s: float = POOL_PROBE_PATIENCE_S) -> dict[str, Any]:
+        """How many connections the pool hands out at once (its size + max_overflow), observed: connections
+        are checked out of a copy of the pool (`Pool.recreate()`: same class and settings; the library's
+        own pool is not touched) until a checkout waits. A checkout still pending after `patience_s` waits
+        at the bound when the copy's checkedout() did not grow for it (one being opened slowly already
+        counts there). {"bound": None} for a pool without size()/checkedout() (NullPool, static pools) or
+        with no bound up to `limit`; "method" says how the figure was found."""
+        self.require_engine("the pool's bound")
+        pool = self.engine.pool
+        if not (callable(getattr(pool, "size", None)) and callable(getattr(pool, "checkedout", None))):
+            return {"bound": None, "method": f"{type(pool).__name__} has no size()/checkedout(): no bound probed"}
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        copy = pool.recreate()
+        held: list[Any] = []
+        pending: tuple[threading.Thread, dict[str, Any]] | None = None
+        outcome: dict[str, Any] = {"bound": None, "method": f"no checkout of {limit} waited: no bound found"}
+        try:
+            while len(held) < limit:
+                box: dict[str, Any] = {}
+                thread = threading.Thread(target=_checkout_into, args=(copy, box), daemon=True,
+                                          name="pool-bound-probe")
+                thread.start()
+                thread.join(patience_s)
+                while thread.is_alive() and copy.checkedout() > len(held):  # opening slowly, not waiting
+                    thread.join(patience_s)
+                if thread.is_alive() or isinstance(box.get("error"), PoolTimeout):
+                    pending = (thread, box)
+                    outcome = {"bound": len(held), "method": f"checkout {len(held) + 1} of a recreated "
+                               f"{type(pool).__name__} waited (> {patience_s:g} s, or timed out) while "
+                               f"{len(held)} were held"}
+                    break
+                if "error" in box:
+                    outcome = {"bound": None, "method": f"a probing checkout failed: {box['error']!r}"}
+                    break
+                held.append(box["connection"])
+        finally:
+            for connection in held:
+                connection.close()
+            if pending is not None:
+                pending[0].join(60.0)  # it gets a released connection now
+                if "connection" in pending[1]:
+                    pending[1]["connection"].close()
+            copy.dispose()
+        return outcome
 
     def close(self) -> None:
         """Remove the listeners (idempotent)."""
@@ -220,6 +269,14 @@ class DatabaseProbe:
             event.remove(self.engine, "before_cursor_execute", self.on_execute)
             for name in ("connect", "close", "checkout", "checkin"):
                 event.remove(self.engine.pool, name, getattr(self, f"on_{name}"))
+
+
+def _checkout_into(pool: Any, box: dict[str, Any]) -> None:
+    """A pool checkout on its own thread (it may wait at the pool's bound): the connection or the error."""
+    try:
+        box["connection"] = pool.connect()
+    except Exception as exc:  # noqa: BLE001 - the prober reads it (a pool timeout means: waited at the bound)
+        box["error"] = exc
 
 
 def copy_database(source: Path, target: Path) -> None:

@@ -94,6 +94,25 @@ def test_memory_profile_names_the_site_holding_memory_at_the_peak(tmp_path):
     assert ours and ours[0]["mb"] >= 15 and "tracemalloc" in profile.profiler, sites
 
 
+def burst() -> int:
+    data = bytearray(40 * 2**20)  # alive for this one call only: far shorter than a poll interval
+    return len(data)
+
+
+def test_tracemalloc_sees_a_peak_shorter_than_its_poll_interval(tmp_path):
+    def spike() -> int:
+        small = [bytearray(1000) for _ in range(2000)]  # 2 MB held throughout
+        return burst() + len(small)
+
+    _, profile = profile_memory(spike, tmp_path, "MEM-Z", use_memray=False)
+    summary = profile.summary()
+    assert profile.peak_bytes >= 40 * 2**20, summary
+    top = summary["top_sites"][0]
+    # the burst's own line holds the 40 MB at the peak, and the kept sites add up to the peak
+    assert top["file"] == __file__ and top["line"] == burst.__code__.co_firstlineno + 1 and top["mb"] >= 40, summary
+    assert "of a peak of" in summary["note"] and sum(s["mb"] for s in summary["top_sites"]) >= 40
+
+
 def test_a_failing_profiler_leaves_the_verdict_untouched(ctx, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("sampler crashed")

@@ -4,7 +4,7 @@ memray when it is installed: it intercepts the allocator itself, so memory that 
 buffers, a C library) allocates is seen too, and it reads the live allocations at the high-water mark
 exactly; its flame graph is written as a side file. tracemalloc otherwise: it sees only allocations made
 through Python's allocators (NumPy registers its buffers there, most C libraries do not), and the peak is
-approximated by snapshots taken whenever the traced total climbs past the largest seen so far.
+read at every call and return (see `PeakWatch`), so a buffer that lives for one call only is still seen.
 """
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ from typing import Any
 
 TOP_N = 8
 MB = 2**20
-#: The tracemalloc poller's period and the growth that triggers a fresh snapshot (snapshots are costly).
+#: The tracemalloc poller's period (for threads without the profile hook) and the growth of the traced
+#: total over the last snapshot's that triggers a fresh one (a snapshot costs time per live allocation).
 POLL_S = 0.01
-SNAPSHOT_GROWTH = 1.05
+SNAPSHOT_GROWTH = 1.01
+#: Call sites kept from each snapshot (by size).
+SITES_KEPT = 50
 STACK_DEPTH = 12
 
 
@@ -120,32 +123,75 @@ def _with_tracemalloc(call: Callable[[], Any]) -> tuple[Any, MemoryProfile]:
     if not was_tracing:
         tracemalloc.start(STACK_DEPTH)
     tracemalloc.reset_peak()
-    best: dict[str, Any] = {"total": 0, "snapshot": None}
+    watch = PeakWatch()
+    old_profile, old_thread_profile = sys.getprofile(), threading.getprofile()
     stop = threading.Event()
 
-    def poll() -> None:
+    def poll() -> None:  # threads that were running before the call have no hook: they are polled
         while not stop.wait(POLL_S):
-            current, _ = tracemalloc.get_traced_memory()
-            if current > best["total"] * SNAPSHOT_GROWTH:
-                best["snapshot"], best["total"] = tracemalloc.take_snapshot(), current
+            watch.check()
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
+    threading.setprofile(watch.hook)
+    sys.setprofile(watch.hook)
     try:
         result = call()
     finally:
+        sys.setprofile(old_profile)
+        threading.setprofile(old_thread_profile)
         stop.set()
         poller.join()
-        _, peak = tracemalloc.get_traced_memory()
+        peak = watch.peak()
         if not was_tracing:
             tracemalloc.stop()
     sites = []
-    if best["snapshot"] is not None:
-        for stat in best["snapshot"].statistics("traceback")[:50]:
-            frames = [("", f.filename, f.lineno) for f in reversed(stat.traceback)]  # innermost first
-            function, file, line, caller = site_of(frames)
-            sites.append(CallSite(function, file, line, stat.size, stat.count, caller))
+    for stat in watch.statistics:  # tracebacks are outermost first; site_of wants the innermost first
+        function, file, line, caller = site_of([("", f.filename, f.lineno) for f in reversed(stat.traceback)])
+        sites.append(CallSite(function, file, line, stat.size, stat.count, caller))
     return result, MemoryProfile(
         profiler="tracemalloc (Python allocators only; memray not used)", peak_bytes=peak, sites=sites,
-        note=f"call sites from the largest snapshot taken ({best['total'] / MB:.1f} MB traced), "
-             f"near the peak of {peak / MB:.1f} MB")
+        note=f"call sites as they stood at the highest traced total seen at a call or return "
+             f"({watch.best / MB:.1f} MB), of a peak of {peak / MB:.1f} MB")
+
+
+class PeakWatch:
+    """The call sites alive at (nearly) the peak of the traced memory, for tracemalloc.
+
+    tracemalloc knows its peak exactly (`get_traced_memory`) but not what was alive then, and a snapshot
+    can only be taken from Python. So the traced total is read at every call and return of every thread
+    started under the watch (a profile hook; other threads are polled), and a snapshot is taken whenever it
+    exceeds the highest one seen by `SNAPSHOT_GROWTH`: a buffer that lives for a single call is still alive
+    at that call's return. What it cannot see is a temporary that lives inside one native call or one
+    expression (NumPy's intermediates in `a * b + c`); the note compares the snapshot's total to the peak.
+    """
+
+    def __init__(self) -> None:
+        self.best = 0                         # traced bytes when the kept statistics were taken
+        self.statistics: list[tracemalloc.Statistic] = []
+        self._threshold = 0
+        self._peak = 0
+        self._lock = threading.Lock()
+
+    def hook(self, frame: Any, event: str, arg: Any) -> None:  # sys.setprofile's signature
+        if tracemalloc.get_traced_memory()[0] > self._threshold:
+            self.check()
+
+    def check(self) -> None:
+        with self._lock:  # a thread that finds another snapshotting waits: its own peak must not slip by
+            self._check()
+
+    def _check(self) -> None:
+        current, peak = tracemalloc.get_traced_memory()
+        if current <= self._threshold:
+            return
+        snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        self.statistics = snapshot.statistics("traceback")[:SITES_KEPT]
+        del snapshot
+        # the snapshot's own objects are traced too: keep the peak as it was, then start afresh
+        self._peak = max(self._peak, peak)
+        tracemalloc.reset_peak()
+        self.best, self._threshold = current, int(current * SNAPSHOT_GROWTH)
+
+    def peak(self) -> int:
+        return max(self._peak, tracemalloc.get_traced_memory()[1])

@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from auralis_perf.engines import Capability, PlaybackSession, Stream
+from auralis_perf.engines.support.batch import JobQueue
 from broken_engines.base import DelegatingEngine, DelegatingStream
 
 MB = 1024 * 1024
@@ -124,6 +125,32 @@ class DriftingParallelBatch(DelegatingEngine):
         outputs = self.batch_through_master(items, workers=workers, executor=executor, preset=preset)
         drift = np.float32(self.DRIFT[executor])
         return [np.asarray(out) + drift for out in outputs] if drift else outputs
+
+
+class SerializedSlowBatch(DelegatingEngine):
+    """Batches and the job queue run their items one at a time under one engine-wide lock, and each item
+    first waits 0.1 s per second of its audio (as if the chain were rebuilt for every item): whatever the
+    workers, at most 10x real time against the 20x the throughput checks ask. master() alone is unchanged."""
+
+    uses = frozenset({Capability.BATCH})
+    WAIT_PER_AUDIO_SECOND = 0.1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item_lock = threading.Lock()
+
+    def one_item(self, audio: np.ndarray, sample_rate: int, preset: str = "default") -> np.ndarray:
+        with self.item_lock:
+            time.sleep(audio.shape[0] / sample_rate * self.WAIT_PER_AUDIO_SECOND)
+            return self.inner.master(audio, sample_rate, preset)
+
+    def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
+                      preset: str = "default") -> list[Any]:
+        decoded = [item if isinstance(item, tuple) else self.utilities.decode(item) for item in items]
+        return [self.one_item(audio, sample_rate, preset) for audio, sample_rate in decoded]
+
+    def job_queue(self, workers: int = 1) -> JobQueue:
+        return JobQueue(self.one_item, workers)
 
 
 class BloatedEngine(DelegatingEngine):

@@ -129,13 +129,15 @@ def plot_throughput(run: NotebookRun):
     note_missing(ax14, [("RT-14", r14)])
 
     recs = [("RT-12", record(run, "RT-12")), ("RT-13", record(run, "RT-13"))]
-    labels = {"RT-12": "batch (audio s / wall s)", "RT-13": "job queue (jobs / s)"}
+    labels = {"RT-12": "batch (audio s / wall s)", "RT-13": "job queue (audio s / wall s)"}
     for i, (cid, r) in enumerate(recs):
         if usable(r):
             ax1213.bar(i, r.value, color=STATUS_COLOURS[r.status], alpha=0.7, width=0.5)
             ax1213.plot([i] * len(r.samples), r.samples, ".", color="black", alpha=0.5)
             ax1213.annotate(f"{r.value:.0f}", (i, r.value), textcoords="offset points", xytext=(0, 3),
                             ha="center", fontsize=7)
+    ax1213.axhline(20, color=TIER_COLOURS["target"], linestyle="--", label="target: 20x")
+    ax1213.legend(fontsize=7)
     ax1213.set_xticks(range(2), [f"{cid}\n{labels[cid]}" for cid, _ in recs])
     ax1213.set_title("Throughput (RT-12, RT-13)")
     note_missing(ax1213, recs)

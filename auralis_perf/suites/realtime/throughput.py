@@ -166,8 +166,11 @@ def check_queue_rate(ctx: SuiteContext) -> CheckResult:
     finally:
         queue.close()
     wait_ms, run_ms = ms(waits), ms(runs)
-    return record(ctx, "RT-13", describe(rates).median, samples=rates, kind="throughput",
-                  details={"jobs_per_round": jobs, "rounds": len(rates), "clip_seconds": clip_seconds,
+    # judged as audio seconds per wall second, so the bound does not depend on the profile's clip length
+    audio_rates = [rate * clip_seconds for rate in rates]
+    return record(ctx, "RT-13", describe(audio_rates).median, samples=audio_rates, kind="rtf",
+                  details={"jobs_per_s": describe(rates).median, "jobs_per_s_samples": rates,
+                           "jobs_per_round": jobs, "rounds": len(rates), "clip_seconds": clip_seconds,
                            "workers": workers, "wait_p95_ms": percentile(wait_ms, 0.95) if wait_ms else None,
                            "wait_median_ms": describe(wait_ms).median if wait_ms else None,
                            "run_median_ms": describe(run_ms).median if run_ms else None,

@@ -262,3 +262,43 @@ def test_after_the_baseline_the_regressed_checks_are_profiled_and_diffed(tmp_pat
     assert asked["regressed"] == ["RT-02"]
     diff = json.loads((tmp_path / "results.json").read_text())["checks"][0]["details"]["explanation"]["diff"]
     assert diff[0]["function"] == "follower" and diff[0]["growth"] == pytest.approx(0.3)
+
+
+def test_summary_and_mail_give_the_top_entries_of_failing_and_regressed_checks(tmp_path):
+    from team_support import regression, run_document
+
+    from auralis_perf.run.digest import digests
+    from auralis_perf.run.mail_body import compose_body
+    from auralis_perf.run.summary import summary_markdown
+
+    doc = run_document("run-x", categories=("realtime", "memory"), values={"RT-01": 12.0, "MEM-11": 37.0})
+    by_id = {c["id"]: c for c in doc["checks"]}
+    by_id["RT-01"]["details"]["explanation"] = {  # a tier missed: its top functions by own time
+        "kind": "time", "group": "Real-time factor", "shared_by": ["RT-01"], "profiler": "pyinstrument",
+        "top_own": [{"function": f"fingerprint_step{i}", "module": "m", "own_share": 0.4 - i / 20} for i in range(5)]}
+    by_id["RT-06"]["details"]["explanation"] = {  # regressed: the diff against the baseline's profile
+        "kind": "time", "group": "Latency", "shared_by": ["RT-06"], "profiler": "pyinstrument",
+        "top_own": [{"function": "sos_cascade", "module": "m", "own_share": 0.3}],
+        "diff": [{"function": "envelope_follower", "module": "k", "own_share_before": 0.023, "own_share_after": 0.112,
+                  "growth": 0.089, "dispatcher": "numba CPUDispatcher k.envelope_follower"}]}
+    by_id["MEM-11"]["details"]["explanation"] = {
+        "kind": "memory", "group": "Peak memory", "shared_by": ["MEM-11"], "profiler": "memray 1.20.0",
+        "peak_mb": 512.0, "top_sites": [{"function": "analyse", "file": "/x/auralis/analysis/fingerprint.py", "line": 88,
+                                         "mb": 300.0, "share": 0.6}]}
+    by_id["RT-03"]["details"]["explanation"] = {  # --explain all on a passing check: not in the short forms
+        "kind": "time", "group": "Real-time factor", "top_own": [{"function": "not_shown", "own_share": 0.9}]}
+    [digest] = digests([(doc, tmp_path)], [regression("RT-06", 20.0, 31.0)])
+
+    text = summary_markdown([digest])
+    why = text[text.index("Why (profiles"):text.index("By category")]
+    rows = {line.split("|")[1].strip(): line for line in why.splitlines() if line.startswith("| ") and "---" not in line}
+    assert set(rows) - {"check"} == {"RT-01", "RT-06", "MEM-11"}
+    assert "fingerprint_step0 40.0 % own; fingerprint_step1 35.0 % own; fingerprint_step2 30.0 % own" in rows["RT-01"]
+    assert "fingerprint_step3" not in rows["RT-01"]  # three entries at most
+    assert "grown since the baseline: envelope_follower +8.9 pt own (2.3 % → 11.2 %) [compiled]" in rows["RT-06"]
+    assert "alive at the 512.0 MB peak (memray 1.20.0): 300.0 MB at analyse analysis/fingerprint.py:88" in rows["MEM-11"]
+    assert "not_shown" not in text
+
+    body = compose_body([digest]).html
+    assert "envelope_follower +8.9 pt own" in body and "300.0 MB at analyse analysis/fingerprint.py:88" in body
+    assert "fingerprint_step0 40.0 % own" in body and "not_shown" not in body

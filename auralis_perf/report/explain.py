@@ -2,6 +2,7 @@
 diff against the baseline, a link to the full profile (a side file in the run folder, never inlined)."""
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -79,3 +80,52 @@ def explain_line(run: dict[str, Any]) -> str:
             + f", profiling cost {info.get('cost_s', 0.0):.1f} s, outside every figure")
     problems = [p["problem"] for p in passes if p.get("problem")] + ([info["problem"]] if info.get("problem") else [])
     return text + (f"; problem: {'; '.join(problems)}" if problems else "")
+
+
+#: Entries of an explanation in the short forms (summary.md, the mail's body).
+BRIEF_N = 3
+
+
+def _short_path(path: str) -> str:
+    """The last two parts of a source path (enough to find the file, short enough for a table cell)."""
+    parts = [p for p in str(path).replace("\\", "/").split("/") if p]
+    return "/".join(parts[-2:]) if parts else "?"
+
+
+def _short_caller(caller: str) -> str:
+    """'process (/long/path/to/chain.py:88)' -> 'process (engines/chain.py:88)'."""
+    return re.sub(r"[(]([^()]*):(\d+)[)]", lambda m: f"({_short_path(m[1])}:{m[2]})", caller)
+
+
+def explanation_entries(x: dict[str, Any], n: int = BRIEF_N) -> list[str]:
+    """The top `n` entries of one check's explanation as plain text, for the short forms: a time profile
+    gives the functions whose own share grew most since the baseline when it was diffed (a regression's
+    answer), else the top functions by own time; a memory profile, the call sites alive at the peak."""
+    if x.get("problem"):
+        return []
+    if x.get("kind") == "time":
+        if x.get("diff"):
+            return [f"{d.get('function')} +{100 * d['growth']:.1f} pt own ({_pct(d.get('own_share_before'))} → "
+                    f"{_pct(d.get('own_share_after'))})" + (" [compiled]" if d.get("dispatcher") else "")
+                    for d in x["diff"][:n]]
+        return [f"{r.get('function')} {_pct(r.get('own_share'))} own" + (" [compiled]" if r.get("dispatcher") else "")
+                for r in (x.get("top_own") or [])[:n]]
+    entries = []
+    for s in (x.get("top_sites") or [])[:n]:
+        where = f"{s.get('function') + ' ' if s.get('function') else ''}{_short_path(s.get('file', ''))}:{s.get('line')}"
+        via = f" called from {_short_caller(s['caller'])}" if s.get("caller") else ""
+        entries.append(f"{s.get('mb', 0):.1f} MB at {where}{via}")
+    return entries
+
+
+def explanation_brief(x: dict[str, Any], n: int = BRIEF_N) -> str:
+    """One line for a check's explanation: what the profile found, or why there is none."""
+    if x.get("problem"):
+        return f"no {x.get('kind') or ''} profile: {x['problem']}"
+    entries = explanation_entries(x, n)
+    if x.get("kind") == "time":
+        head = ("own time grown since the baseline" if x.get("diff") else
+                "own time (no function grew since the baseline)" if "diff" in x else "own time")
+    else:
+        head = f"alive at the {x.get('peak_mb', 0):.1f} MB peak ({str(x.get('profiler') or '').split(' (')[0]})"
+    return f"{head}: " + ("; ".join(entries) if entries else "nothing recorded")

@@ -126,6 +126,12 @@ class EngineDigest:
                             change=self.change_text(change) if change else "", reason=reason))
         return rows
 
+    def explained(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(record, its explanation) of the checks that failed or regressed and were profiled (--explain)."""
+        shown = {row.id for row in self.attention_rows() if row.status == "fail" or row.verdict == "regressed"}
+        return [(r, r["details"]["explanation"]) for r in self.summary.checks
+                if r["id"] in shown and (r.get("details") or {}).get("explanation")]
+
     def category_counts(self) -> list[tuple[str, dict[str, int]]]:
         """(category title, {status: count}) in catalogue order, for the categories this run measured."""
         out: dict[str, dict[str, int]] = {}

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Sequence
 
+from auralis_perf.report.explain import explanation_brief
 from auralis_perf.report.formatting import STATUS_COLOURS, format_value
 from auralis_perf.report.model import subject_line, text_summary
 from auralis_perf.run.digest import EngineDigest, Row, digests, value_text
@@ -99,6 +100,13 @@ def engine_html(digest: EngineDigest, *, max_rows: int = MAX_ROWS) -> str:
              escape(_short(r.reason))] for r in rows[:max_rows]], numeric=(2,)))
         if len(rows) > max_rows:
             parts.append(f'<p style="font-size:13px">… and {len(rows) - max_rows} more in the attached report.</p>')
+    explained = digest.explained()
+    if explained and max_rows:  # --explain: where the time or the memory went
+        parts.append('<p style="margin:8px 0 0 0;font-size:14px"><b>Why</b> (profiles of the failing and '
+                     'regressed checks; the full ones are in the report)</p>')
+        parts.append(_table(["check", "profile", "top entries"], [
+            [escape(str(record["id"])), escape(f"{x.get('kind', '')} · {x.get('group', '')}"),
+             escape(_short(explanation_brief(x), 400))] for record, x in explained[:max_rows]]))
     return "\n".join(parts)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from auralis_perf.report.explain import explanation_brief
 from auralis_perf.report.formatting import format_value
 from auralis_perf.run.digest import EngineDigest, Row, value_text
 
@@ -83,6 +84,12 @@ def engine_markdown(digest: EngineDigest, *, heading_level: int = 2) -> list[str
         lines.append(f"{h}# Checks that failed, errored or changed")
         lines += _table(["check", "category", "status", "value", "missed", "verdict", "reason"],
                         [_row_cells(r) for r in rows])
+    explained = digest.explained()
+    if explained:  # --explain: where the time or the memory went, under what failed or regressed
+        lines.append(f"{h}# Why (profiles of the failing and regressed checks)")
+        lines += _table(["check", "profile", "top entries"],
+                        [[record["id"], f"{x.get('kind', '')} · {x.get('group', '')}", explanation_brief(x)]
+                         for record, x in explained])
     lines.append(f"{h}# By category")
     lines += _table(["category", "pass", "fail", "skip", "error"],
                     [[title, c["pass"], c["fail"], c["skip"], c["error"]] for title, c in digest.category_counts()])

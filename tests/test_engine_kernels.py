@@ -74,6 +74,12 @@ def test_slow_kernel_switch_does_extra_envelope_work(engine: ReferenceEngine, mo
     slowed = engine.master(audio, SR)
     assert len(calls) == 3 * normal_calls
     assert np.array_equal(slowed, normal)  # slower, same sound
+    calls.clear()
+    monkeypatch.setenv(chain.SLOW_KERNEL_ENV, "envelope:7")  # a factor of its own
+    assert np.array_equal(engine.master(audio, SR), normal) and len(calls) == 7 * normal_calls
+    monkeypatch.setenv(chain.SLOW_KERNEL_ENV, "envelope:lots")
+    with pytest.raises(ValueError, match="whole factor"):
+        chain.slow_kernels()
 
 
 _NO_NUMBA = textwrap.dedent("""

@@ -12,7 +12,7 @@ engine runs on the plain forms when Numba cannot be imported.
 
 Regression self-test switch: set the environment variable ``AURALIS_PERF_SLOW_KERNEL=envelope`` (before
 the chain is built) and the envelope follower does deliberately more work (it runs three times per block
-and keeps the last result), so a run can demonstrate that the regression check catches a slower kernel.
+and keeps the last result; ``envelope:10``, ten times), so a run can demonstrate that the regression check catches a slower kernel.
 Off by default; the output is unchanged.
 """
 from auralis_perf.engines.reference.engine import ReferenceEngine

@@ -62,10 +62,22 @@ def kernel_set(optimized: bool) -> KernelSet:
     return FAST_KERNELS if optimized and FAST_KERNELS is not None else PLAIN_KERNELS
 
 
-def slow_kernels() -> frozenset[str]:
-    """Kernels deliberately slowed for the regression self-test (environment AURALIS_PERF_SLOW_KERNEL)."""
-    value = os.environ.get(SLOW_KERNEL_ENV, "")
-    return frozenset(part.strip() for part in value.split(",") if part.strip())
+#: How many times its work a slowed kernel does when the switch names no factor (`envelope`, not `envelope:10`).
+SLOW_FACTOR = 3
+
+
+def slow_kernels() -> dict[str, int]:
+    """Kernels deliberately slowed for the regression self-test (environment AURALIS_PERF_SLOW_KERNEL, a
+    comma list of `name` or `name:factor`), each with how many times its work it does."""
+    found = {}
+    for part in os.environ.get(SLOW_KERNEL_ENV, "").split(","):
+        name, _, factor = part.strip().partition(":")
+        if not name:
+            continue
+        if factor and not (factor.isdigit() and int(factor) >= 1):
+            raise ValueError(f"{SLOW_KERNEL_ENV}: {part.strip()!r} needs a whole factor of 1 or more, e.g. {name}:10")
+        found[name] = int(factor) if factor else SLOW_FACTOR
+    return found
 
 
 def get_preset(name: str) -> Preset:
@@ -124,7 +136,7 @@ class ChainProcessor:
         self.tuning = tuning
         self.kernels = kernels
         self.block_frames = block_frames
-        self._slow_envelope = "envelope" in slow_kernels()
+        self._envelope_runs = slow_kernels().get("envelope", 1)
         self._pool = pool or BufferPool()
         self.sos = pad_sections(design_eq(preset.bands, sample_rate))
         self._eq = kernels.eq_stereo if channels == 2 else kernels.eq
@@ -214,11 +226,10 @@ class ChainProcessor:
 
     def _envelope(self, level: np.ndarray, env: np.ndarray) -> None:
         run = self.kernels.envelope
-        if self._slow_envelope:
-            # Regression self-test: real extra work (two discarded passes from the same start state).
-            for _ in range(2):
-                self._env_scratch[0] = self.env_state[0]
-                run(level, env, self.attack, self.release, self._env_scratch)
+        # Regression self-test (normally off): real extra work, passes discarded, from the same start state.
+        for _ in range(self._envelope_runs - 1):
+            self._env_scratch[0] = self.env_state[0]
+            run(level, env, self.attack, self.release, self._env_scratch)
         run(level, env, self.attack, self.release, self.env_state)
         KERNEL_CALLS[self._keys["envelope"]] += 1
 

@@ -32,7 +32,7 @@ def _evidence(stage: str, dispatcher: Any) -> Mapping[str, Any]:
         "compiled_signatures": signatures(dispatcher),
         "master_calls_compiled": KERNEL_CALLS[f"{stage}/compiled"],
         "master_calls_plain": KERNEL_CALLS[f"{stage}/plain"],
-        "slow_kernel_switch": sorted(slow_kernels()),
+        "slow_kernel_switch": sorted(f"{name}:{factor}" for name, factor in slow_kernels().items()),
     }
 
 
@@ -59,7 +59,7 @@ def _envelope_pair() -> KernelPair:
     return KernelPair(
         name="envelope",
         description="attack/release envelope follower: Numba-compiled vs the same source interpreted",
-        fast=lambda data: run(fast_kernel, data, 3 if "envelope" in slow_kernels() else 1),
+        fast=lambda data: run(fast_kernel, data, slow_kernels().get("envelope", 1)),
         plain=lambda data: run(k.envelope_follower, data),
         make_input=make_input,
         tolerance=1e-9,

@@ -1,5 +1,6 @@
 """Doubles that break the fast/plain kernel pairs: a fast path that changes the output, a fast path that
-master() never runs, an EQ realisation slower than an equally accurate one the engine also has."""
+master() never runs, an EQ realisation slower than an equally accurate one the engine also has, a
+compiled kernel that every process compiles again."""
 from __future__ import annotations
 
 import dataclasses
@@ -76,3 +77,42 @@ class ScalarOnlyKernels(DelegatingEngine):
 
     def kernels(self) -> Mapping[str, KernelPair]:
         return {"envelope": super().kernels()["envelope"]}
+
+
+class UncachedJit(DelegatingEngine):
+    """The envelope follower is compiled without Numba's on-disk cache, eagerly for every combination of
+    float width and array layout of its input and output (16 signatures), at its first call in each
+    process: every start compiles it again, for a second or more against the 0.1 s a start may spend.
+    Its output is the reference's."""
+
+    #: OPT-04 runs its fresh processes only for this double (the can-fail runs skip them otherwise)
+    suite_sizes = {"auralis_perf.suites.optimization.jit": {"compile_runs": 1}}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.compiled: dict[str, Any] = {}  # once per process (engine), as a module-level kernel would be
+
+    def envelope(self) -> Any:
+        if "envelope" not in self.compiled:  # no cache=True: nothing of this is kept on disk
+            import numba
+            from numba import types
+
+            from auralis_perf.engines.reference.kernels import envelope_follower
+
+            arrays = [types.Array(width, 1, layout) for width in (types.float32, types.float64) for layout in "CA"]
+            signatures = [types.void(level, out, types.float64, types.float64, types.float64[::1])
+                          for level in arrays for out in arrays]
+            self.compiled["envelope"] = numba.njit(signatures, nogil=True)(envelope_follower)
+        return self.compiled["envelope"]
+
+    def kernels(self) -> Mapping[str, KernelPair]:
+        pairs = dict(super().kernels())
+
+        def fast(data: Any) -> np.ndarray:
+            level, attack, release = data
+            out = np.empty_like(level)
+            self.envelope()(level, out, attack, release, np.zeros(1))
+            return out
+
+        pairs["envelope"] = dataclasses.replace(pairs["envelope"], fast=fast)
+        return pairs

@@ -45,9 +45,9 @@ REALTIME = {
     "queue_clip_seconds": 0.2, "queue_rounds": 2, "sustained_wall_seconds": 0.6, "envelope_seconds": 0.2,
     "eq_seconds": 0.3, "spectrum_seconds": 1.0, "chain_seconds": 0.3, "pair_rounds": 3,
 }
-#: The other suites' smoke sizes, shrunk. MEM-01's idle processes and OPT-04's compile processes (checks
-#: no double can fail) are left out ("idle_runs", "compile_runs": 0, so those two records are errors
-#: here): each costs seconds per run.
+#: The other suites' smoke sizes, shrunk. MEM-01's idle processes and OPT-04's compile processes are left
+#: out ("idle_runs", "compile_runs": 0, so those two records are errors here): each costs seconds per run;
+#: the doubles that break those two checks ask for them back (`suite_sizes`).
 TINY: dict[Any, dict[str, Any]] = {
     mem_baseline: {"idle_runs": 0, "track_s": 2.0, "n_tracks": 3, "tracks_len_s": 1.0, "distinct_files": 2},
     mem_leaks: {"cycles": 24, "clip_s": 0.2, "checkpoints": 6, "batch_items": 2, "batch_s": 1.0,
@@ -91,15 +91,26 @@ def double_path(double: type) -> str:
 
 
 def run_on_double(path: str, check_id: str, workdir: str) -> dict[str, CheckResult]:
-    """The records of `check_id`'s group on the double at import path `path`, by check ID."""
+    """The records of `check_id`'s group on the double at import path `path`, by check ID.
+
+    A double may ask for other sizes for its own run (`suite_sizes`: {suite module name: {key: size}}),
+    e.g. the fresh processes `TINY` leaves out; the worker's sizes are restored afterwards."""
     module, _, name = path.partition(":")
-    engine = getattr(importlib.import_module(module), name)()
+    double = getattr(importlib.import_module(module), name)
+    saved = {}
+    for suite, sizes in getattr(double, "suite_sizes", {}).items():
+        table = importlib.import_module(suite).SIZES["smoke"]
+        saved[suite] = dict(table)
+        table.update(sizes)
+    engine = double()
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=Path(workdir))
     try:
         return {r.id: r for r in run_group(ctx, group_of(check_id))}
     finally:
         release_libraries(ctx)
         engine.close()
+        for suite, table in saved.items():
+            importlib.import_module(suite).SIZES["smoke"].update(table)
 
 
 class GroupRuns:

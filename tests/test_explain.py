@@ -7,6 +7,7 @@ import os
 import sys
 import textwrap
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -194,6 +195,9 @@ def test_diff_needs_a_baseline_profile():
     now = {"details": {"explanation": {"kind": "time", "functions": {}}}, "id": "RT-02"}
     assert step.add_diffs({"checks": [now]}, None) == 0
     assert step.add_diffs({"checks": [now]}, {"run": {"id": "b"}, "checks": [{"id": "RT-02", "details": {}}]}) == 0
+    assert "kept no time profile" in now["details"]["explanation"]["diff_problem"]  # said, not silently missing
+    assert "No profile diff: the baseline (b) kept no time profile" in explanation_html(
+        now["details"]["explanation"] | {"group": "g", "shared_by": ["RT-02"]})
     assert sys.modules["auralis_perf.explain.step"] is step
 
 
@@ -302,3 +306,111 @@ def test_summary_and_mail_give_the_top_entries_of_failing_and_regressed_checks(t
     body = compose_body([digest]).html
     assert "envelope_follower +8.9 pt own" in body and "300.0 MB at analyse analysis/fingerprint.py:88" in body
     assert "fingerprint_step0 40.0 % own" in body and "not_shown" not in body
+
+
+REGRESSION_SUITE = '''
+from auralis_perf.catalog import load_catalog
+from auralis_perf.results import evaluate as judge
+from auralis_perf.suites import group
+
+
+def envelope_follower(n):
+    level = 0.0
+    for i in range(n):
+        level = 0.999 * level + (i % 7) * 0.001
+    return level
+
+
+def equaliser(n):
+    total = 0.0
+    for i in range(n):
+        total += (i % 5) * 0.5
+    return total
+
+
+@group("Real-time factor", category="realtime", ids=["RT-02"])
+def rtf(ctx):
+    envelope_follower({follower})
+    equaliser(150_000)
+    return [judge(load_catalog()["RT-02"], 1.0)]  # thrown away: the explain step keeps no figure
+'''
+
+
+def test_a_regressed_verdict_from_the_history_is_profiled_and_diffed_with_the_kept_baseline_profile(
+        tmp_path, monkeypatch):
+    """The real pipeline (run(), the history store, the baseline hook, the explain child) with the notebooks
+    replaced by synthetic figures: 3 normal runs, a 4th saved as baseline 'normal' with --explain all (so it
+    keeps its profile), then a run whose envelope follower does 20x the work and whose RT-02 figures are 40 %
+    lower. Judged: the verdict is 'regressed', the diff's first entry is the envelope follower, no profiler
+    ran for the runs where nothing failed, and summary.md names it. No speed is judged."""
+    import subprocess
+
+    import numpy as np
+    from team_support import machine, run_document
+
+    from auralis_perf.history import HistoryStore
+    from auralis_perf.regress.pipeline_step import make_baseline_hook
+    from auralis_perf.run import pipeline
+    from auralis_perf.run.cli import parse_config
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    for name, follower in (("normal_suite", 20_000), ("slowed_suite", 400_000)):
+        (package / f"{name}.py").write_text(REGRESSION_SUITE.replace("{follower}", str(follower)))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")]))
+    rng = np.random.default_rng(3)
+    figures: dict[str, float] = {}
+
+    def fake_engine_run(config, engine, base, catalog, progress, **kwargs):  # the notebooks' figures, made up
+        n = len(list(tmp_path.glob("run-*")))
+        doc = run_document(f"r{n}", categories=("realtime",), machine_name="m1", rng=rng, values=figures,
+                           started_at=datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=n))
+        doc["checks"] = [c for c in doc["checks"] if c["id"] == "RT-02"]
+        path = pipeline.write_json_atomic(base / "results.json", doc)
+        return pipeline.EngineRun(engine=engine, base=base, results_path=path, results=json.loads(path.read_text()))
+
+    monkeypatch.setattr(pipeline, "run_engine", fake_engine_run)
+    monkeypatch.setattr(pipeline, "measure_control", lambda profile: None)
+    children = []
+    real_run = subprocess.run
+
+    def watched(command, *args, **kwargs):  # counts the explain step's profiling processes
+        if "auralis_perf.explain.child" in command:
+            children.append(command)
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", watched)
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+
+    def report_run(i: int, *args: str):
+        config = parse_config(["--profile", "smoke", "--categories", "realtime", "--no-progress",
+                               "--history-url", url, "--out", str(tmp_path / f"run-{i}"), *args])
+        hook = make_baseline_hook(config.history, config.engines, config.profile, machine=machine("m1"))
+        return pipeline.run(config, baseline_hook=hook)
+
+    monkeypatch.setenv("AURALIS_PERF_SUITES", "realtime=normal_suite")
+    figures["RT-02"] = 80.0
+    for i in range(3):  # nothing fails, nothing regresses: --explain failing starts no profiler at all
+        outcome = report_run(i)
+        assert children == [] and outcome.engine_runs[0].results["run"]["explain"]["passes"] == []
+    report_run(3, "--explain", "all", "--save-baseline", "normal")
+    assert len(children) == 1
+    with HistoryStore(url) as store:  # the history keeps the baseline's profile
+        kept = store.baseline("normal", machine("m1"), "reference", "smoke")
+        assert kept["checks"][0]["details"]["explanation"]["top_own"]
+
+    monkeypatch.setenv("AURALIS_PERF_SUITES", "realtime=slowed_suite")
+    figures["RT-02"] = 48.0
+    outcome = report_run(4, "--baseline", "normal")
+    [verdict] = [c for c in outcome.changes if c["id"] == "RT-02"]
+    assert verdict["verdict"] == "regressed", verdict
+    results = json.loads((tmp_path / "run-4" / "results.json").read_text())
+    explanation = results["checks"][0]["details"]["explanation"]
+    assert explanation.get("problem") is None, explanation
+    assert explanation["diff"][0]["function"] == "envelope_follower", explanation["diff"]
+    assert explanation["diff"][0]["own_share_after"] > explanation["diff"][0]["own_share_before"]
+    assert explanation["diff_baseline"] == kept["run"]["id"]
+    assert [p["checks"] for p in results["run"]["explain"]["passes"]] == [["RT-02"]]  # profiled once, after the verdict
+    summary = (tmp_path / "run-4" / "summary.md").read_text()
+    assert "| RT-02 | time · Real-time factor | own time grown since the baseline: envelope_follower +" in summary
+    assert "Share of own time grown since baseline" in (tmp_path / "run-4" / "report.html").read_text()

@@ -103,20 +103,33 @@ def _with_links(explanation: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_diffs(results: dict[str, Any], baseline: Mapping[str, Any] | None) -> int:
-    """Give each time explanation a diff against the baseline's profile of that check, when the baseline
-    kept one; returns how many diffs were made."""
+    """Give each time explanation of `results` a diff against the baseline's profile of that check (both
+    results documents); returns how many diffs were made. A check the baseline kept no profile of gets a
+    `diff_problem` saying so instead."""
     if not baseline:
         return 0
+    label = str((baseline.get("run") or {}).get("id"))
     before = {c.get("id"): (c.get("details") or {}).get("explanation") for c in baseline.get("checks", [])}
     made = 0
     for record in results["checks"]:
         now = (record.get("details") or {}).get("explanation")
-        old = before.get(record["id"])
-        if now and old and now.get("kind") == "time" == old.get("kind") and not now.get("problem") and not old.get("problem"):
-            now["diff"] = profile_diff(old, now)
-            now["diff_baseline"] = (baseline.get("run") or {}).get("id")
-            made += 1
+        if now and now.get("kind") == "time" and not now.get("problem"):
+            made += attach_diff(now, before.get(record["id"]), label)
     return made
+
+
+def attach_diff(now: dict[str, Any], before: Mapping[str, Any] | None, baseline_label: str) -> bool:
+    """Put into the time explanation `now` the functions whose share grew since `before` (the baseline's
+    explanation of the same check: from the history, or from a baseline measured beside this run); returns
+    whether a diff was made. The seam for any source of baseline profiles."""
+    if not before or before.get("kind") != "time" or before.get("problem"):
+        now["diff_problem"] = (f"the baseline ({baseline_label}) kept no time profile of this check: a baseline "
+                               "run with --explain all keeps one of every timing check")
+        return False
+    now["diff"] = profile_diff(before, now)
+    now["diff_baseline"] = baseline_label
+    now.pop("diff_problem", None)
+    return True
 
 
 def rewrite_results(path: Path, results: dict[str, Any]) -> Path:

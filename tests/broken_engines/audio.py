@@ -153,6 +153,23 @@ class SerializedSlowBatch(DelegatingEngine):
         return JobQueue(self.one_item, workers)
 
 
+class BloatedIdle(DelegatingEngine):
+    """Building the engine pre-allocates, and writes, a 500 MB buffer pool (room for a whole session's
+    tracks) that it holds while idle: ten times the 50 MB an engine holding no track may hold."""
+
+    POOL = 500 * MB
+    #: MEM-01 runs its fresh processes only for this double (the can-fail runs skip them otherwise)
+    suite_sizes = {"auralis_perf.suites.memory.baseline": {"idle_runs": 1}}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = _touched_anonymous_map(self.POOL)
+
+    def close(self) -> None:
+        self.pool.close()
+        super().close()
+
+
 class BloatedEngine(DelegatingEngine):
     """master() touches a 240 MB scratch buffer (batches run through it); a stream holds 80 MB while open."""
 

@@ -26,7 +26,7 @@ def plot_baseline(run: NotebookRun):
     """MEM-01..05: the footprints as bars; RSS over the N-track session with the retained line and slope."""
     fig, (ax_bars, ax_run) = run.figure(ncols=2)
     ids = ("MEM-01", "MEM-02", "MEM-04", "MEM-05")
-    names = {"MEM-01": "idle process\n(RSS)", "MEM-02": "one track\n(peak above)", "MEM-04": "N tracks\n(peak above)",
+    names = {"MEM-01": "idle engine\n(own RSS)", "MEM-02": "one track\n(peak above)", "MEM-04": "N tracks\n(peak above)",
              "MEM-05": "left after\n(RSS)"}
     recs = [(cid, record(run, cid)) for cid in ids]
     labelled: set[str] = set()
@@ -37,9 +37,9 @@ def plot_baseline(run: NotebookRun):
                              ha="center", fontsize=7)
         bound_line(run, ax_bars, cid, (i - 0.4, i + 0.4), labelled=labelled)
     r01 = record(run, "MEM-01")
-    if usable(r01):
-        ax_bars.bar(0, r01.details["uss_median_mb"], color="white", edgecolor=BLUE, hatch="//", width=0.6,
-                    label="USS (unique to the process)")
+    if usable(r01) and "total_rss_mb" in r01.details:  # the whole process, its libraries included
+        ax_bars.bar(0, r01.details["total_rss_mb"], color="white", edgecolor=BLUE, hatch="//", width=0.6,
+                    label="whole idle process (RSS)", zorder=0)
     ax_bars.set_xticks(range(len(ids)), [f"{cid}\n{names[cid]}" for cid in ids], fontsize=7)
     ax_bars.set_yscale("symlog", linthresh=10)
     ax_bars.set_ylabel("MB")

@@ -6,6 +6,7 @@ before each reading, so that what the allocator caches is not counted as the eng
 """
 from __future__ import annotations
 
+import json
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,19 +50,45 @@ try:
         rss_mb = next(int(l.split()[1]) / 1024 for l in status if l.startswith("VmRSS:"))
 except OSError:
     pass
+own = type(engine).__module__.rpartition(".")[0] or type(engine).__module__
+libraries = sorted(m for m in sys.modules if m not in ("__main__", "__mp_main__", "psutil")
+                   and m != own and not m.startswith(own + "."))
 import psutil
 info = psutil.Process().memory_full_info()
 emit({{"rss_mb": rss_mb if rss_mb is not None else info.rss / 2**20, "uss_mb": info.uss / 2**20,
        "import_s": imported - started, "create_s": created - imported, "modules_loaded": len(sys.modules),
-       "numba_loaded": "numba" in sys.modules}})
+       "numba_loaded": "numba" in sys.modules, "engine_package": own, "libraries": libraries}})
+"""
+
+# The control: a fresh interpreter that imports every module the engine's process had loaded except the
+# engine's own package (the libraries it uses: NumPy, SciPy, Numba, ...), and builds nothing. Its RSS is
+# what those libraries cost on this machine and these versions; the difference is the engine's own.
+_CONTROL_CODE = """
+import gc, importlib, json, sys
+failed = []
+for name in json.loads({libraries!r}):
+    if name not in sys.modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # private extension modules load only through their parent package
+            failed.append(name)
+gc.collect()
+with open("/proc/self/status") as status:
+    rss_mb = next(int(l.split()[1]) / 1024 for l in status if l.startswith("VmRSS:"))
+emit({{"rss_mb": rss_mb, "modules_loaded": len(sys.modules), "not_importable": failed}})
 """
 
 
-def _idle_runs(spec: str, env: dict[str, str], count: int) -> list[dict[str, Any]]:
+def _idle_runs(spec: str, env: dict[str, str], count: int) -> dict[str, list[dict[str, Any]]]:
+    """`count` fresh processes that build the engine, then `count` control processes (see above)."""
     code = _IDLE_CODE.format(engine=spec)
     # RSS does not depend on what else runs, so the fresh processes may start side by side
     with ThreadPoolExecutor(max(1, min(count, psutil.cpu_count() or 1))) as pool:
-        return [r.result for r in pool.map(lambda _: run_isolated(code, env=env, timeout=300), range(count))]
+        engine = [r.result for r in pool.map(lambda _: run_isolated(code, env=env, timeout=300), range(count))]
+        control_code = _CONTROL_CODE.format(libraries=json.dumps(engine[0]["libraries"]) if engine else "[]")
+        control = [r.result for r in pool.map(lambda _: run_isolated(control_code, env=env, timeout=300),
+                                              range(count))]
+    return {"engine": engine, "control": control}
 
 
 def _idle_args(ctx: SuiteContext) -> tuple[str, dict[str, str], int]:
@@ -74,12 +101,23 @@ def start_idle_runs(ctx: SuiteContext) -> None:
 
 
 def mem01_idle_footprint(ctx: SuiteContext) -> CheckResult:
-    runs = background.result(ctx, "MEM-01", _idle_runs, *_idle_args(ctx))
+    both = background.result(ctx, "MEM-01", _idle_runs, *_idle_args(ctx))
+    runs, control = both["engine"], both["control"]
+    if not runs:
+        raise RuntimeError("no fresh process was started (idle_runs is 0)")
     rss = [r["rss_mb"] for r in runs]
     uss = [r["uss_mb"] for r in runs]
-    return record(ctx, "MEM-01", statistics.median(rss), samples=rss, kind="rss", details={
+    control_rss = statistics.median(r["rss_mb"] for r in control)
+    own = [r - control_rss for r in rss]
+    return record(ctx, "MEM-01", statistics.median(own), samples=own, kind="rss", details={
         "what": "RSS of a fresh Python process after `from auralis_perf.engines import get_engine` and "
-                "building the engine, before any processing; USS beside it",
+                "building the engine, before any processing, minus the RSS of a fresh control process that "
+                "imports the same libraries (every module the first had loaded outside the engine's own "
+                "package) and builds nothing: the engine's own idle memory; the total and USS beside it",
+        "total_rss_mb": statistics.median(rss), "total_rss_samples_mb": rss,
+        "control_rss_mb": control_rss, "control_rss_samples_mb": [r["rss_mb"] for r in control],
+        "engine_package": runs[0]["engine_package"], "libraries_imported": len(runs[0]["libraries"]),
+        "control_not_importable": control[0]["not_importable"] if control else None,
         "uss_mb": uss, "uss_median_mb": statistics.median(uss),
         "import_s": [r["import_s"] for r in runs], "create_s": [r["create_s"] for r in runs],
         "modules_loaded": runs[0]["modules_loaded"], "numba_loaded": runs[0]["numba_loaded"],

@@ -109,6 +109,35 @@ def test_rt08_judges_missed_deadlines_and_the_p95_output_latency():
     assert _rt08(on_demand).value == pytest.approx(300.0)  # time inside pull() counts as output latency
 
 
+def _session_cpu(others_percent: float, cpu_s: float, cores: int = 2) -> dict:
+    return {"cores": cores, "others_percent": others_percent, "cpu_s": cpu_s}
+
+
+def _rt08_under(tmp_path: Path, cpu: dict | None, waits_s: float = 0.093, missed: int = 3) -> object:
+    from auralis_perf.suites.realtime.latency import judge_buffer_wait
+
+    ctx = context(CopyEngine(), tmp_path)
+    timeline = {"buffer_waits": [waits_s] * 40, "missed_deadlines": missed, "chunks": 40, "file_seconds": 4.0,
+                "cpu": cpu}
+    return judge_buffer_wait(ctx, timeline, {"free_cores": 0.0})
+
+
+def test_rt08_missed_deadlines_on_a_saturated_machine_are_inconclusive_not_a_fail(tmp_path):
+    # others held 1.8 of 2 cores; the session needed 0.02 CPU s per audio second: the scheduler starved it
+    starved = _rt08_under(tmp_path, _session_cpu(others_percent=90.0, cpu_s=0.08))
+    assert starved.status == "skip" and starved.reason.startswith("inconclusive: 3 missed deadline")
+    assert "1.8 of 2 cores" in starved.reason and starved.details["p95_ms_unjudged"] == pytest.approx(93.0)
+
+
+def test_rt08_missed_deadlines_fail_when_cores_were_free_or_the_engine_needed_them(tmp_path):
+    assert _rt08_under(tmp_path, _session_cpu(others_percent=10.0, cpu_s=0.08)).status == "fail"  # a free core
+    assert _rt08_under(tmp_path, _session_cpu(others_percent=90.0, cpu_s=3.0)).status == "fail"   # a slow engine
+    assert _rt08_under(tmp_path, None).status == "fail"                                            # not recorded
+    deep = _rt08_under(tmp_path, _session_cpu(others_percent=90.0, cpu_s=0.08), waits_s=0.7)     # a deep buffer
+    assert deep.status == "fail" and deep.value == pytest.approx(700.0)
+    assert _rt08_under(tmp_path, _session_cpu(others_percent=90.0, cpu_s=0.08), missed=0).status == "pass"
+
+
 # -- RT-14 ---------------------------------------------------------------------------------------------
 class _DriftingStream:
     """Chunks of an array; each chunk costs more than the one before (as state that grows and is walked)."""

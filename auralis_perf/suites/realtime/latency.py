@@ -10,11 +10,11 @@ import numpy as np
 from auralis_perf.engines import Capability, Engine, Stream
 from auralis_perf.measure import Timing
 from auralis_perf.measure.stats import describe
-from auralis_perf.results import CheckResult
+from auralis_perf.results import CheckResult, skipped
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
-from auralis_perf.suites.common.cpu import free_cores
+from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
 from auralis_perf.suites.common.playback import PacedPlayback
 from auralis_perf.suites.realtime.common import ms, percentile, seed_scaled, shared_once, size
 
@@ -95,7 +95,7 @@ def _playback_session_run(ctx: SuiteContext) -> dict[str, Any]:
     length = suite_audio.file_seconds(path)
     switches = size(ctx, "preset_switches")
     presets = [p for p in engine.presets if p != "default"] or list(engine.presets)
-    with PacedPlayback(engine, path, realtime=True) as session:
+    with PacedPlayback(engine, path, realtime=True) as session, CpuMonitor() as cpu:
         session.start()
         # switch evenly over the middle of the track, away from its start and end
         step = length * 0.8 / (switches + 1)
@@ -108,6 +108,7 @@ def _playback_session_run(ctx: SuiteContext) -> dict[str, Any]:
         if not session.wait(timeout=length * 3 + 10):
             raise RuntimeError(f"the playback session of {path.name} did not finish in {length * 3 + 10:.0f} s")
         timeline = dict(session.timeline())
+    timeline["cpu"] = cpu.result.to_dict() if cpu.result else None  # who held the cores during the session
     timeline["file"] = path.name
     timeline["file_seconds"] = length
     timeline["presets_used"] = presets
@@ -143,27 +144,60 @@ def output_latency(timeline: dict[str, Any]) -> dict[str, Any]:
             "includes_pull_time": latencies is not waits}
 
 
+#: RT-08: missed deadlines are the machine's, not the engine's, when other programs left the session less
+#: than this many cores while the session itself needed under `STARVED_NEED` CPU seconds per audio second.
+STARVED_CORES = 1.0
+STARVED_NEED = 0.5
+
+
+def starved_by_others(cpu: dict[str, Any] | None, audio_seconds: float) -> str | None:
+    """Why missed deadlines of a real-time session say nothing about the engine, or None when they do.
+
+    `cpu` is the session's `CpuUse.to_dict()`. The player needs one core now and then (a device thread, a
+    processing thread); when other programs held the cores so that less than one was left, and the
+    session's own CPU time shows it needed well under one core, the output ran dry because the scheduler
+    did not run the player, not because the engine was too slow: the verdict is inconclusive.
+    """
+    if not cpu or audio_seconds <= 0:
+        return None
+    left = cpu["cores"] * (1.0 - cpu["others_percent"] / 100.0)
+    need = cpu["cpu_s"] / audio_seconds
+    if left < STARVED_CORES and need < STARVED_NEED:
+        return (f"other programs held {cpu['cores'] - left:.1f} of {cpu['cores']} cores during the session, "
+                f"leaving {left:.2f}; the session itself used {need:.3f} CPU s per second of audio")
+    return None
+
+
 def check_buffer_wait(ctx: SuiteContext) -> CheckResult:
     timeline = shared_once(ctx, "playback", _playback_session_run)
+    return judge_buffer_wait(ctx, timeline, free_cores())  # cores free right after the session: the record's
+
+
+def judge_buffer_wait(ctx: SuiteContext, timeline: dict[str, Any], machine: dict[str, Any]) -> CheckResult:
+    """RT-08's record from a playback timeline (with the session's CPU use in `timeline["cpu"]`)."""
     judged = output_latency(timeline)
-    machine = free_cores()  # right after the session: were other programs holding the cores?
-    violations = judged["violations"]
-    if violations and machine["free_cores"] < 0.5:
-        violations = [f"{violations[0]} (other programs held {machine['busy_by_others_cores']:.1f} of "
-                      f"{machine['cores']} cores around the session)"]
+    starved = starved_by_others(timeline.get("cpu"), float(timeline["file_seconds"])) \
+        if judged["missed_deadlines"] else None
+    details = {"buffer_chunks": "engine default", "chunks": judged["chunks"],
+               "p95_ms": judged["p95_ms"], "median_ms": judged["median_ms"], "max_ms": judged["max_ms"],
+               "buffer_wait_median_ms": judged["buffer_wait_median_ms"],
+               "includes_pull_time": judged["includes_pull_time"],
+               "missed_deadlines": judged["missed_deadlines"], "realtime": True,
+               "cpu_during_session": timeline.get("cpu"),
+               "cores_free": machine.get("free_cores"), "cores_free_measured": machine,
+               "file": timeline.get("file"), "file_seconds": timeline["file_seconds"],
+               "value_is": "95th percentile of the output latency per chunk (buffer wait, plus the device's time "
+                           "inside the engine's hand-over where recorded); every missed deadline is a violation, "
+                           "unless other programs starved the session (then the check is inconclusive: skip)",
+               "note": "measured in the same real-time-paced session as RT-09's preset switches"}
+    if starved and record(ctx, "RT-08", judged["p95_ms"]).status == "pass":
+        # the latency held its bound; only the missed deadlines would fail it, and the machine explains them
+        result = skipped(ctx.catalog["RT-08"], f"inconclusive: {judged['violations'][0]}, but {starved}: "
+                                               "the machine starved the player; run again on a quieter machine")
+        result.details.update({**details, "p95_ms_unjudged": judged["p95_ms"], "starved": starved})
+        return result
     return record(ctx, "RT-08", judged["p95_ms"], samples=judged["latency_ms"], kind="time",
-                  violations=violations,
-                  details={"buffer_chunks": "engine default", "chunks": judged["chunks"],
-                           "p95_ms": judged["p95_ms"], "median_ms": judged["median_ms"], "max_ms": judged["max_ms"],
-                           "buffer_wait_median_ms": judged["buffer_wait_median_ms"],
-                           "includes_pull_time": judged["includes_pull_time"],
-                           "missed_deadlines": judged["missed_deadlines"], "realtime": True,
-                           "cores_free": machine["free_cores"], "cores_free_measured": machine,
-                           "file": timeline["file"], "file_seconds": timeline["file_seconds"],
-                           "value_is": "95th percentile of the output latency per chunk (buffer wait, plus "
-                                       "the device's time inside the engine's hand-over where recorded); "
-                                       "every missed deadline is a violation",
-                           "note": "measured in the same real-time-paced session as RT-09's preset switches"})
+                  violations=judged["violations"], details=details)
 
 
 def _switch_latencies_from_stream(ctx: SuiteContext) -> list[float]:

@@ -235,6 +235,43 @@ def test_mem09_fills_the_audio_cache_and_the_buffer_pool_past_their_bounds(tmp_p
     assert r.status == "fail" and "audio_cache" in r.reason and "buffer_pool" in r.reason
 
 
+def test_mem09_library_caches_that_never_filled_are_not_measured_and_one_over_its_bound_still_fails():
+    from auralis_perf.suites.memory.leaks import unfilled_caches_unmeasured
+
+    def row(name, entries, of_bound, evictions=0):
+        return {"cache": name, "entries": entries, "max_entries": 20, "evictions": evictions, "of_bound": of_bound}
+
+    never_filled = unfilled_caches_unmeasured([row("library.query", 0, 0.0), row("library.tracks", 3, 0.15)])
+    assert all(r["of_bound"] is None and "evicted nothing" in r["not_measured"] for r in never_filled)
+    unbounded = unfilled_caches_unmeasured([row("library.query", 60, 3.0), row("library.tracks", 3, 0.15)])
+    assert unbounded[0]["of_bound"] == 3.0 and unbounded[1]["of_bound"] is None
+    evicting = [row("library.query", 20, 1.0, evictions=40), row("library.tracks", 3, 0.15)]
+    assert unfilled_caches_unmeasured(evicting) == evicting
+
+
+class _UnboundedDeclaringCache(_NeverEvictingCache):
+    def stats(self):
+        return {**super().stats(), "max_entries": None, "max_bytes": None}
+
+
+class NothingBoundedEngine(CopyEngine):
+    """An audio cache that declares no bound, no buffer pool, no library: MEM-09 has nothing to fill."""
+
+    name = "nothing-bounded"
+    capabilities = CopyEngine.capabilities | {Capability.AUDIO_CACHE}
+
+    def open_audio_cache(self, directory):
+        return _UnboundedDeclaringCache()
+
+
+def test_mem09_skips_with_the_reason_when_nothing_bounded_can_be_filled(tmp_path):
+    from auralis_perf.suites.memory import leaks
+
+    (r,) = run_checks(context(NothingBoundedEngine(), tmp_path), [("MEM-09", leaks.mem09_cache_bounds)])
+    assert r.status == "skip", (r.status, r.reason)
+    assert "declares no bound" in r.reason and "no buffer pool" in r.reason
+
+
 # -- OPT-13, OPT-16 ------------------------------------------------------------------------------------
 def test_opt16_an_fft_passes_and_a_dft_fails_the_growth_rule():
     from auralis_perf.suites.optimization.algorithm import fft_growth_violation

@@ -205,6 +205,20 @@ def _fill_library_caches(ctx: SuiteContext, n_tracks: int, bound_entries: int, b
         lib.close()
 
 
+def unfilled_caches_unmeasured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The library rows of MEM-09, where no cache evicted anything: each cache within its bound was never
+    filled to it (the engine does not fill it through the reads the fill made), so it is not measured; a
+    cache above its bound without evicting is measured, and fails. When some cache evicted, the fill
+    reached the bounds and every row stands."""
+    if any(r["evictions"] > 0 for r in rows):
+        return rows
+    return [r if r["of_bound"] > 1.0 else
+            {**r, "of_bound": None,
+             "not_measured": f"holds {r['entries']} of {r['max_entries']} entries and evicted nothing after a "
+                             "fill with three times its entry bound: the engine's reads never filled it"}
+            for r in rows]
+
+
 def mem09_cache_bounds(ctx: SuiteContext) -> CheckResult:
     size = ctx.sizes(SIZES)
     has = {c: ctx.engine.has(c) for c in (Capability.LIBRARY, Capability.AUDIO_CACHE, Capability.BUFFER_POOL)}
@@ -214,16 +228,14 @@ def mem09_cache_bounds(ctx: SuiteContext) -> CheckResult:
     if has[Capability.LIBRARY]:
         # small bounds, so that the fill goes well past them in seconds; bytes bound the entity caches first
         bound = size["cache_bound"]
-        library_rows = _fill_library_caches(ctx, size["cache_tracks"], bound_entries=bound, bound_bytes=bound * 1280)
-        if not any(r["evictions"] > 0 for r in library_rows):
-            raise RuntimeError("no library cache evicted anything: the fill did not reach the bounds")
-        rows += library_rows
+        rows += unfilled_caches_unmeasured(
+            _fill_library_caches(ctx, size["cache_tracks"], bound_entries=bound, bound_bytes=bound * 1280))
     # the engine's own bounded structures beyond the library: its audio cache and a stream's buffer pool
     rows.append(audio_cache_row(ctx, ctx.workdir / "mem09-audio-cache"))
     rows.append(buffer_pool_row(ctx))
     measured = [r for r in rows if r.get("of_bound") is not None]
-    if not measured:
-        raise RuntimeError("no bounded structure could be measured: "
+    if not measured:  # nothing bounded was pushed past its bound: no verdict either way
+        raise NotSupported("no bounded structure of the engine could be filled past its bound: "
                            + "; ".join(f"{r['cache']}: {r.get('not_measured')}" for r in rows))
     value = max(r["of_bound"] for r in measured)
     violations = [f"{r['cache']} holds {r.get('entries', '-')} entries / "

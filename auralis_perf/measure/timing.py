@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auralis_perf.measure.rounds import round_share
 from auralis_perf.measure.stats import MIN_STABLE_SAMPLES, SampleStats, describe, stability_warnings
 
 #: One sample of calibrated work should last at least this long (seconds).
@@ -31,11 +32,13 @@ def _stat(name: str) -> property:
 
 @dataclass
 class Timing:
-    """Per-call wall times in seconds and their statistics."""
+    """Per-call wall times in seconds and their statistics; `cpu_samples`, when measured, the process's CPU
+    seconds per call of the same samples (a neighbour on other cores does not inflate them)."""
 
     samples: list[float]
     loops: int = 1
     warmup: int = 0
+    cpu_samples: list[float] | None = None
     stats: SampleStats = field(init=False, repr=False)
     warnings: list[str] = field(init=False)
 
@@ -76,13 +79,16 @@ class Timing:
     def to_dict(self) -> dict[str, Any]:
         """Raw samples, loops, warm-up, statistics and warnings, JSON-able (for `CheckResult.details`)."""
         return {"samples": list(self.samples), "loops": self.loops, "warmup": self.warmup,
-                "summary": self.summary(), "warnings": list(self.warnings)}
+                "summary": self.summary(), "warnings": list(self.warnings),
+                **({"cpu_samples": list(self.cpu_samples)} if self.cpu_samples else {})}
 
     def summary(self) -> dict[str, float]:
         """JSON-able statistics for `CheckResult.summary` (seconds per call; `stable` is 1.0 or 0.0)."""
         summary = self.stats.as_dict()
         summary["loops"] = self.loops
         summary["stable"] = 1.0 if self.stable else 0.0
+        if self.cpu_samples:
+            summary["cpu_median"] = describe(self.cpu_samples).median
         return summary
 
 
@@ -128,6 +134,9 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
       `max_time` (seconds, optional) stops adding samples once `repeat` is reached, whatever `min_time`.
     - `setup`, if given, runs before each sample, untimed, and its return value is passed to `fn`
       (`fn(state)`) on every call of that sample: if fn consumes its state, pass `inner_loops=1`.
+    - Each sample also records the process's CPU time per call (`Timing.cpu_samples`; it includes the
+      engine's own threads, and `setup` when given).
+    - Inside `measure.rounds.measuring_round` only that round's share of the samples is taken.
     """
     if not callable(fn):
         raise TypeError(f"measure_time needs a callable, got {type(fn).__name__}")
@@ -140,6 +149,7 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     if max_time is not None and max_time <= 0:
         raise ValueError(f"max_time must be positive or None, got {max_time}")
 
+    repeat, warmup, min_time, max_time = round_share(repeat, warmup, min_time, max_time)
     last_warmup_ns = 0
     for _ in range(warmup):
         last_warmup_ns = _run_batch(fn, 1, setup)
@@ -150,18 +160,21 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     else:
         loops = calibrate_loops(fn, setup=setup, sample_target=sample_target)
     samples: list[float] = []
+    cpu_samples: list[float] = []
     min_ns = min_time / _NS
     max_ns = None if max_time is None else max_time / _NS
     begin = time.perf_counter_ns()
     while True:
+        cpu_start = time.process_time_ns()
         elapsed = _run_batch(fn, loops, setup)
+        cpu_samples.append((time.process_time_ns() - cpu_start) * _NS / loops)
         samples.append(elapsed * _NS / loops)
         if len(samples) < repeat:
             continue
         spent = time.perf_counter_ns() - begin
         if spent >= min_ns or (max_ns is not None and spent >= max_ns):
             break
-    return Timing(samples, loops=loops, warmup=warmup)
+    return Timing(samples, loops=loops, warmup=warmup, cpu_samples=cpu_samples)
 
 
 def time_once(fn: Callable[[], Any]) -> float:

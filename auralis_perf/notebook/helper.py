@@ -28,6 +28,8 @@ from auralis_perf import suites
 from auralis_perf.catalog import TIERS, Catalog, load_catalog
 from auralis_perf.categories import NAMES
 from auralis_perf.engines import DEFAULT_ENGINE
+from auralis_perf.measure.rounds import measuring_round
+from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.report.formatting import STATUS_COLOURS, format_value, tier_mark
 from auralis_perf.results import CheckResult
 from auralis_perf.run.sidefile import write_side_file
@@ -73,6 +75,8 @@ class NotebookRun:
         self.show = show
         self.records = self.session.records
         self.groups_done: list[str] = []
+        #: group name -> each round's records, for a group the pipeline measures in rounds (--against)
+        self.rounds: dict[str, list[list[CheckResult]]] = {}
         self.started_at = _now()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.save()  # the pipeline sees at once that this notebook has started
@@ -89,13 +93,27 @@ class NotebookRun:
     def group(self, name: str) -> list[CheckResult]:
         """Run the group `name`, show its table, save the side file; returns its records."""
         ids = self.group_ids(name)
-        _, records, _ = self.session.run(lambda: self.session.group_named(self.category, name), ids)
+        if name in self.rounds:  # measured round by round already (--against): merge, do not measure again
+            records = merge_rounds(self.rounds.pop(name), self.catalog)
+            self.records.update((r.id, r) for r in records)
+        else:
+            _, records, _ = self.session.run(lambda: self.session.group_named(self.category, name), ids)
         if name not in self.groups_done:
             self.groups_done.append(name)
         self.save()
         if self.show:
             self._display_table(records, caption=name)
         return records
+
+    def group_round(self, name: str, index: int, rounds: int) -> int:
+        """Measure round `index` of `rounds` of the group `name` (see measure/rounds.py), keep its records for
+        `group(name)`, show nothing; returns how many rounds are kept. The --against runner calls this."""
+        ids = self.group_ids(name)
+        with measuring_round(index, rounds):
+            _, records, _ = self.session.run(lambda: self.session.group_named(self.category, name), ids)
+        kept = self.rounds.setdefault(name, [])
+        kept.append(records)
+        return len(kept)
 
     @property
     def context(self) -> suites.SuiteContext:

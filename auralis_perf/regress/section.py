@@ -34,7 +34,15 @@ def _p(value: float | None) -> str:
     return "&ndash;" if value is None else escape(f"{value:.2g}")
 
 
+def _ci(verdict) -> str:
+    if verdict.rounds is None:
+        return ""
+    interval = "&ndash;" if not verdict.ci else f"{_number(verdict.ci[0], 3)}&ndash;{_number(verdict.ci[1], 3)}"
+    return f"<td class=\"num\">{verdict.rounds}</td><td class=\"num\">{interval}</td>"
+
+
 def _table(comparison: Comparison) -> str:
+    paired = comparison.mode == "paired"
     rows = []
     for verdict in comparison.ordered():
         if verdict.verdict == "unchanged":
@@ -46,13 +54,26 @@ def _table(comparison: Comparison) -> str:
             f"<td class=\"verdict\" style=\"color:{colour}\">{escape(verdict.verdict)}</td>"
             f"<td class=\"num\">{_number(verdict.before)}</td><td class=\"num\">{_number(verdict.after)}</td>"
             f"<td>{escape(verdict.unit)}</td><td class=\"num\">{_number(verdict.ratio, 3)}</td>"
-            f"<td class=\"num\">{_p(verdict.p_value)}</td><td>{escape(verdict.rule)}</td>"
+            f"<td class=\"num\">{_p(verdict.p_value)}</td>"
+            + (_ci(verdict) or "<td></td><td></td>" if paired else "") + f"<td>{escape(verdict.rule)}</td>"
             f"<td>{escape(verdict.note)}</td></tr>")
     if not rows:
         return "<p>No check changed: every compared check is unchanged.</p>"
     head = ("<tr><th>check</th><th>title</th><th>verdict</th><th>before</th><th>after</th><th>unit</th>"
-            "<th>ratio after/before</th><th>p-value</th><th>rule</th><th>why</th></tr>")
+            "<th>ratio after/before</th><th>p-value</th>"
+            + ("<th>rounds</th><th>95 % CI of the ratio</th>" if paired else "") + "<th>rule</th><th>why</th></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+PAIRED_RULE_HTML = (
+    "<p style=\"font-size:0.85em\">Paired mode: the candidate's and the baseline's kernels ran the notebooks in "
+    "lockstep, and each timing group in alternating rounds (A B B A ...). A check measured in rounds is judged "
+    "on its per-round log ratios: <i>regressed</i> or <i>improved</i> when their median is beyond the check's "
+    "floor AND a one-sided Wilcoxon signed-rank test gives p &lt; alpha; <i>unchanged</i> when the whole 95 % "
+    "interval of the ratio lies within the floor; otherwise, or with fewer than 7 rounds, <i>inconclusive</i>. "
+    "Computation (real-time factors, durations) is judged by CPU time, the rest by its own value. Other checks "
+    "are compared as against a stored baseline (unpaired). A check that uses several cores is "
+    "<i>inconclusive</i> when the machine was saturated around its notebook.</p>")
 
 
 def _plots(plots: Sequence[TrendPlot]) -> str:
@@ -79,8 +100,10 @@ def changes_section_html(comparison: Comparison | None, plots: Sequence[TrendPlo
     else:
         counts = comparison.counts()
         summary = ", ".join(f"<span style=\"color:{_COLOURS[n]}\">{counts[n]} {n}</span>" for n in VERDICTS)
+        mode = ("paired: baseline measured beside this run, in the same session (--against)"
+                if comparison.mode == "paired" else "history: a stored baseline run")
         parts.append(f"<p>Compared with {escape(comparison.baseline_label or str(comparison.baseline_id))}: "
-                     f"{summary}.</p>")
+                     f"{summary}. Mode: {escape(mode)}.</p>")
         if comparison.normalised:
             parts.append(f"<p><b>Normalised comparison</b> (another machine): {escape(comparison.note)}. Times and "
                          "rates are scaled by the control workload; memory and counts are compared as measured.</p>")
@@ -92,10 +115,13 @@ def changes_section_html(comparison: Comparison | None, plots: Sequence[TrendPlo
         if comparison.not_compared:
             parts.append(f"<p>Not compared (no value on either side, or present in one run only): "
                          f"{escape(', '.join(comparison.not_compared))}.</p>")
-        parts.append("<p style=\"font-size:0.85em\">A timing is <i>regressed</i> or <i>improved</i> only when it "
-                     "moved beyond its floor (default 10 %) AND a one-sided Mann&ndash;Whitney U test on the raw "
-                     "samples gives p &lt; alpha (0.01); too few samples or too much spread give "
-                     "<i>inconclusive</i>. Memory uses its own tolerance in MB; counts compare exactly.</p>")
+        if comparison.mode == "paired":
+            parts.append(PAIRED_RULE_HTML)
+        else:
+            parts.append("<p style=\"font-size:0.85em\">A timing is <i>regressed</i> or <i>improved</i> only when it "
+                         "moved beyond its floor (default 10 %) AND a one-sided Mann&ndash;Whitney U test on the "
+                         "raw samples gives p &lt; alpha (0.01); too few samples or too much spread give "
+                         "<i>inconclusive</i>. Memory uses its own tolerance in MB; counts compare exactly.</p>")
     parts.append(_plots(plots))
     parts.append("</section>")
     return "\n".join(parts)

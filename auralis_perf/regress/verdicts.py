@@ -53,6 +53,9 @@ class Verdict:
     note: str
     critical: bool = False
     normalised: bool = False
+    #: Paired mode (--against, regress/paired_compare.py): rounds compared and the ratio's confidence interval.
+    rounds: int | None = None
+    ci: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +74,8 @@ class Comparison:
     #: Checks without a value on either side, or present in only one run: listed, not judged.
     not_compared: list[str] = field(default_factory=list)
     note: str = ""
+    #: "history" (a stored baseline run) or "paired" (--against: both engines in one interleaved session).
+    mode: str = "history"
 
     def of(self, verdict: str) -> list[Verdict]:
         return [v for v in self.verdicts if v.verdict == verdict]
@@ -90,7 +95,8 @@ class Comparison:
         return [v.to_dict() for v in self.ordered()]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline_id": self.baseline_id, "baseline_label": self.baseline_label, "normalised": self.normalised,
+        return {"mode": self.mode, "baseline_id": self.baseline_id, "baseline_label": self.baseline_label,
+                "normalised": self.normalised,
                 "speed_ratio": self.speed_ratio, "counts": self.counts(), "not_compared": list(self.not_compared),
                 "note": self.note, "verdicts": self.to_dicts()}
 

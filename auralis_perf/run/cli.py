@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from auralis_perf.catalog import ThresholdsError, load_catalog
 from auralis_perf.categories import CATEGORIES, NAMES
 from auralis_perf.explain.select import DEFAULT_EXPLAIN, EXPLAIN_CHOICES
+from auralis_perf.run.against_spec import DEFAULT_ROUNDS, AgainstSpec, check_against, parse_against
 from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
 from auralis_perf.suites import PROFILES
 
@@ -64,6 +65,9 @@ class RunConfig:
     explain: str = DEFAULT_EXPLAIN
     #: Count the instructions of the key engine calls (auralis_perf.counts) beside the notebooks' figures.
     instructions: bool = False
+    #: --against: the baseline engine measured beside the candidate (run/against_spec.AgainstSpec), its rounds.
+    against: Any = None
+    rounds: int = DEFAULT_ROUNDS
 
     @property
     def multi_engine(self) -> bool:
@@ -113,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="profile timing and memory checks in one extra, untimed run of their group and show where "
                         "the time or memory went under the check: 'failing' (default) those that miss a tier or "
                         "regress, 'all' every one, 'none' no profiling")
+    p.add_argument("--against", metavar="SPEC",
+                   help="measure a baseline engine beside the candidate in this run and judge them in pairs (no "
+                        "history needed): ENGINE or package.module:Factory, optionally @python=/path/to/python "
+                        "(its own interpreter) or @path=/source/tree (first on its PYTHONPATH)")
+    p.add_argument("--against-rounds", type=int, default=DEFAULT_ROUNDS, metavar="N",
+                   help=f"with --against: rounds of each timing group per side (default {DEFAULT_ROUNDS}; "
+                        "at least 7 for a paired verdict)")
     from auralis_perf.regress.options import add_history_arguments  # --history-url, --baseline, ...
 
     add_history_arguments(p)
@@ -139,14 +150,38 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
         notebook_path(notebooks_dir, category)  # fail now, not after the first notebooks ran
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("reports") / f"{stamp}-{'+'.join(map(path_safe, engines))}-{args.profile}"
-    history = _history(args, out.resolve())
+    against = _against(args, engines)
+    history = None if against is not None else _history(args, out.resolve())
     summary_to, junit = _output_file("--summary-to", args.summary_to), _output_file("--junit", args.junit)
     return RunConfig(engines=engines, profile=args.profile, categories=categories, audio=audio_choice.files,
                      audio_skipped=audio_choice.skipped,
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
                      history=history, summary_to=summary_to, junit=junit, explain=args.explain,
-                     instructions=args.instructions or args.deterministic)
+                     instructions=args.instructions or args.deterministic, against=against,
+                     rounds=args.against_rounds)
+
+
+def _against(args: argparse.Namespace, engines: tuple[str, ...]) -> AgainstSpec | None:
+    """The --against spec, checked (its interpreter probed); UsageError for anything that would fail later."""
+    if args.against is None:
+        return None
+    if len(engines) != 1:
+        raise UsageError("--against compares one candidate engine with one baseline: give a single --engine")
+    if args.deterministic or args.instructions:
+        raise UsageError("--against does not take --instructions or --deterministic (counts need no pairing)")
+    if args.save_baseline or args.baseline or args.cross_machine:
+        raise UsageError("--against measures its own baseline: drop --baseline, --save-baseline and --cross-machine")
+    if args.against_rounds < 1:
+        raise UsageError(f"--against-rounds must be at least 1, got {args.against_rounds}")
+    try:
+        spec = parse_against(args.against)
+        check_against(spec)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if spec.python is None and spec.path is None:  # else the engine is looked up in the baseline's kernel
+        resolve_engines(spec.engine)
+    return spec
 
 
 def path_safe(name: str) -> str:

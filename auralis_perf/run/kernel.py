@@ -23,18 +23,21 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 class InterpreterKernelManager(AsyncKernelManager):
-    """An ipykernel on `sys.executable`; subclasses set `extra_env` and `log_path` (see `kernel_manager_for`)."""
+    """An ipykernel on `sys.executable` (or `executable`, for --against's @python=); subclasses set
+    `extra_env`, `log_path` and `executable` (see `kernel_manager_for`)."""
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
     extra_env: dict[str, str] = {}
     log_path: Path | None = None
+    executable: str | None = None
 
     @property
     def kernel_spec(self) -> KernelSpec:
         if self._kernel_spec is None:
+            python = self.executable or sys.executable
             self._kernel_spec = KernelSpec(
-                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                display_name=f"Python {sys.version_info[0]} ({sys.executable})",
+                argv=[python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name=f"Python ({python})",
                 language="python",
                 env={"MPLBACKEND": INLINE_BACKEND, **self.extra_env},
                 resource_dir="")
@@ -57,7 +60,10 @@ class InterpreterKernelManager(AsyncKernelManager):
 
 
 def kernel_manager_for(env: dict[str, str] | None = None,
-                       log_path: str | os.PathLike[str] | None = None) -> type[InterpreterKernelManager]:
-    """A kernel manager class (nbclient instantiates it) whose kernels get `env` and log to `log_path`."""
+                       log_path: str | os.PathLike[str] | None = None, *,
+                       executable: str | os.PathLike[str] | None = None) -> type[InterpreterKernelManager]:
+    """A kernel manager class (nbclient instantiates it) whose kernels get `env`, log to `log_path` and run on
+    `executable` (default: this interpreter)."""
     return type("RunKernelManager", (InterpreterKernelManager,),
-                {"extra_env": dict(env or {}), "log_path": Path(log_path) if log_path else None})
+                {"extra_env": dict(env or {}), "log_path": Path(log_path) if log_path else None,
+                 "executable": str(executable) if executable else None})

@@ -234,13 +234,9 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
     control_by_category: dict[str, list[dict[str, Any] | None]] = {}
     for category in config.categories:
         source = notebook_path(config.notebooks_dir, category)
-        outcome = NotebookOutcome(engine=engine, category=category, notebook=base / "notebooks" / source.name,
-                                  side_file=base / "parts" / f"{category}.json", log=base / "logs" / f"{category}.log")
-        outcome.side_file.unlink(missing_ok=True)  # a rerun into the same folder must not read old records
+        outcome = notebook_outcome(engine, category, base, source)
         scratch = work / path_safe(engine) / category
-        parameters = {"engine": engine, "profile": config.profile, "audio": [str(p) for p in config.audio],
-                      "workdir": str(scratch), "results_path": str(outcome.side_file),
-                      "thresholds": str(config.thresholds) if config.thresholds else None}
+        parameters = notebook_parameters(config, engine, scratch, outcome)
         progress.start_notebook(engine, category, outcome.side_file, len(catalog.ids(category)))
         control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]
         execute_notebook(source, outcome, parameters, timeout=config.timeout, cwd=scratch, env=env)
@@ -253,6 +249,33 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         from auralis_perf.suites.common.engine_spec import engine_from_spec
 
         checks.extend(r.to_dict() for r in instruction_records(engine_from_spec(engine)))
+    return finish_engine_run(config, engine, base, outcomes, checks, started=started, batch_id=batch_id,
+                             machine=machine, versions=versions, control=control,
+                             control_by_category=control_by_category)
+
+
+def notebook_outcome(engine: str, category: str, base: Path, source: Path) -> NotebookOutcome:
+    """Where one engine's notebook of `category` leaves its executed copy, side file and log (old side file
+    removed: a rerun into the same folder must not read old records)."""
+    outcome = NotebookOutcome(engine=engine, category=category, notebook=base / "notebooks" / source.name,
+                              side_file=base / "parts" / f"{category}.json", log=base / "logs" / f"{category}.log")
+    outcome.side_file.unlink(missing_ok=True)
+    return outcome
+
+
+def notebook_parameters(config: RunConfig, engine: str, scratch: Path, outcome: NotebookOutcome) -> dict[str, Any]:
+    """The parameters cell of a category notebook."""
+    return {"engine": engine, "profile": config.profile, "audio": [str(p) for p in config.audio],
+            "workdir": str(scratch), "results_path": str(outcome.side_file),
+            "thresholds": str(config.thresholds) if config.thresholds else None}
+
+
+def finish_engine_run(config: RunConfig, engine: str, base: Path, outcomes: list[NotebookOutcome],
+                      checks: list[dict[str, Any]], *, started: datetime, batch_id: str, machine: dict[str, Any],
+                      versions: dict[str, Any], control: dict[str, Any] | None,
+                      control_by_category: dict[str, list[dict[str, Any] | None]],
+                      run_extra: dict[str, Any] | None = None) -> EngineRun:
+    """Write one engine's results.json (`run_extra`: more keys of its "run" object) and return its EngineRun."""
     finished = _now()
     run = run_metadata(
         run_id=run_id(started, engine, config.profile), started=started, finished=finished, engine=engine,
@@ -265,6 +288,7 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         control=control,  # the control workload, for cross-machine baseline comparisons
         # ... and before/after each notebook: was the machine busier while a category ran?
         control_by_category=control_by_category)
+    run.update(run_extra or {})
     results_path = write_results(base / "results.json", run, checks)
     return EngineRun(engine=engine, base=base, results_path=results_path, results=read_results(results_path),
                      outcomes=outcomes)
@@ -309,11 +333,17 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
     progress = Progress(total, enabled=config.progress)
     engine_runs = []
     try:
-        for engine in config.engines:
+        if config.against is not None:  # candidate and baseline in lockstep kernels (run/against.py)
+            from auralis_perf.run.against import run_against
+
+            engine_runs = run_against(config, catalog, progress, batch_id=batch_id, machine=machine,
+                                      versions=versions, control=control)
+        for engine in config.engines if config.against is None else ():
             base = config.out / path_safe(engine) if config.multi_engine else config.out
             engine_runs.append(run_engine(config, engine, base, catalog, progress, batch_id=batch_id,
                                           machine=machine, versions=versions, control=control))
-        explain_runs(config, engine_runs)  # failing checks: profiled before the history keeps the run
+        judged = engine_runs[:1] if config.against is not None else engine_runs  # the baseline side is not judged
+        explain_runs(config, judged)  # failing checks: profiled before the history keeps the run
     finally:
         progress.close()
         if not config.keep_work:
@@ -323,9 +353,13 @@ def run(config: RunConfig, *, baseline_hook: BaselineHook | None = None) -> RunO
                                                      "results": {r.engine: _relative(r.results_path, config.out)
                                                                  for r in engine_runs}})
     changes, critical_regressed, changes_html = baseline_hook(config, engine_runs) if baseline_hook else (None, False, None)
-    explain_runs(config, engine_runs, changes=changes)  # regressed checks, and diffs against the baseline
+    explain_runs(config, judged, changes=changes)  # regressed checks, and diffs against the baseline
+    if config.against is not None:
+        from auralis_perf.run.against import exit_code_view
+
+        judged = exit_code_view(engine_runs)
     outcome = RunOutcome(config=config, engine_runs=engine_runs, report_path=None,
-                         exit_code=decide_exit_code(engine_runs, critical_regressed=critical_regressed),
+                         exit_code=decide_exit_code(judged, critical_regressed=critical_regressed),
                          changes=changes)
     _write_report(outcome, changes_html)
     from auralis_perf.run.outputs import write_team_files  # summary.md, --summary-to, --junit
@@ -393,7 +427,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         config = parse_config(argv)
-        baseline_hook = baseline_hook_for(config)  # opens the history store, finds the baseline: fail fast
+        if config.against is not None:  # the baseline is measured beside the candidate: no history
+            from auralis_perf.run.against import paired_hook
+
+            baseline_hook = paired_hook(config.against)
+        else:
+            baseline_hook = baseline_hook_for(config)  # opens the history store, finds the baseline: fail fast
     except (UsageError, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)

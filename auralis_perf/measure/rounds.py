@@ -1,0 +1,55 @@
+"""Measuring in rounds: one share of a timing's samples per round, for `--against` (run/against.py).
+
+With `--against`, the candidate's and the baseline's kernels run a timing group in alternating rounds
+(A B B A ...), so that a change of the machine's load during the run hits both sides alike. One round
+must cost a share of the group's usual work, not all of it: inside `measuring_round(index, rounds)`,
+`measure_time` takes ceil(repeat / rounds) samples (at least one) and spends min_time / rounds, and only
+the first round warms up (the kernel stays warm between rounds). Outside a round nothing changes.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Round:
+    index: int      # 0-based
+    rounds: int     # how many rounds the group is measured in
+
+
+_CURRENT: ContextVar[Round | None] = ContextVar("auralis_perf_round", default=None)
+
+
+@contextmanager
+def measuring_round(index: int, rounds: int) -> Iterator[Round]:
+    """Inside the block, `measure_time` measures round `index` of `rounds` (see the module's docstring)."""
+    if rounds < 1 or not 0 <= index < rounds:
+        raise ValueError(f"round {index} of {rounds}: need rounds >= 1 and 0 <= index < rounds")
+    token = _CURRENT.set(Round(index, rounds))
+    try:
+        yield _CURRENT.get()
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_round() -> Round | None:
+    """The round being measured, or None outside `measuring_round`."""
+    return _CURRENT.get()
+
+
+def round_share(repeat: int, warmup: int, min_time: float,
+                max_time: float | None) -> tuple[int, int, float, float | None]:
+    """(repeat, warmup, min_time, max_time) for this round's share; unchanged outside a round."""
+    now = _CURRENT.get()
+    if now is None:
+        return repeat, warmup, min_time, max_time
+    share = max(1, math.ceil(repeat / now.rounds))
+    return (share, warmup if now.index == 0 else 0, min_time / now.rounds,
+            None if max_time is None else max_time / now.rounds)
+
+
+__all__ = ["Round", "current_round", "measuring_round", "round_share"]

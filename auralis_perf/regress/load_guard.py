@@ -1,0 +1,35 @@
+"""The load guard: a parallel check is not judged on a machine whose cores were taken by others.
+
+A check "uses several cores" when its criterion is stated in cores (RT-11, RT-18, OPT-11, OPT-14: "speedup
+>= 0.7 x cores"). Around each category's notebook the run records the free cores (measure/capacity.py);
+when the fewer of the two readings is below SATURATED_SHARE of the cores, such a check's change is
+`inconclusive`, never `regressed`: lost capacity, not code, would explain it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from auralis_perf.catalog import CheckSpec
+
+#: Free cores below this share of the machine's cores: saturated for a parallel check.
+SATURATED_SHARE = 0.75
+
+
+def uses_cores(spec: CheckSpec | None) -> bool:
+    """Whether the check's figure depends on how many cores it gets (its criterion speaks of cores)."""
+    return bool(spec and "cores" in (spec.criterion or "").lower())
+
+
+def saturation(readings: list[dict[str, Any] | None]) -> str | None:
+    """Why the machine was too busy for a parallel check (free_cores readings around its notebook), or None."""
+    known = [r for r in readings if r and r.get("free_cores") is not None and r.get("cores")]
+    if not known:
+        return None
+    worst = min(known, key=lambda r: r["free_cores"] / r["cores"])
+    if worst["free_cores"] < SATURATED_SHARE * worst["cores"]:
+        return (f"the machine was saturated: {worst['free_cores']:.2f} of its {worst['cores']} cores were free "
+                f"around this notebook (a parallel check needs {SATURATED_SHARE:.0%} of them)")
+    return None
+
+
+__all__ = ["SATURATED_SHARE", "saturation", "uses_cores"]

@@ -1,0 +1,192 @@
+"""Two kernels, one notebook, executed in lockstep: the candidate's and the baseline's sides of `--against`.
+
+Both kernels stay alive for the whole notebook; nbclient executes it cell by cell, one side then the other
+(the side that goes first alternates from cell to cell), never both at once, so neither measures while
+the other works. A cell that runs one of the timing groups (`run.group('Name')` with Name in
+`round_groups`) is first measured in rounds: round k runs `run.group_round('Name', k, rounds)` in one
+kernel, then in the other, in the order A B, B A, B A, A B, ... (each pair of rounds is balanced, so a
+load that rises or falls during the group hits both sides alike); the cell itself then merges the rounds
+(notebook/rounds.py). A side whose kernel dies or times out stops there; the other goes on.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import math
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_GROUP_CALL = re.compile(r"""run\.group\(\s*(['"])(?P<name>[^'"]+)\1\s*\)""")
+
+
+@dataclass
+class Side:
+    """One kernel's share: where its executed notebook goes and how its kernel is started."""
+
+    label: str
+    outcome: Any                          # run.pipeline.NotebookOutcome, updated in place
+    parameters: dict[str, Any]
+    cwd: Path
+    env: dict[str, str]
+    executable: str | None = None
+    rounds_done: dict[str, int] = field(default_factory=dict)
+    client: Any = None
+    stopped: bool = False
+    busy_s: float = 0.0
+
+
+def round_order(index: int) -> tuple[int, int]:
+    """Which side goes first in round `index`: A B, B A, B A, A B, A B, B A, ... (0 = candidate)."""
+    return (0, 1) if index % 4 in (0, 3) else (1, 0)
+
+
+def group_of_cell(source: str) -> str | None:
+    """The group a notebook cell runs (`x = run.group('Name')`), or None."""
+    match = _GROUP_CALL.search(source)
+    return match.group("name") if match else None
+
+
+def _first_error(cell: Any) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename')}: {output.get('evalue')}"
+    return None
+
+
+def _client(side: Side, nb: Any, deadline: float, sockets: Path) -> Any:
+    from nbclient import NotebookClient
+
+    from auralis_perf.run.kernel import KERNEL_NAME, kernel_manager_for
+    from auralis_perf.run.pipeline import KERNEL_START_TIMEOUT
+
+    def remaining(_cell: Any) -> int:  # the budget is per notebook; nbclient reads 0 as "no timeout"
+        return max(1, math.ceil(deadline - time.monotonic()))
+
+    km = kernel_manager_for(side.env, side.outcome.log, executable=side.executable)(kernel_name=KERNEL_NAME)
+    # IPC sockets default to a path relative to the current folder, which papermill makes the kernel's own
+    # by chdir; two kernels in two folders need absolute (and short: at most ~100 characters) socket paths.
+    km.ip = str(sockets / side.label)
+    return NotebookClient(nb, km=km, kernel_name=KERNEL_NAME, allow_errors=True, timeout_func=remaining,
+                          startup_timeout=KERNEL_START_TIMEOUT, resources={"metadata": {"path": str(side.cwd)}})
+
+
+async def _execute(side: Side, cell: Any, index: int, timeout: float) -> None:
+    """Execute one cell on one side; a timeout or a dead kernel stops that side."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    if side.stopped:
+        return
+    started = time.monotonic()
+    try:
+        await side.client.async_execute_cell(cell, index)
+    except CellTimeoutError as exc:
+        side.outcome.status, side.stopped = "timeout", True
+        side.outcome.error = f"the notebook exceeded its budget of {timeout:g} s ({_line(exc)})"
+    except DeadKernelError as exc:
+        side.outcome.status, side.stopped = "failed", True
+        side.outcome.error = f"the kernel died (out of memory or a crash in native code?): {_line(exc)}"
+    except Exception as exc:  # anything else nbclient raises ends this side, not the other
+        side.outcome.status, side.stopped = "failed", True
+        side.outcome.error = f"{type(exc).__name__}: {_line(exc)}"
+    finally:
+        side.busy_s += time.monotonic() - started
+    error = _first_error(cell)
+    if error and side.outcome.status == "ok":
+        side.outcome.status = "failed"
+        side.outcome.error = f"cell {cell.get('execution_count')}: {error}"
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def _rounds(sides: Sequence[Side], group: str, index: int, rounds: int, timeout: float) -> None:
+    """Measure `group` in `rounds` alternating rounds; a side whose round fails stops taking rounds."""
+    import nbformat
+
+    for k in range(rounds):
+        for i in round_order(k):
+            side = sides[i]
+            if side.stopped or side.rounds_done.get(group, 0) < k:
+                continue
+            cell = nbformat.v4.new_code_cell(f"run.group_round({group!r}, {k}, {rounds})")
+            await _execute_round(side, cell, index, timeout)
+            if _first_error(cell) is None and not side.stopped:
+                side.rounds_done[group] = k + 1
+
+
+async def _execute_round(side: Side, cell: Any, index: int, timeout: float) -> None:
+    status, error = side.outcome.status, side.outcome.error
+    await _execute(side, cell, index, timeout)
+    if not side.stopped:  # a round that raised (an older helper, say) is no notebook failure: the cell runs
+        side.outcome.status, side.outcome.error = status, error
+
+
+async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: frozenset[str],
+               timeout: float) -> None:
+    import nbformat
+    from papermill.iorw import load_notebook_node  # papermill's reading: cell metadata filled in
+    from papermill.parameterize import parameterize_notebook
+
+    from auralis_perf.run.kernel import KERNEL_NAME
+
+    template = load_notebook_node(str(source))
+    deadline = time.monotonic() + timeout
+    notebooks = []
+    sockets = Path(tempfile.mkdtemp(prefix="ap-ipc-"))
+    for side in sides:
+        side.cwd.mkdir(parents=True, exist_ok=True)
+        side.outcome.notebook.parent.mkdir(parents=True, exist_ok=True)
+        nb = parameterize_notebook(copy.deepcopy(template), side.parameters, kernel_name=KERNEL_NAME,
+                                   language="python")
+        notebooks.append(nb)
+        side.client = _client(side, nb, deadline, sockets)
+    try:
+        async with AsyncExitStack() as stack:
+            for side in sides:
+                try:
+                    await stack.enter_async_context(side.client.async_setup_kernel())
+                except Exception as exc:  # a kernel that cannot start: that side's notebook failed
+                    side.outcome.status, side.stopped = "failed", True
+                    side.outcome.error = f"the kernel did not start: {type(exc).__name__}: {_line(exc)}"
+            for index, cell in enumerate(notebooks[0].cells):
+                if cell.cell_type != "code":
+                    continue
+                group = group_of_cell(cell.source)
+                cells = [nb.cells[index] for nb in notebooks]
+                if group in round_groups and rounds > 1:
+                    await _rounds(sides, group, index, rounds, timeout)
+                    for nb, original in zip(notebooks, cells):  # nbclient stored each round in the cell's place
+                        nb.cells[index] = original
+                order = (0, 1) if index % 2 == 0 else (1, 0)
+                for i in order:
+                    await _execute(sides[i], cells[i], index, timeout)
+    finally:
+        for side, nb in zip(sides, notebooks):
+            nbformat.write(nb, str(side.outcome.notebook))
+            side.outcome.duration_s = side.busy_s
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def run_lockstep(source: Path, sides: Sequence[Side], *, rounds: int, round_groups: frozenset[str],
+                 timeout: float) -> None:
+    """Execute `source` on both sides in lockstep (see the module's docstring); updates each side's outcome."""
+    if len(sides) != 2:
+        raise ValueError(f"lockstep needs exactly two sides, got {len(sides)}")
+    try:
+        asyncio.run(_run(source, sides, rounds, round_groups, timeout))
+    except Exception as exc:  # an unreadable notebook, say: both sides' notebook failed, the run goes on
+        for side in sides:
+            if side.outcome.status == "ok":
+                side.outcome.status, side.outcome.error = "failed", f"{type(exc).__name__}: {_line(exc)}"
+
+
+__all__ = ["Side", "group_of_cell", "round_order", "run_lockstep"]

@@ -1,0 +1,279 @@
+"""`--against`: paired statistics, SPEC parsing, rounds, the load guard, and one end-to-end run.
+
+The end-to-end run judges a large fault (the reference engine against itself doing twice the CPU work in
+master()), so its verdict does not depend on how busy the machine is; the figures of the issue's done-when
+experiment are measured on a quiet machine, not here.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from auralis_perf.catalog import load_catalog
+from auralis_perf.measure.rounds import measuring_round
+from auralis_perf.measure.timing import measure_time
+from auralis_perf.notebook.rounds import merge_rounds
+from auralis_perf.notebook.template import write_generic_notebooks
+from auralis_perf.regress.load_guard import saturation, uses_cores
+from auralis_perf.regress.paired import MIN_ROUNDS, judge_paired
+from auralis_perf.regress.paired_compare import compare_paired
+from auralis_perf.results import check_record
+from auralis_perf.run import pipeline
+from auralis_perf.run.against_spec import parse_against
+from auralis_perf.run.cli import UsageError, parse_config
+from auralis_perf.run.lockstep import group_of_cell, round_order
+
+CATALOG = load_catalog()
+TESTS = Path(__file__).resolve().parent
+
+
+def noisy_pair(rng: np.random.Generator, rounds: int, slowdown: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-round times of a candidate `slowdown` times the baseline: each side's own 5 % noise, and a load
+    common to both sides of a round that moves times by +-30 % (what pairing must see through)."""
+    load = np.exp(rng.normal(0.0, 0.3, rounds))
+    base = 0.05 * load * np.exp(rng.normal(0.0, 0.05, rounds))
+    cand = 0.05 * slowdown * load * np.exp(rng.normal(0.0, 0.05, rounds))
+    return cand, base
+
+
+# -- paired statistics ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(5))
+def test_a_15_percent_slowdown_on_noisy_rounds_is_regressed(seed):
+    cand, base = noisy_pair(np.random.default_rng(seed), 12, 1.15)
+    result = judge_paired(cand, base, lower_is_better=True, floor=0.10, alpha=0.01)
+    assert result.verdict == "regressed", result.note
+    assert result.rounds == 12 and result.ratio > 1.10
+    assert result.ci[0] <= result.ratio <= result.ci[1] and result.p_value < 0.01
+
+
+def test_a_higher_is_better_figure_that_dropped_is_regressed_and_its_ratio_is_of_the_figure():
+    cand, base = noisy_pair(np.random.default_rng(7), 12, 1.15)
+    rtf_cand, rtf_base = 10.0 / cand, 10.0 / base     # real-time factors of those times
+    result = judge_paired(rtf_cand, rtf_base, lower_is_better=False, floor=0.10, alpha=0.01)
+    assert result.verdict == "regressed", result.note
+    assert result.ratio < 1 / 1.10
+
+
+def test_a_speed_up_is_improved():
+    cand, base = noisy_pair(np.random.default_rng(3), 12, 0.8)
+    assert judge_paired(cand, base, lower_is_better=True).verdict == "improved"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_identical_distributions_are_never_regressed_or_improved(seed):
+    cand, base = noisy_pair(np.random.default_rng(100 + seed), 12, 1.0)
+    result = judge_paired(cand, base, lower_is_better=True, floor=0.10, alpha=0.01)
+    assert result.verdict in ("unchanged", "inconclusive"), result.note
+
+
+def test_quiet_identical_rounds_read_unchanged():
+    rng = np.random.default_rng(11)
+    base = 0.05 * np.exp(rng.normal(0.0, 0.01, 10))
+    cand = 0.05 * np.exp(rng.normal(0.0, 0.01, 10))
+    assert judge_paired(cand, base, lower_is_better=True).verdict == "unchanged"
+
+
+def test_too_few_rounds_are_inconclusive_even_for_a_large_change():
+    cand, base = [2.0] * (MIN_ROUNDS - 1), [1.0] * (MIN_ROUNDS - 1)
+    result = judge_paired(cand, base, lower_is_better=True)
+    assert result.verdict == "inconclusive"
+    assert f"at least {MIN_ROUNDS}" in result.note
+
+
+def test_a_change_within_the_floor_is_not_regressed_however_significant():
+    rng = np.random.default_rng(5)
+    base = 0.05 * np.exp(rng.normal(0.0, 0.005, 12))
+    result = judge_paired(base * 1.05, base, lower_is_better=True, floor=0.10)
+    assert result.verdict != "regressed" and result.p_value < 0.01
+
+
+def test_rounds_of_different_numbers_are_refused():
+    with pytest.raises(ValueError, match="differ in number"):
+        judge_paired([1.0] * 8, [1.0] * 7, lower_is_better=True)
+
+
+# -- SPEC ---------------------------------------------------------------------------------------------------
+def test_spec_parsing(tmp_path):
+    assert parse_against("reference").engine == "reference"
+    spec = parse_against(f"pkg.mod:Factory@path={tmp_path}")
+    assert (spec.engine, spec.path, spec.python) == ("pkg.mod:Factory", tmp_path.resolve(), None)
+    spec = parse_against("auralis@python=/ci/venv/bin/python@path=/ci/src")
+    assert spec.python == Path("/ci/venv/bin/python") and spec.path == Path("/ci/src")
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ("", "needs an engine"),
+    ("@path=/tmp", "engine name is missing"),
+    ("reference@python", "unknown option"),
+    ("reference@where=/x", "unknown option 'where=/x'"),
+    ("reference@path=", "needs a path"),
+    ("reference@path=/a@path=/b", "given twice"),
+    ("reference,pedalboard", "one baseline engine only"),
+])
+def test_bad_specs_are_refused_saying_why(raw, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        parse_against(raw)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--against", "no-such-engine"], "unknown engine 'no-such-engine'"),
+    (["--against", "reference@path=/no/such/tree"], "is not a folder"),
+    (["--against", "reference@python=/no/such/python"], "is not an executable file"),
+    (["--against", "reference", "--engine", "reference,pedalboard"], "single --engine"),
+    (["--against", "reference", "--deterministic"], "--instructions or --deterministic"),
+    (["--against", "reference", "--baseline", "latest"], "drop --baseline"),
+    (["--against", "reference", "--against-rounds", "0"], "at least 1"),
+])
+def test_bad_against_usage_is_a_usage_error(args, fragment, tmp_path):
+    with pytest.raises(UsageError, match=fragment):
+        parse_config(args + ["--out", str(tmp_path / "out")])
+
+
+def test_an_interpreter_that_cannot_run_the_kernel_is_refused(tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'No module named ipykernel' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(UsageError, match="cannot run the notebooks' kernel .*No module named ipykernel"):
+        parse_config(["--against", f"reference@python={fake}", "--out", str(tmp_path / "out")])
+
+
+def test_against_config_skips_the_history(tmp_path):
+    config = parse_config(["--against", "reference", "--out", str(tmp_path / "out")])
+    assert config.against.engine == "reference" and config.history is None and config.rounds >= MIN_ROUNDS
+
+
+# -- rounds -------------------------------------------------------------------------------------------------
+def test_round_order_balances_every_four_rounds():
+    firsts = [round_order(k)[0] for k in range(8)]
+    assert firsts == [0, 1, 1, 0, 0, 1, 1, 0]
+    assert all(sorted(round_order(k)) == [0, 1] for k in range(8))
+
+
+def test_group_cells_are_recognised():
+    assert group_of_cell("real_time_factor = run.group('Real-time factor')") == "Real-time factor"
+    assert group_of_cell('x = run.group( "Latency" )\nrun.plot_values(x)') == "Latency"
+    assert group_of_cell("run.summary();") is None
+
+
+def test_measure_time_in_a_round_takes_its_share_and_warms_up_once():
+    calls = []
+    fn = lambda: calls.append(1)  # noqa: E731
+    with measuring_round(0, 4):
+        first = measure_time(fn, warmup=1, repeat=8, min_time=0.0, inner_loops=1)
+    assert first.n == 2 and len(calls) == 3            # one warm-up, 8 / 4 samples
+    with measuring_round(1, 4):
+        later = measure_time(fn, warmup=1, repeat=8, min_time=0.0, inner_loops=1)
+    assert later.n == 2 and later.warmup == 0 and len(calls) == 5
+    plain = measure_time(fn, warmup=1, repeat=8, min_time=0.0, inner_loops=1)
+    assert plain.n == 8
+
+
+def test_measure_time_keeps_cpu_time_beside_wall_time():
+    def spin():
+        end = __import__("time").thread_time() + 0.002
+        while __import__("time").thread_time() < end:
+            pass
+    timing = measure_time(spin, warmup=0, repeat=3, min_time=0.0, inner_loops=1)
+    assert len(timing.cpu_samples) == 3 and all(c >= 0.0015 for c in timing.cpu_samples)
+    assert timing.summary()["cpu_median"] >= 0.0015
+
+
+def rtf_record(check_id: str, times: list[float], cpu: float) -> object:
+    rtf = [10.0 / t for t in times]
+    return check_record(check_id, float(np.median(rtf)), catalog=CATALOG, samples=rtf, kind="rtf",
+                        summary={"median": float(np.median(times)), "cpu_median": cpu})
+
+
+def test_merged_rounds_keep_each_round_and_judge_the_merged_value():
+    rounds = [[rtf_record("RT-01", [0.2], 0.19)], [rtf_record("RT-01", [0.25], 0.2)], [rtf_record("RT-01", [1.0], 0.9)]]
+    (merged,) = merge_rounds(rounds, CATALOG)
+    assert merged.samples == [50.0, 40.0, 10.0] and merged.value == 40.0
+    assert [r["cpu"] for r in merged.details["rounds"]] == [0.19, 0.2, 0.9]
+    assert merged.tiers["critical"] is True                     # 40 > 20
+
+
+def test_a_round_that_errored_keeps_its_error():
+    from auralis_perf.results import errored
+
+    broken = errored(CATALOG["RT-01"], "boom")
+    (merged,) = merge_rounds([[rtf_record("RT-01", [0.2], 0.2)], [broken]], CATALOG)
+    assert merged.status == "error" and merged.reason == "boom"
+
+
+# -- paired comparison and the load guard -------------------------------------------------------------------
+def results_doc(records: list[dict], free: float | None = None) -> dict:
+    run = {"id": "x", "machine": {}, "free_cores_by_category": {}}
+    if free is not None:
+        run["free_cores_by_category"] = {"realtime": [{"cores": 2, "free_cores": free}]}
+    return {"run": run, "checks": records}
+
+
+def paired_record(check_id: str, values: list[float], cpu: list[float] | None = None, kind: str = "rtf") -> dict:
+    rounds = [{"value": v, "wall": 1.0, "cpu": c, "value_is_sample_median": True}
+              for v, c in zip(values, cpu or [None] * len(values))]
+    rec = check_record(check_id, float(np.median(values)), catalog=CATALOG, samples=values, kind=kind,
+                       details={"rounds": rounds}).to_dict()
+    return rec
+
+
+def test_compare_paired_judges_computation_by_cpu_time():
+    rng = np.random.default_rng(2)
+    cpu_base = list(0.1 * np.exp(rng.normal(0, 0.01, 8)))
+    cpu_cand = [c * 1.3 for c in cpu_base]
+    wall = list(30.0 * np.exp(rng.normal(0, 0.3, 8)))  # wall-clock RTFs all over the place
+    cand = results_doc([paired_record("RT-01", wall, cpu_cand)])
+    base = results_doc([paired_record("RT-01", wall, cpu_base)])
+    (verdict,) = compare_paired(cand, base, CATALOG).verdicts
+    assert verdict.verdict == "regressed" and verdict.rule == "paired (cpu)" and verdict.rounds == 8
+    assert 1.25 < verdict.ratio < 1.35 and verdict.ci[0] <= verdict.ratio <= verdict.ci[1]
+
+
+def test_a_parallel_check_on_a_saturated_machine_is_inconclusive():
+    assert uses_cores(CATALOG["RT-11"]) and not uses_cores(CATALOG["RT-01"])
+    assert saturation([{"cores": 2, "free_cores": 1.9}]) is None
+    assert "saturated" in saturation([{"cores": 2, "free_cores": 1.9}, {"cores": 2, "free_cores": 0.6}])
+    base_values = [2.0] * 8
+    cand_values = [1.0] * 8                                # speedup halved: a regression if the cores were free
+    for free, expected in ((2.0, "regressed"), (0.8, "inconclusive")):
+        cand = results_doc([paired_record("RT-11", cand_values, kind="speedup")], free=free)
+        base = results_doc([paired_record("RT-11", base_values, kind="speedup")], free=free)
+        (verdict,) = compare_paired(cand, base, CATALOG).verdicts
+        assert verdict.verdict == expected, verdict.note
+
+
+def test_checks_without_rounds_are_compared_unpaired():
+    cand = results_doc([check_record("DB-01", 12.0, catalog=CATALOG, samples=[12.0] * 6).to_dict()])
+    base = results_doc([check_record("DB-01", 12.0, catalog=CATALOG, samples=[12.0] * 6).to_dict()])
+    (verdict,) = compare_paired(cand, base, CATALOG).verdicts
+    assert verdict.verdict == "unchanged" and "unpaired" in verdict.rule
+
+
+# -- end to end ---------------------------------------------------------------------------------------------
+def test_against_flags_a_doubled_master_as_regressed(tmp_path, monkeypatch):
+    """Reference vs the reference doing twice the CPU work in master(): RT-01..RT-03 regressed, exit code 4,
+    the report's section in paired mode with rounds and intervals, and both sides' results on disk."""
+    notebooks = tmp_path / "notebooks"
+    write_generic_notebooks(notebooks)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("AURALIS_PERF_SUITES", "realtime=against_suite")
+    monkeypatch.syspath_prepend(str(TESTS))
+    out = tmp_path / "run"
+    outcome = pipeline.run(parse_config(["--engine", "against_engines:Slower100", "--against", "reference",
+                                         "--profile", "smoke", "--categories", "realtime", "--explain", "none",
+                                         "--no-progress", "--notebooks", str(notebooks), "--out", str(out)]),
+                           baseline_hook=__import__("auralis_perf.run.against", fromlist=["paired_hook"])
+                           .paired_hook(parse_against("reference")))
+    verdicts = {v["id"]: v for v in json.loads((out / "comparison.json").read_text())["comparison"]["verdicts"]}
+    for check_id in ("RT-01", "RT-02", "RT-03"):
+        assert verdicts[check_id]["verdict"] == "regressed", verdicts[check_id]["note"]
+        assert verdicts[check_id]["rule"] == "paired (cpu)" and verdicts[check_id]["rounds"] >= MIN_ROUNDS
+    assert int(outcome.exit_code) == 4
+    baseline = json.loads((out / "against" / "results.json").read_text())
+    assert baseline["run"]["engine"] == "reference (baseline)" and baseline["run"]["side"] == "baseline"
+    assert len(baseline["run"]["free_cores_by_category"]["realtime"]) == 2
+    html = (out / "report.html").read_text()
+    assert "Mode: paired" in html and "95 % CI of the ratio" in html

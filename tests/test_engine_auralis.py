@@ -23,16 +23,9 @@ SR = 44100
 
 
 @pytest.fixture
-def stand_in(tmp_path, monkeypatch):
-    with auralis_standin.in_use(tmp_path, monkeypatch) as folder:
-        yield folder
-
-
-@pytest.fixture
-def engine(stand_in):
-    e = get_engine("auralis", home=stand_in / "run-home")
-    yield e
-    e.close()
+def engine(auralis_engine):
+    """This module's engine: the Auralis adapter on the stand-in (tests/conftest.py)."""
+    return auralis_engine
 
 def calls():
     return sys.modules["auralis.core.hybrid_processor"].CALLS
@@ -62,10 +55,10 @@ def test_capabilities_follow_what_is_installed(engine):
         engine.master(music(0.1, SR), SR, optimized=False)
 
 
-def test_a_part_missing_from_this_auralis_costs_only_its_capability(stand_in, monkeypatch):
+def test_a_part_missing_from_this_auralis_costs_only_its_capability(auralis_stand_in, monkeypatch):
     monkeypatch.setitem(sys.modules, "auralis.library.manager", None)  # as if the module were gone
     monkeypatch.setitem(sys.modules, "auralis.player.enhanced_audio_player", None)
-    e = get_engine("auralis", home=stand_in / "run-home")
+    e = get_engine("auralis", home=auralis_stand_in / "run-home")
     try:
         assert not e.has(Capability.LIBRARY) and not e.has(Capability.PLAYBACK)
         assert e.has(Capability.AUDIO_CACHE) and e.has(Capability.MASTER)
@@ -73,7 +66,7 @@ def test_a_part_missing_from_this_auralis_costs_only_its_capability(stand_in, mo
         assert "auralis.library.manager" in not_offered["library"]
         assert "auralis.player.enhanced_audio_player" in not_offered["playback"]
         with pytest.raises(NotSupported, match="library"):
-            e.open_library(stand_in / "x.db")
+            e.open_library(auralis_stand_in / "x.db")
         with pytest.raises(NotSupported, match="playback"):
             e.open_playback()
     finally:
@@ -123,15 +116,15 @@ def test_cold_and_warm_master_are_reported_apart(engine):
     assert info["auralis_printed_lines"] >= 3  # its prints were kept out of the output
 
 
-def test_home_and_numba_cache_are_run_local_and_home_is_restored(stand_in):
+def test_home_and_numba_cache_are_run_local_and_home_is_restored(auralis_stand_in):
     before = os.environ["HOME"]
-    e = get_engine("auralis", home=stand_in / "run-home")
+    e = get_engine("auralis", home=auralis_stand_in / "run-home")
     e.master(music(0.1, SR), SR)
-    assert (stand_in / "run-home" / ".auralis" / "preferences").is_dir()  # Auralis wrote there
-    assert not (stand_in / "user-home" / ".auralis").exists()
-    assert e.describe()["numba_cache_dir"] == str(stand_in / "numba")
+    assert (auralis_stand_in / "run-home" / ".auralis" / "preferences").is_dir()  # Auralis wrote there
+    assert not (auralis_stand_in / "user-home" / ".auralis").exists()
+    assert e.describe()["numba_cache_dir"] == str(auralis_stand_in / "numba")
     e.close()
-    assert os.environ["HOME"] == before and os.environ["NUMBA_CACHE_DIR"] == str(stand_in / "numba")
+    assert os.environ["HOME"] == before and os.environ["NUMBA_CACHE_DIR"] == str(auralis_stand_in / "numba")
 
 
 def test_stream_processes_chunk_by_chunk_and_catches_unprocessed_chunks(engine, monkeypatch, tmp_path):

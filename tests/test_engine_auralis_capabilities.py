@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-import auralis_standin
 import numpy as np
 import pytest
 import soundfile as sf
@@ -22,7 +21,6 @@ from auralis_perf.engines import (
     NewTrack,
     NotSupported,
     PlaybackSession,
-    get_engine,
 )
 from auralis_perf.library_tracks import generate_tracks
 from auralis_perf.signals import music
@@ -31,16 +29,9 @@ SR = 44100
 
 
 @pytest.fixture
-def stand_in(tmp_path, monkeypatch):
-    with auralis_standin.in_use(tmp_path, monkeypatch) as folder:
-        yield folder
-
-
-@pytest.fixture
-def engine(stand_in):
-    e = get_engine("auralis", home=stand_in / "run-home")
-    yield e
-    e.close()
+def engine(auralis_engine):
+    """This module's engine: the Auralis adapter on the stand-in (tests/conftest.py)."""
+    return auralis_engine
 
 
 @pytest.fixture

@@ -277,3 +277,21 @@ def test_against_flags_a_doubled_master_as_regressed(tmp_path, monkeypatch):
     assert len(baseline["run"]["free_cores_by_category"]["realtime"]) == 2
     html = (out / "report.html").read_text()
     assert "Mode: paired" in html and "95 % CI of the ratio" in html
+
+
+def test_the_history_mode_holds_back_a_parallel_regression_on_a_saturated_machine():
+    """RT-11 read -32 % on unchanged code with a CPU-bound neighbour on each core: with the free cores
+    recorded around the notebook, such a drop is inconclusive; on a free machine it is still regressed."""
+    from auralis_perf.regress.verdicts import compare
+
+    def doc(speedup: float, free: float) -> dict:
+        rec = check_record("RT-11", speedup, catalog=CATALOG, samples=[speedup * f for f in (0.99, 1.0, 1.01, 1.0, 0.995, 1.005)])
+        return results_doc([rec.to_dict()], free=free)
+
+    for free, expected in ((1.95, "regressed"), (0.9, "inconclusive")):
+        (verdict,) = compare(doc(1.2, free), doc(1.8, 1.95), CATALOG, normalise=False).verdicts
+        assert verdict.verdict == expected, verdict.note
+    (untouched,) = compare(results_doc([check_record("RT-01", 20.0, catalog=CATALOG, samples=[20.0] * 6).to_dict()], free=0.5),
+                           results_doc([check_record("RT-01", 40.0, catalog=CATALOG, samples=[40.0] * 6).to_dict()], free=2.0),
+                           CATALOG, normalise=False).verdicts
+    assert untouched.verdict == "regressed"  # a single-threaded check is not guarded

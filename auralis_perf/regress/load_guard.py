@@ -7,9 +7,12 @@ when the fewer of the two readings is below SATURATED_SHARE of the cores, such a
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auralis_perf.catalog import CheckSpec
+
+if TYPE_CHECKING:
+    from auralis_perf.regress.verdicts import Verdict
 
 #: Free cores below this share of the machine's cores: saturated for a parallel check.
 SATURATED_SHARE = 0.75
@@ -32,4 +35,20 @@ def saturation(readings: list[dict[str, Any] | None]) -> str | None:
     return None
 
 
-__all__ = ["SATURATED_SHARE", "saturation", "uses_cores"]
+def guard_parallel(verdict: "Verdict", spec: CheckSpec | None, category: str,
+                   *documents: dict[str, Any]) -> "Verdict":
+    """`verdict` made `inconclusive` when it is a change of a parallel check and any of the runs compared
+    (results documents) found the machine saturated around the category's notebook; the reason is noted."""
+    if not uses_cores(spec):
+        return verdict
+    readings = [r for d in documents for r in ((d.get("run") or {}).get("free_cores_by_category") or {})
+                .get(category, [])]
+    busy = saturation(readings)
+    if busy and verdict.verdict in ("regressed", "improved"):
+        verdict.verdict, verdict.note = "inconclusive", f"{verdict.note}; but {busy}"
+    elif busy:
+        verdict.note = f"{verdict.note}; {busy}"
+    return verdict
+
+
+__all__ = ["SATURATED_SHARE", "guard_parallel", "saturation", "uses_cores"]

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from auralis_perf.catalog import Catalog, CheckSpec
-from auralis_perf.regress.load_guard import saturation, uses_cores
+from auralis_perf.regress.load_guard import guard_parallel
 from auralis_perf.regress.paired import judge_paired
 from auralis_perf.regress.verdicts import Comparison, Verdict, compare
 
@@ -63,7 +63,6 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
     """Every check of `candidate` judged against `baseline` (see the module's docstring)."""
     unpaired = {v.id: v for v in compare(candidate, baseline, catalog, normalise=False).verdicts}
     base_by_id = {c["id"]: c for c in baseline.get("checks", [])}
-    load = candidate["run"].get("free_cores_by_category") or {}
     verdicts, not_compared = [], []
     for record in candidate.get("checks", []):
         check_id, base_rec = record["id"], base_by_id.get(record["id"])
@@ -75,18 +74,13 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
         if _rounds(record) and _rounds(base_rec) and record.get("status") in ("pass", "fail") \
                 and base_rec.get("status") in ("pass", "fail"):
             verdict = _paired_verdict(record, base_rec, spec, catalog.alpha, critical)
-        elif check_id in unpaired:
+            verdicts.append(guard_parallel(verdict, spec, record.get("category", ""), candidate))
+        elif check_id in unpaired:  # compare() applied the load guard already
             verdict = unpaired[check_id]
             verdict.rule = f"{verdict.rule} (unpaired, same session)"
+            verdicts.append(verdict)
         else:
             not_compared.append(check_id)
-            continue
-        busy = saturation(load.get(record.get("category", ""), [])) if uses_cores(spec) else None
-        if busy and verdict.verdict in ("regressed", "improved"):
-            verdict.verdict, verdict.note = "inconclusive", f"{verdict.note}; but {busy}"
-        elif busy:
-            verdict.note = f"{verdict.note}; {busy}"
-        verdicts.append(verdict)
     note = ("paired: candidate and baseline ran in lockstep kernels of one session; timing groups in alternating "
             "rounds (A B B A ...)")
     return Comparison(verdicts, False, label or str(baseline["run"].get("id")), label, None, not_compared,

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.regress.load_guard import guard_parallel
 from auralis_perf.regress.noise import MIN_HISTORY, RUN_TO_RUN_Z, CheckHistory
 from auralis_perf.regress.normalise import NormalisationError, category_state_bounds, speed_ratio
 from auralis_perf.regress.rules import (
@@ -373,8 +374,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
                          memory_tolerance_mb=spec.memory_tolerance_mb if spec else 5.0,
                          alpha=catalog.alpha, min_samples=min_samples, max_spread=max_spread)
         state = None if normalise else category_state_bounds(current, baseline, record.get("category", ""))
-        verdicts.append(_judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
-                               factor_problem, (history or {}).get(check_id), state, history is not None))
+        verdict = _judge(check_id, before_rec, record, policy, critical, title, unit, factor, normalise,
+                         factor_problem, (history or {}).get(check_id), state, history is not None)
+        verdicts.append(guard_parallel(verdict, spec, record.get("category", ""), current, baseline))
     not_compared += [c for c in before_by_id if c not in {r["id"] for r in current.get("checks", [])}]
     history = baseline.get("history") or {}
     baseline_id = str(history.get("run_id") or baseline["run"].get("id"))

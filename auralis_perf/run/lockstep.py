@@ -60,14 +60,16 @@ def _first_error(cell: Any) -> str | None:
     return None
 
 
-def _client(side: Side, nb: Any, deadline: float, sockets: Path) -> Any:
+def _client(side: Side, nb: Any, timeout: float, sockets: Path) -> Any:
     from nbclient import NotebookClient
 
     from auralis_perf.run.kernel import KERNEL_NAME, kernel_manager_for
     from auralis_perf.run.pipeline import KERNEL_START_TIMEOUT
 
-    def remaining(_cell: Any) -> int:  # the budget is per notebook; nbclient reads 0 as "no timeout"
-        return max(1, math.ceil(deadline - time.monotonic()))
+    def remaining(_cell: Any) -> int:
+        # The budget is per notebook and per side: the time this side's own cells took (the other side's
+        # do not count). nbclient reads 0 as "no timeout at all".
+        return max(1, math.ceil(timeout - side.busy_s))
 
     km = kernel_manager_for(side.env, side.outcome.log, executable=side.executable)(kernel_name=KERNEL_NAME)
     # IPC sockets default to a path relative to the current folder, which papermill makes the kernel's own
@@ -139,7 +141,6 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
     from auralis_perf.run.kernel import KERNEL_NAME
 
     template = load_notebook_node(str(source))
-    deadline = time.monotonic() + timeout
     notebooks = []
     sockets = Path(tempfile.mkdtemp(prefix="ap-ipc-"))
     for side in sides:
@@ -148,7 +149,7 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
         nb = parameterize_notebook(copy.deepcopy(template), side.parameters, kernel_name=KERNEL_NAME,
                                    language="python")
         notebooks.append(nb)
-        side.client = _client(side, nb, deadline, sockets)
+        side.client = _client(side, nb, timeout, sockets)
     try:
         async with AsyncExitStack() as stack:
             for side in sides:

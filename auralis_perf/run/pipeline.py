@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.measure.capacity import free_cores
 from auralis_perf.measure.control import NOTEBOOK_CONTROL_BUDGET_S, measure_control
 from auralis_perf.measure.machine import describe_machine, package_versions
 from auralis_perf.results import (
@@ -232,6 +233,7 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
     outcomes = []
     checks: list[dict[str, Any]] = []
     control_by_category: dict[str, list[dict[str, Any] | None]] = {}
+    free_cores_by_category: dict[str, list[dict[str, Any]]] = {}
     for category in config.categories:
         source = notebook_path(config.notebooks_dir, category)
         outcome = notebook_outcome(engine, category, base, source)
@@ -239,7 +241,9 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         parameters = notebook_parameters(config, engine, scratch, outcome)
         progress.start_notebook(engine, category, outcome.side_file, len(catalog.ids(category)))
         control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]
+        free_cores_by_category[category] = [free_cores()]  # the load guard of parallel checks (regress/load_guard)
         execute_notebook(source, outcome, parameters, timeout=config.timeout, cwd=scratch, env=env)
+        free_cores_by_category[category].append(free_cores())
         control_by_category[category].append(measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S))
         checks.extend(merge_category(catalog, outcome))
         progress.finish_notebook(outcome.status, outcome.duration_s, outcome.error)
@@ -251,7 +255,8 @@ def run_engine(config: RunConfig, engine: str, base: Path, catalog: Catalog, pro
         checks.extend(r.to_dict() for r in instruction_records(engine_from_spec(engine)))
     return finish_engine_run(config, engine, base, outcomes, checks, started=started, batch_id=batch_id,
                              machine=machine, versions=versions, control=control,
-                             control_by_category=control_by_category)
+                             control_by_category=control_by_category,
+                             run_extra={"free_cores_by_category": free_cores_by_category})
 
 
 def notebook_outcome(engine: str, category: str, base: Path, source: Path) -> NotebookOutcome:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from auralis_perf.catalog import load_catalog
-from auralis_perf.measure.rounds import measuring_round
+from auralis_perf.measure.rounds import measuring_round, round_order
 from auralis_perf.measure.timing import measure_time
 from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.notebook.template import write_generic_notebooks
@@ -25,7 +25,7 @@ from auralis_perf.results import check_record
 from auralis_perf.run import pipeline
 from auralis_perf.run.against_spec import parse_against
 from auralis_perf.run.cli import UsageError, parse_config
-from auralis_perf.run.lockstep import group_of_cell, round_order
+from auralis_perf.run.lockstep import group_of_cell
 
 CATALOG = load_catalog()
 TESTS = Path(__file__).resolve().parent
@@ -295,3 +295,34 @@ def test_the_history_mode_holds_back_a_parallel_regression_on_a_saturated_machin
                            results_doc([check_record("RT-01", 40.0, catalog=CATALOG, samples=[40.0] * 6).to_dict()], free=2.0),
                            CATALOG, normalise=False).verdicts
     assert untouched.verdict == "regressed"  # a single-threaded check is not guarded
+
+
+def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_path):
+    """--perf-against in one process: the group runner runs the 'Real-time factor' group on both engines
+    in alternating rounds; RT-01..RT-03 of the doubled master read regressed, the baseline keeps its own
+    records."""
+    import importlib
+
+    from auralis_perf import suites
+    from auralis_perf.pytest_plugin import paired_groups
+    from auralis_perf.pytest_plugin.group_runner import GroupRunner
+    from auralis_perf.suites.realtime.common import SIZES
+
+    saved = {key: SIZES[key]["smoke"] for key in ("rtf_seconds", "rtf_runs")}
+    try:
+        with suites.isolated_registry():
+            suites.override_suite_module("realtime", "against_suite")
+            importlib.import_module("against_suite")  # registers its groups (and shrinks the RTF sizes)
+            importlib.import_module("against_engines")
+            runner = GroupRunner(engine_name="against_engines:Slower100", profile="smoke", workdir=tmp_path / "w",
+                                 catalog=CATALOG, with_control=False,
+                                 against=paired_groups("reference", "smoke", tmp_path / "w", (), CATALOG))
+            for check_id in ("RT-01", "RT-02", "RT-03"):
+                assert runner.record(check_id).status == "pass"
+                verdict = runner.against.verdict(check_id)
+                assert verdict.verdict == "regressed" and verdict.rounds >= MIN_ROUNDS, verdict.note
+            assert len(runner.group_runs) == 1  # one group run answered all three
+            assert runner.against.baseline.records["RT-01"].details["rounds"]
+    finally:
+        for key, value in saved.items():
+            SIZES[key]["smoke"] = value

@@ -21,6 +21,11 @@ class Round:
     rounds: int     # how many rounds the group is measured in
 
 
+#: Groups measured in rounds: their figures come from `measure_time`, whose samples a round can share, so
+#: the rounds cost about what one run of the group costs. Other groups time their own loops (chunks,
+#: deadlines, worker pools) and would cost their whole run once per round: they run once per side.
+ROUND_GROUPS = frozenset({"Real-time factor"})
+
 _CURRENT: ContextVar[Round | None] = ContextVar("auralis_perf_round", default=None)
 
 
@@ -41,6 +46,12 @@ def current_round() -> Round | None:
     return _CURRENT.get()
 
 
+def round_order(index: int) -> tuple[int, int]:
+    """Which side goes first in round `index`: A B, B A, B A, A B, A B, B A, ... (0 = candidate); every
+    four rounds each side goes first twice and second twice, so a steady drift of load hits both alike."""
+    return (0, 1) if index % 4 in (0, 3) else (1, 0)
+
+
 def round_share(repeat: int, warmup: int, min_time: float,
                 max_time: float | None) -> tuple[int, int, float, float | None]:
     """(repeat, warmup, min_time, max_time) for this round's share; unchanged outside a round."""
@@ -52,4 +63,4 @@ def round_share(repeat: int, warmup: int, min_time: float,
             None if max_time is None else max_time / now.rounds)
 
 
-__all__ = ["Round", "current_round", "measuring_round", "round_share"]
+__all__ = ["ROUND_GROUPS", "Round", "current_round", "measuring_round", "round_order", "round_share"]

@@ -140,6 +140,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--perf-explain", choices=EXPLAIN_CHOICES, default=DEFAULT_EXPLAIN,
                     help="with --perf-results/--perf-report: profile failing timing and memory checks (or all, or "
                          "none) in one extra, untimed run of their group at the end; profiles/ beside the results")
+    group.addoption("--perf-against", default=None, metavar="ENGINE",
+                    help="measure this baseline engine beside --perf-engine in the same process (the 'Real-time "
+                         "factor' group in alternating rounds) and fail a check that regressed against it")
     group.addoption("--perf-keep-work", action="store_true",
                     help="keep the scratch folder (generated audio, libraries) after the session")
 
@@ -151,8 +154,9 @@ class PerfSession:
 
     def __init__(self, *, engine: str, profile: str, tier: str, results_path: Path | None, report_path: Path | None,
                  thresholds: Path | None, audio: tuple[Path, ...], keep_work: bool,
-                 explain: str = DEFAULT_EXPLAIN) -> None:
+                 explain: str = DEFAULT_EXPLAIN, against: str | None = None) -> None:
         self.engine = engine
+        self.against = against
         self.profile = profile
         self.tier = tier
         self.results_path = results_path
@@ -248,6 +252,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--perf-engine {','.join(engines)}: one engine per pytest run; "
                                 "run_report.py --engine a,b compares engines side by side")
     engine = engines[0]
+    against = config.getoption("--perf-against")
+    if against is not None:
+        if "@" in against:
+            raise pytest.UsageError(f"--perf-against {against}: pytest measures both engines in its own process; "
+                                    "@python= and @path= are for run_report.py --against")
+        try:
+            against = resolve_engines(against)[0]
+        except UsageError as exc:
+            raise pytest.UsageError(f"--perf-against: {exc}") from exc
     thresholds = config.getoption("--perf-thresholds")
     if thresholds:
         try:
@@ -270,7 +283,7 @@ def pytest_configure(config: pytest.Config) -> None:
         results_path=Path(results).resolve() if results else None,
         report_path=Path(config.getoption("--perf-report")).resolve() if config.getoption("--perf-report") else None,
         thresholds=Path(thresholds).resolve() if thresholds else None, audio=audio,
-        keep_work=config.getoption("--perf-keep-work"), explain=config.getoption("--perf-explain"))
+        keep_work=config.getoption("--perf-keep-work"), explain=config.getoption("--perf-explain"), against=against)
     config.stash[_SESSION_KEY] = session
     config.pluginmanager.register(session, "auralis-perf-session")
 
@@ -306,8 +319,21 @@ def perf_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         session.runner = GroupRunner(
             engine_name=session.engine, profile=session.profile, workdir=workdir,
             audio_files=session.audio, catalog=session.catalog(),
-            parameters={"tier": session.tier, "pytest_args": list(request.config.invocation_params.args)})
+            parameters={"tier": session.tier, "pytest_args": list(request.config.invocation_params.args)},
+            against=paired_groups(session.against, session.profile, workdir, session.audio, session.catalog()))
     return session.runner
+
+
+def paired_groups(against: str | None, profile: str, workdir: Path, audio: tuple[Path, ...],
+                  catalog: Catalog) -> Any:
+    """The baseline's side for --perf-against (pytest_plugin/against.py), or None."""
+    if against is None:
+        return None
+    from auralis_perf.pytest_plugin.against import PairedGroups
+    from auralis_perf.suites.access import SuiteSession
+
+    return PairedGroups(SuiteSession(against, profile=profile, workdir=workdir / "baseline", audio_files=audio,
+                                     catalog=catalog))
 
 
 @pytest.fixture

@@ -53,6 +53,8 @@ class GroupRunner:
     parameters: dict[str, Any] = field(default_factory=dict)
     #: Measure the control workload at the start (history needs it to compare across machines).
     with_control: bool = True
+    #: --perf-against: the baseline's session beside this one (pytest_plugin/against.PairedGroups), or None.
+    against: Any = None
 
     def __post_init__(self) -> None:
         self.session = SuiteSession(self.engine_name, profile=self.profile, workdir=self.workdir,
@@ -84,7 +86,10 @@ class GroupRunner:
         spec = self.catalog[check_id]
         started = time.perf_counter()
         ids = self.session.catalogue_group_ids(spec.category, spec.group)
-        g, _, problem = self.session.run(lambda: self.session.group_answering(check_id), ids)
+        if self.against is not None:  # both engines, the round groups in alternating rounds
+            g, problem = self.against.run_group(self.session, spec.category, spec.group, ids)
+        else:
+            g, _, problem = self.session.run(lambda: self.session.group_answering(check_id), ids)
         self.group_runs.append(GroupRun(spec.category, g.name if g else spec.group, g.ids if g else tuple(ids),
                                         time.perf_counter() - started, problem=problem))
 

@@ -3,7 +3,7 @@
     run_report.py --engine reference --against reference@path=/ci/main-checkout
 
 For each category, both sides' notebooks run in lockstep kernels (run/lockstep.py), the timing groups of
-ROUND_GROUPS in alternating rounds; the free cores are read before and after each notebook
+measure/rounds.ROUND_GROUPS in alternating rounds; the free cores are read before and after each notebook
 (measure/capacity.py, for the load guard). The candidate's results go to the run folder as usual, the
 baseline's to `against/`; the paired verdicts (regress/paired_compare.py) become the report's "Changes
 since baseline" section and `comparison.json`. The history store is neither read nor written: the
@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from auralis_perf.catalog import Catalog, load_catalog
 from auralis_perf.measure.capacity import free_cores
 from auralis_perf.measure.control import NOTEBOOK_CONTROL_BUDGET_S, measure_control
+from auralis_perf.measure.rounds import ROUND_GROUPS
 from auralis_perf.results import write_json_atomic
 from auralis_perf.run import kernel_env
 from auralis_perf.run.against_spec import DEFAULT_ROUNDS, AgainstSpec, kernel_pythonpath
@@ -34,11 +35,6 @@ from auralis_perf.run.pipeline import (
     notebook_parameters,
 )
 
-#: Groups measured in rounds: their figures come from `measure_time`, whose samples a round can share
-#: (measure/rounds.py), so rounds cost about what one run of the group costs. Other groups time their own
-#: loops (chunks, deadlines, worker pools) and would cost their whole run once per round: they run once per
-#: side, in lockstep, and are compared unpaired.
-ROUND_GROUPS = frozenset({"Real-time factor"})
 BASELINE_FOLDER = "against"
 
 
@@ -131,5 +127,5 @@ def paired_hook(spec: AgainstSpec, *, stream: TextIO | None = None):
     return hook
 
 
-__all__ = ["BASELINE_FOLDER", "DEFAULT_ROUNDS", "ROUND_GROUPS", "baseline_label", "exit_code_view", "paired_hook",
+__all__ = ["BASELINE_FOLDER", "DEFAULT_ROUNDS", "baseline_label", "exit_code_view", "paired_hook",
            "run_against"]

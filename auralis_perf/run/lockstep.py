@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auralis_perf.measure.rounds import round_order
+
 _GROUP_CALL = re.compile(r"""run\.group\(\s*(['"])(?P<name>[^'"]+)\1\s*\)""")
 
 
@@ -40,11 +42,6 @@ class Side:
     client: Any = None
     stopped: bool = False
     busy_s: float = 0.0
-
-
-def round_order(index: int) -> tuple[int, int]:
-    """Which side goes first in round `index`: A B, B A, B A, A B, A B, B A, ... (0 = candidate)."""
-    return (0, 1) if index % 4 in (0, 3) else (1, 0)
 
 
 def group_of_cell(source: str) -> str | None:
@@ -190,4 +187,4 @@ def run_lockstep(source: Path, sides: Sequence[Side], *, rounds: int, round_grou
                 side.outcome.status, side.outcome.error = "failed", f"{type(exc).__name__}: {_line(exc)}"
 
 
-__all__ = ["Side", "group_of_cell", "round_order", "run_lockstep"]
+__all__ = ["Side", "group_of_cell", "run_lockstep"]

@@ -18,5 +18,8 @@ def test_check(check_id: str, perf_record, perf_tier: str, perf_runner, request)
     for note in judgement.notes:  # non-gating misses: the test passes, but says so (and in the summary)
         request.node.user_properties.append(("perf_note", note))  # junit XML; record_property warns on xunit2
         print(note)
+    verdict = perf_runner.against.verdict(check_id) if perf_runner.against is not None else None
+    if verdict is not None and verdict.verdict == "regressed":  # --perf-against: a paired (or unpaired) verdict
+        pytest.fail(f"{check_id} regressed against the baseline engine: {verdict.note}")
     if not judgement.passed:  # value, unit, criterion and the missed tier or violation, without assert noise
         pytest.fail(judgement.message, pytrace=False)

@@ -1,0 +1,73 @@
+"""`--perf-against ENGINE`: the pytest front end's paired mode, in this one process.
+
+The report's `--against` runs two kernels; pytest runs groups in its own process, so here the baseline
+engine gets a `SuiteSession` of its own beside the candidate's, and each group runs on both: the groups of
+ROUND_GROUPS in alternating rounds (measure/rounds.py: A B B A ..., each round a share of the timed
+calls), the others once per side. A catalogue test then fails when its check `regressed` against the
+baseline (regress/paired_compare.py: paired verdicts for the rounds, unpaired for the rest).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auralis_perf.measure.rounds import ROUND_GROUPS, measuring_round, round_order
+from auralis_perf.notebook.rounds import merge_rounds
+from auralis_perf.regress.paired_compare import compare_paired
+from auralis_perf.regress.verdicts import Verdict
+from auralis_perf.results import CheckResult
+from auralis_perf.run.against_spec import DEFAULT_ROUNDS
+from auralis_perf.suites import Group
+from auralis_perf.suites.access import SuiteSession
+
+
+@dataclass
+class PairedGroups:
+    """The baseline's session, and how many rounds a round group takes per side."""
+
+    baseline: SuiteSession
+    rounds: int = DEFAULT_ROUNDS
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    groups_run: int = 0
+
+    def run_group(self, candidate: SuiteSession, category: str, name: str,
+                  ids: list[str]) -> tuple[Group | None, str | None]:
+        """Run the group `name` on both sessions (see the module's docstring); both keep their records."""
+        sessions = (candidate, self.baseline)
+        found: list[tuple[Group | None, str | None]] = [(None, None), (None, None)]
+
+        def once(i: int) -> list[CheckResult]:
+            g, records, problem = sessions[i].run(lambda: sessions[i].group_named(category, name), ids)
+            found[i] = (g, problem)
+            return records
+
+        if name in ROUND_GROUPS and self.rounds > 1:
+            per_side: tuple[list[list[CheckResult]], list[list[CheckResult]]] = ([], [])
+            for k in range(self.rounds):
+                for i in round_order(k):
+                    with measuring_round(k, self.rounds):
+                        per_side[i].append(once(i))
+            for i, session in enumerate(sessions):
+                session.records.update((r.id, r) for r in merge_rounds(per_side[i], session.catalog))
+        else:
+            for i in round_order(self.groups_run):  # who goes first alternates from group to group
+                once(i)
+        self.groups_run += 1
+        self._judge(candidate, ids)
+        return found[0]
+
+    def _judge(self, candidate: SuiteSession, ids: list[str]) -> None:
+        def doc(session: SuiteSession) -> dict[str, Any]:
+            return {"run": {"id": session.engine_name, "machine": {}},
+                    "checks": [session.records[i].to_dict() for i in ids if i in session.records]}
+
+        comparison = compare_paired(doc(candidate), doc(self.baseline), candidate.catalog,
+                                    label=f"--perf-against {self.baseline.engine_name}")
+        self.verdicts.update((v.id, v) for v in comparison.verdicts)
+
+    def verdict(self, check_id: str) -> Verdict | None:
+        """The check's verdict against the baseline, once its group ran (None: not compared)."""
+        return self.verdicts.get(check_id)
+
+
+__all__ = ["PairedGroups"]

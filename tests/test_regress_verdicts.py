@@ -99,6 +99,13 @@ def test_memory_uses_its_tolerance_in_mb() -> None:
     assert _one(check("MEM-16", 300.0, unit="KB/track"), check("MEM-16", 8300.0, unit="KB/track")).verdict == "regressed"
 
 
+def test_a_check_whose_unit_changed_is_not_compared() -> None:
+    # RT-13 was jobs per second and is audio seconds per wall second now: 100 jobs/s of 0.5 s clips = 50x
+    verdict = _one(check("RT-13", 100.0, unit="jobs/s", kind="throughput", samples=[100.0] * 5),
+                   check("RT-13", 50.0, unit="x", kind="rtf", samples=[50.0] * 5))
+    assert verdict.verdict == "inconclusive" and "unit changed (jobs/s in the baseline, x now)" in verdict.note
+
+
 def test_counts_compare_exactly() -> None:
     more = _one(check("DB-16", 3, unit="statements", kind="count"), check("DB-16", 4, unit="statements", kind="count"))
     assert more.verdict == "regressed" and more.rule == "exact"

@@ -364,6 +364,12 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], catalog: Catalog 
             continue
         _, after_value = _figure(record)
         _, before_value = _figure(before_rec)
+        if (before_rec.get("unit") or unit) != unit:  # the check was redefined between the two runs
+            verdicts.append(Verdict(check_id, title, unit, "inconclusive", before_value, after_value, None, None,
+                                    rule_for(record), f"the unit changed ({before_rec.get('unit')} in the baseline, "
+                                    f"{unit} now): the check measures something else now, the values do not "
+                                    "compare", critical, False))
+            continue
         if after_value is None or before_value is None:
             side, rec = ("now", record) if after_value is None else ("in the baseline", before_rec)
             verdicts.append(Verdict(check_id, title, unit, "inconclusive", before_value, after_value, None, None,

@@ -416,15 +416,22 @@ class SurvivalResult:
 
 
 def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, track: Any, count: int) -> list[Op]:
-    """Reads that cannot show `track`: other artists' tracks, albums, listings; playlists without it."""
+    """Reads that cannot show `track`: other artists' tracks, albums, listings; playlists without it; pages
+    of the whole library in the order tracks were added (the listing a query cache without per-artist reads
+    holds) that do not hold the track, its album or its artists."""
     own_artists = {track.artist_id, *(a.id for a in track.featured)}
     others = [a for a in model.artists if a.id not in own_artists]
     skip_playlists = set(lib.repo.playlists_containing([track.id])) if model.playlists else set()
     playlists = [p for p in model.playlists if p not in skip_playlists]
     ops: list[Op] = []
+    pages = max(1, model.n_tracks // PAGE)
     for _ in range(count * 3):
         artist = others[min(len(others) - 1, int(rng.zipf(1.6)) - 1)]
-        choice = int(rng.integers(7))
+        choice = int(rng.integers(9))
+        if choice >= 7:  # a page of the library in the order tracks were added: no edit here moves a track in it
+            ops.append(("list_tracks", {"sort": "added", "descending": choice == 8, "limit": PAGE,
+                                        "offset": int(rng.integers(pages)) * PAGE}))
+            continue
         if choice == 0:
             ops.append(("get_track", {"track_id": model.track_id(rng, artist)}))
         elif choice == 1:

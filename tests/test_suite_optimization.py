@@ -220,6 +220,24 @@ def test_numba_dispatchers_are_found_behind_wrappers():
     assert found and found[0].py_func.__name__ == "_never_called_kernel"
 
 
+@pytest.mark.skipif(_never_called_kernel is None, reason="Numba is not installed")
+def test_numba_dispatchers_are_found_through_a_class_the_kernel_builds():
+    class Follower:  # as Auralis's envelope pair: `lambda data: Follower(...).process(data)`
+        def __init__(self, gain):
+            self.gain = gain
+
+        def process(self, data):
+            return self.compiled(data)
+
+        def compiled(self, data):  # the method that names the module's compiled function
+            out = np.empty_like(data)
+            _never_called_kernel(data, out)
+            return out
+
+    found = numba_dispatchers(lambda data: Follower(1.0).process(data))
+    assert [d.py_func.__name__ for d in found] == ["_never_called_kernel"]
+
+
 def test_fft_lengths_cover_powers_fast_lengths_and_primes():
     rows = opt_algorithm.fft_lengths((1024,))
     kinds = {kind: n for kind, n in rows}

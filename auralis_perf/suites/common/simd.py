@@ -85,7 +85,7 @@ def numba_dispatchers(obj: Any, depth: int = 3) -> list[Any]:
     """Numba dispatchers reachable from a kernel's callable or its info (a dispatcher, list or dict).
 
     A plain Python function is looked into: the values its closure holds and the globals (and attributes
-    of global modules) its code names, `depth` calls deep. This finds the compiled kernel behind a
+    of global modules) its code names, `depth` calls deep; a class, through the functions it defines. This finds the compiled kernel behind a
     wrapper like `lambda data: run(FAST_KERNEL, data)` without the engine having to expose it.
     """
     found: list[Any] = []
@@ -103,6 +103,10 @@ def numba_dispatchers(obj: Any, depth: int = 3) -> list[Any]:
         elif isinstance(value, (list, tuple)):
             for v in value:
                 visit(v, level)
+        elif isinstance(value, type) and value.__module__ != "builtins":
+            # a class the kernel builds (e.g. `lambda data: Follower(...).process(data)`): its own methods
+            for member in vars(value).values():
+                visit(getattr(member, "__func__", member), level - 1)
         elif isinstance(value, types.FunctionType):
             for cell in value.__closure__ or ():
                 try:

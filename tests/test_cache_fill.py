@@ -72,3 +72,22 @@ def test_the_fill_is_bounded_in_time_and_then_not_at_capacity():
     result = fill_to_capacity(lib, "query", mixed_ops(1000), budget=10_000, seconds=0.3)
     assert result["stopped"] == "time budget" and not result["at_capacity"]
     assert 1 <= result["entries"] < 100 and result["fill_s"] < 2.0
+
+
+def test_a_cache_that_keeps_nothing_is_still_filled_not_left_out():
+    # emptied before every read (it counts the misses): its calls are served, so the fill goes on
+    lib = FakeLibrary(bound=20)
+    cache = lib.caches["query"]
+    cache.misses = 0
+    plain_put, plain_stats = cache.put, cache.stats
+
+    def put(key, value):
+        cache.entries.clear()
+        cache.misses += 1
+        plain_put(key, value)
+
+    cache.put = put
+    cache.stats = lambda: {**plain_stats(), "misses": cache.misses}
+    result = fill_to_capacity(lib, "query", mixed_ops(100), budget=10_000, seconds=60.0)
+    assert not result["at_capacity"] and result["stopped"] == "calls exhausted"
+    assert lib.calls.count("list_tracks") == 100 and result["entries"] == 1

@@ -238,7 +238,8 @@ def _traced_now() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-#: A call shape that added no entry this many times in a row is not served by the cache: left out of the fill.
+#: A call shape that left the cache's stats unchanged (no entry, hit or miss) this many times in a row is not
+#: served by the cache: left out of the fill.
 UNSERVED_AFTER = 2
 
 
@@ -253,8 +254,8 @@ def _shape(op: Op) -> tuple[Any, ...]:
 def fill_to_capacity(lib: Any, cache_name: str, ops: Iterator[Op], budget: int, seconds: float) -> dict[str, Any]:
     """Fill the cache `cache_name` from empty with distinct calls under tracemalloc until it evicts (it is
     at capacity), or `budget` calls or `seconds` of wall time were spent; its memory is what clearing it
-    frees of traced allocations. Calls of a shape the cache does not serve (no entry added, twice) are left
-    out: each is a real query, costly under tracemalloc, that fills nothing."""
+    frees of traced allocations. Calls of a shape the cache does not serve (its stats unchanged, twice) are
+    left out: each is a real query, costly under tracemalloc, that fills nothing."""
     cache = lib.caches[cache_name]
     lib.caches.clear()
     curve: list[list[float]] = []
@@ -264,10 +265,10 @@ def fill_to_capacity(lib: Any, cache_name: str, ops: Iterator[Op], budget: int, 
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
-    started = time.perf_counter()
     try:
         empty_before = _traced_now()
         stats = cache.stats()
+        started = time.perf_counter()
         for op in ops:
             shape = _shape(op)
             if unserved.get(shape, 0) >= UNSERVED_AFTER:
@@ -278,7 +279,7 @@ def fill_to_capacity(lib: Any, cache_name: str, ops: Iterator[Op], budget: int, 
             if time.perf_counter() - started > seconds:
                 stopped = "time budget"
                 break
-            entries_before = int(stats.get("entries") or 0)
+            before = stats
             call(lib.cached, op)
             used += 1
             stats = cache.stats()
@@ -287,7 +288,7 @@ def fill_to_capacity(lib: Any, cache_name: str, ops: Iterator[Op], budget: int, 
             if int(stats.get("evictions") or 0) > evictions0:
                 stopped = "evicted"
                 break
-            unserved[shape] = unserved.get(shape, 0) + 1 if int(stats.get("entries") or 0) <= entries_before else 0
+            unserved[shape] = unserved.get(shape, 0) + 1 if dict(stats) == dict(before) else 0
         fill_s = time.perf_counter() - started
         full = _traced_now()
         cache.clear()

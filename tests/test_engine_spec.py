@@ -9,7 +9,13 @@ from renamed_engine import NameBorrower, RenamedEngine
 from auralis_perf.engines import get_engine
 from auralis_perf.measure.isolated import run_isolated
 from auralis_perf.suites import SuiteContext
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
+from auralis_perf.suites.common.engine_spec import (
+    child_env,
+    child_spec,
+    engine_child_env,
+    engine_from_spec,
+    engine_spec,
+)
 from auralis_perf.suites.memory.baseline import mem01_idle_footprint
 from auralis_perf.suites.memory.peak import stream_peaks
 
@@ -29,8 +35,22 @@ def test_an_adapter_whose_name_is_not_registered_is_named_by_its_class():
     assert engine_spec(RenamedEngine()) == "renamed_engine:RenamedEngine"
 
 
-def test_a_double_borrowing_a_registered_name_is_not_taken_for_that_engine():
-    assert engine_spec(NameBorrower()) == "renamed_engine:NameBorrower"
+def test_the_spec_the_run_built_the_engine_from_wins_over_its_name(tmp_path):
+    # an adapter of one's own that calls itself "pedalboard": the run knows it was built from its module
+    ctx = SuiteContext(engine=NameBorrower(), profile="smoke", workdir=tmp_path,
+                       engine_spec="renamed_engine:NameBorrower")
+    assert child_spec(ctx) == "renamed_engine:NameBorrower"
+    run = run_isolated(built_name, args=(child_spec(ctx),), env=child_env(ctx), timeout=120)
+    assert run.result == {"name": "pedalboard", "class": "NameBorrower"}
+
+
+def test_a_suite_session_remembers_the_spec_it_built_the_engine_from(tmp_path):
+    from auralis_perf.catalog import load_catalog
+    from auralis_perf.suites.access import open_suite_context
+
+    ctx = open_suite_context("renamed_engine:RenamedEngine", profile="smoke", workdir=tmp_path, audio_files=[],
+                             catalog=load_catalog())
+    assert ctx.engine.name == "renamed-double" and ctx.engine_spec == "renamed_engine:RenamedEngine"
 
 
 def test_a_fresh_process_builds_the_same_engine_from_the_spec():

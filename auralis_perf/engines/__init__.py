@@ -42,7 +42,7 @@ from auralis_perf.engines.protocols.library import (
 )
 
 __all__ = ["AudioFileError", "AudioInputError", "Capability", "Engine", "EngineError", "KernelPair",
-           "NotSupported", "Stream", "get_engine", "engine_names", "engine_target", "register", "register_engine_path",
+           "NotSupported", "Stream", "get_engine", "engine_names", "register", "register_engine_path",
            "unregister", "check_installed", "DEFAULT_ENGINE",
            # the typed capability protocols (engines/protocols/audio.py)
            "ANALYSIS_KINDS", "CACHE_KINDS", "EXECUTORS", "Analysis", "AnalysisResult", "AudioCache",
@@ -88,11 +88,6 @@ def unregister(name: str) -> None:
 
 def engine_names() -> list[str]:
     return sorted(_REGISTRY)
-
-
-def engine_target(name: str) -> str | None:
-    """The "package.module:factory" registered under `name`, or None for a name not registered."""
-    return _REGISTRY.get(name)
 
 
 def get_engine(name: str = DEFAULT_ENGINE, **options: object) -> Engine:

@@ -133,6 +133,9 @@ class SuiteContext:
     on_record: Callable[[CheckResult], None] | None = None
     #: Scratch shared between groups of one run (e.g. a built library reused by several groups).
     shared: dict[str, Any] = field(default_factory=dict)
+    #: How the engine was named when it was built (a registered name or package.module:Factory), so that a
+    #: fresh process builds the same one (suites/common/engine_spec); None when a caller built it itself.
+    engine_spec: str | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:

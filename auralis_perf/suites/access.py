@@ -44,7 +44,7 @@ def open_suite_context(engine_name: str, *, profile: str, workdir: Path, audio_f
     except Exception as exc:  # EngineError, or an adapter's import failing in any way
         raise SuiteUnavailable(f"engine {engine_name!r} is unavailable: {type(exc).__name__}: {exc}") from exc
     return suites.SuiteContext(engine=engine, profile=profile, workdir=workdir, audio_files=list(audio_files),
-                               catalog=catalog)
+                               catalog=catalog, engine_spec=engine_name)
 
 
 def utc_now() -> datetime:

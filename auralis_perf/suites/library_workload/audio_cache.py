@@ -31,7 +31,7 @@ from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.audio import describe_source, test_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
+from auralis_perf.suites.common.engine_spec import child_env, child_spec, engine_from_spec
 from auralis_perf.suites.library_workload.invalidation import StaleTally
 from auralis_perf.suites.library_workload.workload import open_library, remove_library_files, replay, require_feature
 
@@ -227,9 +227,9 @@ def persistence_check(ctx: SuiteContext) -> CheckResult:
     warm_audio, sr = test_audio(ctx, 2.0, seed=97)
     warmup_file = write_audio(_fresh_folder(root / "warmup") / "warmup.wav", warm_audio, sr)
     cold_dir, scratch_dir = _fresh_folder(root / "persist-cold"), _fresh_folder(root / "persist-scratch")
-    run = run_isolated(persistence_child, args=(engine_spec(ctx.engine), str(directory), [str(p) for p in files],
+    run = run_isolated(persistence_child, args=(child_spec(ctx), str(directory), [str(p) for p in files],
                                                 list(kinds), str(cold_dir), str(warmup_file), str(scratch_dir)),
-                       env=engine_child_env(ctx.engine), timeout=600.0)
+                       env=child_env(ctx), timeout=600.0)
     rows = run.result["rows"]
     speedups = [r["cold_s"] / r["first_request_s"] for r in rows]
     violations = []

@@ -20,7 +20,7 @@ from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.audio import uses_user_audio
 from auralis_perf.suites.common.checks import record, run_checks, scaled
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_spec
+from auralis_perf.suites.common.engine_spec import child_env, child_spec
 from auralis_perf.suites.common.growth import judge_growth
 from auralis_perf.suites.common.workload import decode, downsample_series, music_file, tiled_wav, warm_engine
 
@@ -92,7 +92,7 @@ def _idle_runs(spec: str, env: dict[str, str], count: int) -> dict[str, list[dic
 
 
 def _idle_args(ctx: SuiteContext) -> tuple[str, dict[str, str], int]:
-    return engine_spec(ctx.engine), engine_child_env(ctx.engine), ctx.sizes(SIZES)["idle_runs"]
+    return child_spec(ctx), child_env(ctx), ctx.sizes(SIZES)["idle_runs"]
 
 
 def start_idle_runs(ctx: SuiteContext) -> None:

@@ -30,7 +30,7 @@ from auralis_perf.results import CheckResult, skipped
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.checks import record, require, run_checks, scaled
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
+from auralis_perf.suites.common.engine_spec import child_env, child_spec, engine_from_spec
 from auralis_perf.suites.common.workload import downsample_series, long_wav, music, warm_engine
 
 SIZES = {
@@ -157,8 +157,8 @@ def _large_files(ctx: SuiteContext) -> list[Path]:
 def start_large_stream(ctx: SuiteContext) -> None:
     """Write MEM-13's files and start streaming them in a fresh process; collected by the check."""
     paths = [str(p) for p in _large_files(ctx)]
-    background.start(ctx, "MEM-13", run_isolated, stream_peaks, args=(engine_spec(ctx.engine), paths, LARGE_CHUNK),
-                     env=engine_child_env(ctx.engine), timeout=3600)
+    background.start(ctx, "MEM-13", run_isolated, stream_peaks, args=(child_spec(ctx), paths, LARGE_CHUNK),
+                     env=child_env(ctx), timeout=3600)
 
 
 def mem13_large_file(ctx: SuiteContext) -> CheckResult:
@@ -166,8 +166,8 @@ def mem13_large_file(ctx: SuiteContext) -> CheckResult:
     paths = [str(p) for p in _large_files(ctx)]
     try:
         child = background.result(ctx, "MEM-13", run_isolated, stream_peaks,
-                                  args=(engine_spec(ctx.engine), paths, LARGE_CHUNK),
-                                  env=engine_child_env(ctx.engine), timeout=3600)
+                                  args=(child_spec(ctx), paths, LARGE_CHUNK),
+                                  env=child_env(ctx), timeout=3600)
     finally:
         for path in paths:
             Path(path).unlink(missing_ok=True)  # gigabytes of scratch must not outlive the check

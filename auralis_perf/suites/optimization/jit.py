@@ -25,7 +25,7 @@ from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import background
 from auralis_perf.suites.common.checks import record, require, run_checks
 from auralis_perf.suites.common.compare import first_array, max_abs_diff
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
+from auralis_perf.suites.common.engine_spec import child_env, child_spec, engine_from_spec
 from auralis_perf.suites.common.evidence import use_violations
 from auralis_perf.suites.common.kernels import SAMPLE_RATE, compared, kernel_pair, kernel_use
 from auralis_perf.suites.common.workload import music
@@ -127,8 +127,8 @@ emit({{"import_create_s": t1 - t0, "first_call_s": t3 - t2, "second_call_s": t4 
 
 
 def _compile_run(ctx: SuiteContext, cache_dir: Path) -> dict[str, Any]:
-    code = _COMPILE_CODE.format(engine=engine_spec(ctx.engine), kernel=KERNEL, frames=4096)
-    env = {**engine_child_env(ctx.engine), "NUMBA_CACHE_DIR": str(cache_dir)}
+    code = _COMPILE_CODE.format(engine=child_spec(ctx), kernel=KERNEL, frames=4096)
+    env = {**child_env(ctx), "NUMBA_CACHE_DIR": str(cache_dir)}
     return run_isolated(code, env=env, timeout=600).result
 
 
@@ -195,8 +195,8 @@ def _fallback_job(ctx: SuiteContext) -> dict[str, Any]:
         np.save(input_path, np.ascontiguousarray(audio))
         ctx.shared["memopt_fallback_job"] = {
             "audio": audio, "sr": sr, "input": input_path, "output": output_path,
-            "args": (engine_spec(ctx.engine), str(input_path), str(output_path), size["fallback_repeats"], sr),
-            "env": engine_child_env(ctx.engine)}
+            "args": (child_spec(ctx), str(input_path), str(output_path), size["fallback_repeats"], sr),
+            "env": child_env(ctx)}
     return ctx.shared["memopt_fallback_job"]
 
 

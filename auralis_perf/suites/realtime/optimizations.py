@@ -20,7 +20,7 @@ from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import compare_paths, max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
+from auralis_perf.suites.common.engine_spec import child_env, child_spec, engine_from_spec
 from auralis_perf.suites.realtime.common import (
     FALLBACK_TOLERANCE,
     cores,
@@ -207,10 +207,10 @@ def check_without_numba(ctx: SuiteContext) -> CheckResult:
     audio32, sr = suite_audio.test_audio(ctx, seconds, seed=seed)
     output_path = ctx.workdir / f"rt20-fallback-{os.getpid()}.npy"
     try:
-        child = run_isolated(fallback_child, args=(engine_spec(ctx.engine), seconds, seed,
+        child = run_isolated(fallback_child, args=(child_spec(ctx), seconds, seed,
                                                    [str(p) for p in ctx.audio_files], str(ctx.workdir),
                                                    str(output_path)),
-                             block_numba=True, timeout=600.0, env=engine_child_env(ctx.engine))
+                             block_numba=True, timeout=600.0, env=child_env(ctx))
     except SubprocessFailed as exc:
         if exc.error_type in INPUT_ERRORS:  # the input, not the fallback chain, is at fault
             raise RuntimeError(f"the fallback child could not read its input: {exc}") from exc

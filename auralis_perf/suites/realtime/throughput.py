@@ -17,7 +17,7 @@ from auralis_perf.suites.common import audio as suite_audio
 from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
-from auralis_perf.suites.common.engine_spec import engine_child_env, engine_from_spec, engine_spec
+from auralis_perf.suites.common.engine_spec import child_env, child_spec, engine_from_spec
 from auralis_perf.suites.realtime.common import (
     CONCURRENT_TRACKS,
     MB,
@@ -278,10 +278,10 @@ def check_batch_memory(ctx: SuiteContext) -> CheckResult:
     workers = cores()
     suite_audio.test_audio(ctx, seconds)  # an unreadable input is an error here, not in the child
     try:
-        child = run_isolated(batch_memory_child, args=(engine_spec(ctx.engine), [str(p) for p in ctx.audio_files],
+        child = run_isolated(batch_memory_child, args=(child_spec(ctx), [str(p) for p in ctx.audio_files],
                                                        str(ctx.workdir), count, seconds, workers,
                                                        size(ctx, "memory_repeats")), timeout=1800.0,
-                             env=engine_child_env(ctx.engine))
+                             env=child_env(ctx))
     except SubprocessFailed as exc:
         raise RuntimeError(f"RT-15's fresh process failed: {exc}\n{exc.child_traceback[-1500:]}") from exc
     runs = child.result

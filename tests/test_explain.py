@@ -414,3 +414,23 @@ def test_a_regressed_verdict_from_the_history_is_profiled_and_diffed_with_the_ke
     summary = (tmp_path / "run-4" / "summary.md").read_text()
     assert "| RT-02 | time · Real-time factor | own time grown since the baseline: envelope_follower +" in summary
     assert "Share of own time grown since baseline" in (tmp_path / "run-4" / "report.html").read_text()
+
+
+def test_a_group_profiled_before_the_comparison_serves_its_regressed_checks_without_a_second_profile(
+        tmp_path, monkeypatch):
+    from auralis_perf.explain import step as explain_step
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("a second profiling process was started for a group already profiled")
+
+    monkeypatch.setattr(explain_step.subprocess, "run", no_child)
+    failing = judge(CATALOG["RT-01"], 5.0).to_dict()  # failed: profiled in the first pass
+    failing["details"]["explanation"] = {"kind": "time", "group": "Real-time factor", "shared_by": ["RT-01"],
+                                         "top_own": [{"function": "follower", "own_share": 0.5}]}
+    results = {"run": {"id": "r1"}, "checks": [failing, judge(CATALOG["RT-02"], 50.0).to_dict(),
+                                               judge(CATALOG["RT-06"], 10.0).to_dict()]}
+    info = step.explain_results(results, base=tmp_path, mode="failing", engine="reference", profile="smoke",
+                                work=tmp_path / "work", timeout=10, regressed=["RT-02"])
+    first, regressed, other = (c["details"].get("explanation") for c in results["checks"])
+    assert regressed["top_own"] == first["top_own"] and regressed["shared_by"] == first["shared_by"] == ["RT-01", "RT-02"]
+    assert other is None and info["passes"] == []

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from auralis_perf.catalog import Catalog, load_catalog
 from auralis_perf.explain.diff import profile_diff
 from auralis_perf.explain.select import profile_kind, wanted
 from auralis_perf.results import write_json_atomic
@@ -32,7 +33,7 @@ def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: s
     """Profile the checks of `results` that `mode` asks for (and the `regressed` ones) not explained yet;
     put each explanation in its record's details; returns what this pass did and cost (also added to
     `results["run"]["explain"]`). The caller rewrites results.json."""
-    chosen = choose(results, mode, regressed)
+    chosen = reuse_group_profiles(results, choose(results, mode, regressed), load_catalog(thresholds))
     info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
     if not chosen:
         return info
@@ -79,6 +80,33 @@ def choose(results: Mapping[str, Any], mode: str, regressed: Iterable[str] = ())
     regressed = set(regressed)
     return {c["id"]: profile_kind(c) for c in results["checks"]
             if wanted(c, mode, regressed) and "explanation" not in (c.get("details") or {})}
+
+
+def reuse_group_profiles(results: dict[str, Any], chosen: Mapping[str, str], catalog: Catalog) -> dict[str, str]:
+    """Give each chosen check whose group this run already profiled (the same kind of profile, in an earlier
+    pass: a check that failed before the baseline comparison, say, and one that regressed after it) that
+    profile, since one run of a group measures all its checks; returns the checks still to profile."""
+    earlier: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in results["checks"]:
+        x = (record.get("details") or {}).get("explanation")
+        spec = catalog.checks.get(record["id"])
+        if x and spec and not x.get("problem") and x.get("group") == spec.group:
+            earlier.setdefault((spec.group, x.get("kind")), x)
+    left, added = {}, {}
+    for record in results["checks"]:
+        kind = chosen.get(record["id"])
+        spec = catalog.checks.get(record["id"])
+        if kind and spec and (spec.group, kind) in earlier:
+            record.setdefault("details", {})["explanation"] = dict(earlier[(spec.group, kind)])
+            added.setdefault((spec.group, kind), []).append(record["id"])
+        elif kind:
+            left[record["id"]] = kind
+    for record in results["checks"]:  # every copy of a reused profile names all the checks it now serves
+        x = (record.get("details") or {}).get("explanation")
+        spec = catalog.checks.get(record["id"])
+        if x and spec and (spec.group, x.get("kind")) in added and x.get("group") == spec.group:
+            x["shared_by"] = [*dict.fromkeys([*(x.get("shared_by") or []), *added[(spec.group, x["kind"])]])]
+    return left
 
 
 def attach(results: dict[str, Any], chosen: Mapping[str, str], answers: Mapping[str, Any], cost: float,

@@ -1,4 +1,9 @@
-"""Tiny workloads for tests/test_measure_instructions.py, imported by name in a child process."""
+"""Tiny workloads for tests/test_measure_instructions.py, imported by name in a child process under Valgrind.
+
+This module imports nothing: everything it imports is run (and counted) under Valgrind at about 50 times
+its normal cost, so an import of the reference engine here (numpy, scipy, numba) cost that test about
+50 s of CPU time per count. Engines for instruction runs live in tests/instruction_engines.py.
+"""
 from collections.abc import Callable
 
 
@@ -7,17 +12,3 @@ def summing(n: int) -> Callable[[], int]:
     def call() -> int:
         return sum(i * i for i in range(n))
     return call
-
-
-from auralis_perf.engines.reference import ReferenceEngine  # noqa: E402 - after the tiny workloads on purpose
-
-
-class HeavierMaster(ReferenceEngine):
-    """The reference engine with 2 % more real work in master(): it also masters the first 2 % of the clip."""
-
-    name = "heavier-master"
-
-    def master(self, audio, sample_rate, preset="default", *, optimized=True):
-        extra = audio[: max(1, audio.shape[0] // 50)]
-        super().master(extra, sample_rate, preset, optimized=optimized)
-        return super().master(audio, sample_rate, preset, optimized=optimized)

@@ -434,3 +434,12 @@ def test_a_group_profiled_before_the_comparison_serves_its_regressed_checks_with
     first, regressed, other = (c["details"].get("explanation") for c in results["checks"])
     assert regressed["top_own"] == first["top_own"] and regressed["shared_by"] == first["shared_by"] == ["RT-01", "RT-02"]
     assert other is None and info["passes"] == []
+
+
+def test_a_baseline_side_is_profiled_on_its_own_interpreter_and_a_missing_one_is_said(tmp_path):
+    results = results_doc(50.0)
+    info = step.profile_checks(results, {"RT-02": "time"}, base=tmp_path, engine="reference", profile="smoke",
+                               work=tmp_path / "work", timeout=10, python=str(tmp_path / "no-such-python"))
+    explanation = results["checks"][0]["details"]["explanation"]
+    assert "could not start" in explanation["problem"] and "no-such-python" in explanation["problem"]
+    assert info["passes"][0]["checks"] == ["RT-02"] and results["checks"][0]["value"] == 50.0

@@ -37,22 +37,35 @@ def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: s
     info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
     if not chosen:
         return info
+    return profile_checks(results, chosen, base=base, engine=engine, profile=profile, audio=audio,
+                          thresholds=thresholds, work=work, timeout=timeout, env=env)
+
+
+def profile_checks(results: dict[str, Any], chosen: Mapping[str, str], *, base: Path, engine: str, profile: str,
+                   audio: Iterable[str | Path] = (), thresholds: str | Path | None = None, work: Path,
+                   timeout: float, env: Mapping[str, str] | None = None, python: str | None = None) -> dict[str, Any]:
+    """Profile exactly `chosen` ({check id: "time"|"memory"}) of `results` in one child process run by
+    `python` (default: this interpreter) with `env` on top of this environment, and attach the answers.
+    Also the way to profile a baseline measured beside the run (--against, on its own interpreter and
+    PYTHONPATH) before `add_diffs(candidate, baseline)` diffs the two."""
     work.mkdir(parents=True, exist_ok=True)
     request, answer = work / f"explain-request-{os.getpid()}.json", work / f"explain-answer-{os.getpid()}.json"
     answer.unlink(missing_ok=True)
     write_json_atomic(request, {"engine": engine, "profile": profile, "audio": [str(p) for p in audio],
                                 "workdir": str(work / "scratch"), "out": str(base / PROFILES_DIR),
-                                "thresholds": str(thresholds) if thresholds else None, "checks": chosen,
+                                "thresholds": str(thresholds) if thresholds else None, "checks": dict(chosen),
                                 "answer": str(answer)})
     started = time.monotonic()
     problem = None
     try:
-        done = subprocess.run([sys.executable, "-m", "auralis_perf.explain.child", str(request)],
+        done = subprocess.run([python or sys.executable, "-m", "auralis_perf.explain.child", str(request)],
                               env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             problem = f"the profiling process exited with {done.returncode}: {done.stderr.strip()[-400:]}"
     except subprocess.TimeoutExpired:
         problem = f"the profiling process exceeded {timeout:g} s"
+    except OSError as exc:  # an interpreter that does not exist or cannot run (say a baseline's @python=)
+        problem = f"the profiling process could not start: {exc}"
     cost = time.monotonic() - started
     try:
         answers = json.loads(answer.read_text(encoding="utf-8")) if answer.is_file() else {}

@@ -127,6 +127,8 @@ def test_bad_specs_are_refused_saying_why(raw, fragment):
     (["--against", "reference", "--deterministic"], "--instructions or --deterministic"),
     (["--against", "reference", "--baseline", "latest"], "drop --baseline"),
     (["--against", "reference", "--against-rounds", "0"], "at least 1"),
+    (["--against", "reference", "--against-floor", "5"], "between 0 and 1"),
+    (["--against-floor", "0.05"], "needs --against"),
 ])
 def test_bad_against_usage_is_a_usage_error(args, fragment, tmp_path):
     with pytest.raises(UsageError, match=fragment):
@@ -326,3 +328,26 @@ def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_pa
     finally:
         for key, value in saved.items():
             SIZES[key]["smoke"] = value
+
+
+def test_a_consistency_figure_is_recomputed_from_every_rounds_runs():
+    """RT-05 is the CV of RT-02's runs: a round of one run has none, the merged record has that of all."""
+    from auralis_perf.measure.rounds import CV_PERCENT
+    from auralis_perf.measure.stats import describe
+
+    def round_record(seconds: float):
+        return check_record("RT-05", 0.0, catalog=CATALOG, samples=[seconds], kind="time",
+                            details={"value_from_samples": CV_PERCENT})
+    runs = [1.0, 1.2, 0.9, 1.1]
+    (merged,) = merge_rounds([[round_record(s)] for s in runs], CATALOG)
+    assert merged.value == pytest.approx(100 * describe(runs).cv) and merged.value > 5
+
+
+def test_a_lower_paired_floor_turns_a_5_percent_slowdown_into_a_regression():
+    rng = np.random.default_rng(9)
+    cpu_base = list(0.1 * np.exp(rng.normal(0, 0.005, 8)))
+    cand = results_doc([paired_record("RT-01", [30.0] * 8, [c * 1.06 for c in cpu_base])])
+    base = results_doc([paired_record("RT-01", [30.0] * 8, cpu_base)])
+    (default,) = compare_paired(cand, base, CATALOG).verdicts
+    (lowered,) = compare_paired(cand, base, CATALOG, floor=0.04).verdicts
+    assert default.verdict != "regressed" and lowered.verdict == "regressed", (default.note, lowered.note)

@@ -26,7 +26,7 @@ def _busy(stop: threading.Event, a: np.ndarray, b: np.ndarray) -> None:
         a @ b
 
 
-def free_cores(seconds: float = 0.3, cores: int | None = None) -> dict[str, Any]:
+def free_cores(seconds: float = 0.2, cores: int | None = None) -> dict[str, Any]:
     """{"cores", "free_cores", "seconds"}: CPU seconds obtained per wall second by `cores` busy threads."""
     cores = cores or os.cpu_count() or 1
     rng = np.random.default_rng(_SEED)

@@ -26,6 +26,10 @@ class Round:
 #: deadlines, worker pools) and would cost their whole run once per round: they run once per side.
 ROUND_GROUPS = frozenset({"Real-time factor"})
 
+#: `details["value_from_samples"]` of a record whose value is 100 x the coefficient of variation of its
+#: samples (RT-05): merged from rounds (notebook/rounds.py), it is recomputed from all rounds' samples.
+CV_PERCENT = "cv_percent"
+
 _CURRENT: ContextVar[Round | None] = ContextVar("auralis_perf_round", default=None)
 
 
@@ -63,4 +67,4 @@ def round_share(repeat: int, warmup: int, min_time: float,
             None if max_time is None else max_time / now.rounds)
 
 
-__all__ = ["ROUND_GROUPS", "Round", "current_round", "measuring_round", "round_order", "round_share"]
+__all__ = ["CV_PERCENT", "ROUND_GROUPS", "Round", "current_round", "measuring_round", "round_order", "round_share"]

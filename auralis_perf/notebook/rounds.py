@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from auralis_perf.catalog import Catalog
+from auralis_perf.measure.rounds import CV_PERCENT
+from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult, evaluate
 
 
@@ -34,8 +36,9 @@ def merge_rounds(rounds: Sequence[Sequence[CheckResult]], catalog: Catalog) -> l
     """One record per check from each round's records (same checks in every round, in the first's order).
 
     A check that errored or was skipped in any round keeps that round's record (its reason is the
-    answer). Otherwise the value is the median of all rounds' samples where each round's value was the
-    median of its samples (RTFs, times), else the median of the rounds' values; tiers are judged on it.
+    answer). Otherwise the value is recomputed from all rounds' samples where the record says how
+    (`CV_PERCENT`) or where each round's value was the median of its samples (RTFs, times), else it is
+    the median of the rounds' values; tiers are judged on it.
     """
     if not rounds:
         raise ValueError("merge_rounds needs at least one round")
@@ -50,8 +53,10 @@ def merge_rounds(rounds: Sequence[Sequence[CheckResult]], catalog: Catalog) -> l
         last = kept[-1]
         samples = [s for r in kept for s in r.samples]
         values = [r.value for r in kept if r.value is not None]
-        if all(_is_median_of_samples(r) for r in kept):
-            value: float | None = statistics.median(samples)
+        if last.details.get("value_from_samples") == CV_PERCENT and len(samples) >= 2:
+            value: float | None = 100.0 * describe(samples).cv
+        elif all(_is_median_of_samples(r) for r in kept):
+            value = statistics.median(samples)
         else:
             value = statistics.median(values) if values else None
         details: dict[str, Any] = dict(last.details)

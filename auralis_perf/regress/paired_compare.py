@@ -40,7 +40,7 @@ def _basis(record: dict[str, Any], a: list[dict[str, Any]], b: list[dict[str, An
 
 
 def _paired_verdict(record: dict[str, Any], base_rec: dict[str, Any], spec: CheckSpec, alpha: float,
-                    critical: bool) -> Verdict:
+                    critical: bool, floor: float) -> Verdict:
     a, b = _rounds(record), _rounds(base_rec)
     n = min(len(a), len(b))
     a, b = a[:n], b[:n]
@@ -52,15 +52,16 @@ def _paired_verdict(record: dict[str, Any], base_rec: dict[str, Any], spec: Chec
         cand = [r["value"] if r.get("value") is not None else math.nan for r in a]
         base = [r["value"] if r.get("value") is not None else math.nan for r in b]
         lower_better, what = spec.direction == "lower", "value per round"
-    result = judge_paired(cand, base, lower_is_better=lower_better, floor=spec.floor, alpha=alpha)
+    result = judge_paired(cand, base, lower_is_better=lower_better, floor=floor, alpha=alpha)
     return Verdict(record["id"], record.get("title") or spec.title, record.get("unit") or spec.unit, result.verdict,
                    base_rec.get("value"), record.get("value"), result.ratio, result.p_value, f"paired ({basis})",
                    f"{what}: {result.note}", critical, False, rounds=result.rounds, ci=result.ci)
 
 
 def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog: Catalog, *,
-                   label: str = "") -> Comparison:
-    """Every check of `candidate` judged against `baseline` (see the module's docstring)."""
+                   label: str = "", floor: float | None = None) -> Comparison:
+    """Every check of `candidate` judged against `baseline` (see the module's docstring); `floor`, when
+    given, replaces each check's own floor in the paired verdicts (`--against-floor`)."""
     unpaired = {v.id: v for v in compare(candidate, baseline, catalog, normalise=False).verdicts}
     base_by_id = {c["id"]: c for c in baseline.get("checks", [])}
     verdicts, not_compared = [], []
@@ -73,7 +74,8 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
         critical = spec.tiers.get("critical") is not None
         if _rounds(record) and _rounds(base_rec) and record.get("status") in ("pass", "fail") \
                 and base_rec.get("status") in ("pass", "fail"):
-            verdict = _paired_verdict(record, base_rec, spec, catalog.alpha, critical)
+            verdict = _paired_verdict(record, base_rec, spec, catalog.alpha, critical,
+                                      spec.floor if floor is None else floor)
             verdicts.append(guard_parallel(verdict, spec, record.get("category", ""), candidate))
         elif check_id in unpaired:  # compare() applied the load guard already
             verdict = unpaired[check_id]

@@ -109,7 +109,7 @@ def exit_code_view(engine_runs: Sequence[EngineRun]) -> list[EngineRun]:
                                  results={"checks": errors}, outcomes=baseline.outcomes)]
 
 
-def paired_hook(spec: AgainstSpec, *, stream: TextIO | None = None):
+def paired_hook(spec: AgainstSpec, *, floor: float | None = None, stream: TextIO | None = None):
     """The pipeline's baseline hook for --against: paired verdicts of the candidate against the baseline run."""
     from auralis_perf.regress.paired_compare import compare_paired
     from auralis_perf.regress.section import changes_section_html
@@ -117,7 +117,8 @@ def paired_hook(spec: AgainstSpec, *, stream: TextIO | None = None):
     def hook(config: Any, engine_runs: Sequence[EngineRun]) -> tuple[list[dict[str, Any]] | None, bool, str]:
         candidate, baseline = engine_runs[0], engine_runs[1]
         catalog = load_catalog(getattr(config, "thresholds", None))
-        comparison = compare_paired(candidate.results, baseline.results, catalog, label=f"--against {spec.text}")
+        comparison = compare_paired(candidate.results, baseline.results, catalog, label=f"--against {spec.text}",
+                                    floor=floor)
         candidate.baseline_results = baseline.results
         write_json_atomic(Path(candidate.base) / "comparison.json", {"comparison": comparison.to_dict()})
         print(f"against ({candidate.engine}): {comparison.summary_line()}", file=stream or sys.stdout)

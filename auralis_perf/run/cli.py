@@ -68,6 +68,8 @@ class RunConfig:
     #: --against: the baseline engine measured beside the candidate (run/against_spec.AgainstSpec), its rounds.
     against: Any = None
     rounds: int = DEFAULT_ROUNDS
+    #: --against-floor: the paired verdicts' floor for every check (None: each check's own `floor`).
+    against_floor: float | None = None
 
     @property
     def multi_engine(self) -> bool:
@@ -124,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--against-rounds", type=int, default=DEFAULT_ROUNDS, metavar="N",
                    help=f"with --against: rounds of each timing group per side (default {DEFAULT_ROUNDS}; "
                         "at least 7 for a paired verdict)")
+    p.add_argument("--against-floor", type=float, metavar="FRACTION",
+                   help="with --against: the smallest relative change a paired verdict calls a change, for every "
+                        "check (default: each check's floor in the thresholds file, 0.10 unless set)")
     from auralis_perf.regress.options import add_history_arguments  # --history-url, --baseline, ...
 
     add_history_arguments(p)
@@ -159,13 +164,17 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
                      history=history, summary_to=summary_to, junit=junit, explain=args.explain,
                      instructions=args.instructions or args.deterministic, against=against,
-                     rounds=args.against_rounds)
+                     rounds=args.against_rounds, against_floor=args.against_floor)
 
 
 def _against(args: argparse.Namespace, engines: tuple[str, ...]) -> AgainstSpec | None:
     """The --against spec, checked (its interpreter probed); UsageError for anything that would fail later."""
     if args.against is None:
+        if args.against_floor is not None:
+            raise UsageError("--against-floor needs --against")
         return None
+    if args.against_floor is not None and not 0 < args.against_floor < 1:
+        raise UsageError(f"--against-floor is a fraction between 0 and 1 (0.05 for 5 %), got {args.against_floor:g}")
     if len(engines) != 1:
         raise UsageError("--against compares one candidate engine with one baseline: give a single --engine")
     if args.deterministic or args.instructions:

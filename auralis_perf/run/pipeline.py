@@ -435,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.against is not None:  # the baseline is measured beside the candidate: no history
             from auralis_perf.run.against import paired_hook
 
-            baseline_hook = paired_hook(config.against)
+            baseline_hook = paired_hook(config.against, floor=config.against_floor)
         else:
             baseline_hook = baseline_hook_for(config)  # opens the history store, finds the baseline: fail fast
     except (UsageError, HistoryError) as exc:

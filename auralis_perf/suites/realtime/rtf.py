@@ -6,6 +6,7 @@ from typing import Any
 
 from auralis_perf.measure import Timing, measure_time
 from auralis_perf.measure.peaks import sample_peak_dbfs, true_peak_dbtp
+from auralis_perf.measure.rounds import CV_PERCENT
 from auralis_perf.measure.stats import describe
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext
@@ -70,7 +71,9 @@ def real_time_factor_checks(ctx: SuiteContext) -> list[CheckResult]:
         return record(ctx, "RT-05", cv_percent, samples=timing.samples, kind="time", summary=timing.summary(),
                       details={"runs_of": "RT-02", "runs": timing.n, "wall_seconds": timing.samples,
                                "audio_seconds": measured["RT-02"]["audio_seconds"],
-                               "note": "samples are the wall seconds of RT-02's timed runs; value = their CV"})
+                               "note": "samples are the wall seconds of RT-02's timed runs; value = their CV",
+                               # how the value follows from the samples, for merging rounds (notebook/rounds.py)
+                               "value_from_samples": CV_PERCENT})
 
     return run_checks(ctx, [("RT-01", by_duration("RT-01", 0)), ("RT-02", by_duration("RT-02", 1)),
                             ("RT-03", by_duration("RT-03", 2)), ("RT-04", lowest), ("RT-05", consistency)])

@@ -304,3 +304,26 @@ def test_mem14_measures_the_analyses_auralis_has_and_names_the_missing_one(engin
     result = mem14_analysis(SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "work"))
     assert set(result.details["by_kind"]) == {"spectrum", "fingerprint"}
     assert "no waveform" in result.details["kinds_not_offered"]["waveform"]
+
+
+def test_opt15_reads_auralis_query_cache_from_threads_when_no_cache_serves_get_track(engine, tmp_path):
+    from auralis_perf.suites import SuiteContext
+    from auralis_perf.suites.optimization.parallel import shared_cache_consistency
+
+    scenario = shared_cache_consistency(SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "w"), 300)
+    assert scenario["read"] == "list_tracks" and scenario["distinct_calls"] == 30
+    assert scenario["lookups"] == 600 and scenario["entries"] <= scenario["max_entries"]
+    assert scenario["mismatches"] == scenario["wrong_results"] + (scenario["hits_plus_misses"] != 600)
+
+
+def test_mem17_curve_uses_auralis_query_cache_over_listing_pages(engine, tmp_path, monkeypatch):
+    from auralis_perf.suites import SuiteContext
+    from auralis_perf.suites.memory.efficiency import SIZES, mem17_hit_rate_curve
+
+    for key, value in {"library_tracks": 200, "zipf_requests": 200, "zipf_seeds": 1}.items():
+        monkeypatch.setitem(SIZES["smoke"], key, value)
+    result = mem17_hit_rate_curve(SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "work"))
+    assert result.details["read"] == "list_tracks" and result.details["items"] == 20
+    assert [p["lookups"] for p in result.details["curve"]] == [200] * 4
+    # the stand-in's cache is FIFO like Auralis's: at a bound below the hot set it hits less than an LRU would
+    assert all(p["hit_rate"] <= p["ideal_lru_hit_rate"] + 1.0 for p in result.details["curve"])

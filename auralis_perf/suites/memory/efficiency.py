@@ -91,14 +91,35 @@ def lru_hit_rate(requests: list[int], capacity: int) -> float:
     return hits / len(requests)
 
 
-def _replay(ctx: SuiteContext, n_tracks: int, capacity: int, requests: list[int]) -> dict[str, Any]:
+#: MEM-17 on a library whose caches serve no get_track (Auralis: one query cache): the items requested are
+#: pages of this many tracks of the title listing, through the cache that serves list_tracks.
+PAGE_ITEMS = 10
+
+
+def _cached_read(ctx: SuiteContext, n_tracks: int) -> tuple[str, int]:
+    """What MEM-17 requests: ("get_track", tracks) through a track cache, else ("list_tracks", pages) through
+    the cache that serves listings; NotSupported (named) when no cache serves either."""
+    lib, ids = open_library(ctx, n_tracks)
+    try:
+        if lib.caches.cache_for("get_track") is not None:
+            return "get_track", len(ids)
+        library_cache(lib, "list_tracks")
+        return "list_tracks", max(1, len(ids) // PAGE_ITEMS)
+    finally:
+        lib.close()
+
+
+def _replay(ctx: SuiteContext, n_tracks: int, read: str, capacity: int, requests: list[int]) -> dict[str, Any]:
     lib, ids = open_library(ctx, n_tracks, cache_entries=capacity, cache_bytes=512 * MB)
     try:
-        cache = library_cache(lib, "get_track")
+        cache = library_cache(lib, read)
         cache.clear()
         before = dict(cache.stats())
-        for request in requests:  # request r is the r-th generated track
-            lib.cached.get_track(ids[request - 1])
+        for request in requests:  # request r is the r-th generated track (or the r-th page)
+            if read == "get_track":
+                lib.cached.get_track(ids[request - 1])
+            else:
+                lib.cached.list_tracks(sort="title", limit=PAGE_ITEMS, offset=(request - 1) * PAGE_ITEMS)
         stats = dict(cache.stats())
     finally:
         lib.close()
@@ -112,27 +133,32 @@ def _replay(ctx: SuiteContext, n_tracks: int, capacity: int, requests: list[int]
 def mem17_hit_rate_curve(ctx: SuiteContext) -> CheckResult:
     require(ctx, Capability.LIBRARY)
     size = ctx.sizes(SIZES)
-    n = size["library_tracks"]
+    read, n = _cached_read(ctx, size["library_tracks"])
     requests = zipf_requests(n, size["zipf_requests"], seed=0)
     curve = []
     for fraction in ctx.sizes(CACHE_FRACTIONS):
         capacity = max(1, int(n * fraction))
-        point = _replay(ctx, n, capacity, requests)
+        point = _replay(ctx, size["library_tracks"], read, capacity, requests)
         point["fraction"] = fraction
         point["ideal_lru_hit_rate"] = 100.0 * lru_hit_rate(requests, capacity)
         curve.append(point)
     reference = max(1, int(n * REFERENCE_FRACTION))
     samples = [next(p["hit_rate"] for p in curve if p["fraction"] == REFERENCE_FRACTION)]
     for seed in range(1, size["zipf_seeds"]):
-        samples.append(_replay(ctx, n, reference, zipf_requests(n, size["zipf_requests"], seed=seed))["hit_rate"])
+        samples.append(_replay(ctx, size["library_tracks"], read, reference,
+                               zipf_requests(n, size["zipf_requests"], seed=seed))["hit_rate"])
     violations = [f"hit rate {p['hit_rate']:.1f} % at {p['capacity']} entries is below an ideal LRU's "
                   f"{p['ideal_lru_hit_rate']:.1f} % on the same requests"
                   for p in curve if p["hit_rate"] < p["ideal_lru_hit_rate"] - 1.0]
+    item = "track (get_track)" if read == "get_track" else f"page of {PAGE_ITEMS} tracks of the title listing"
     return record(ctx, "MEM-17", samples[0], samples=samples, kind="ratio", violations=violations, details={
-        "what": "hit rate of the library's track cache (get_track through the cached repository) at several "
-                f"sizes, for requests with Zipf-like popularity (exponent {ZIPF_EXPONENT}); the value is the "
-                f"hit rate with a cache of {REFERENCE_FRACTION:.0%} of the library; samples: other request seeds",
-        "curve": curve, "library_tracks": n, "requests": len(requests), "zipf_exponent": ZIPF_EXPONENT})
+        "what": f"hit rate of the library's cache serving {read} (through the cached repository) at several "
+                f"sizes, for requests of a {item} with Zipf-like popularity (exponent {ZIPF_EXPONENT}); the "
+                f"value is the hit rate with a cache of {REFERENCE_FRACTION:.0%} of the items; samples: other "
+                "request seeds",
+        "read": read, "items": n,
+        "curve": curve, "library_tracks": size["library_tracks"], "requests": len(requests),
+        "zipf_exponent": ZIPF_EXPONENT})
 
 
 def mem18_pool_reuse(ctx: SuiteContext) -> CheckResult:

@@ -126,3 +126,17 @@ def test_a_plot_that_falls_back_fails_the_plot_test(db_records, tmp_path):
     from auralis_perf.notebook.plots import database as plots
 
     assert_plot_test_catches_a_fallback("database", db_records, tmp_path, plots.plot_scaling)
+
+
+def test_db06_judges_the_substring_search_of_a_library_without_a_title_prefix_lookup():
+    from types import SimpleNamespace
+
+    from auralis_perf.suites.database.groups import index_cases
+
+    model = SimpleNamespace(added_range=(0.0, 1.0), years=[2000], genres=["Rock"], prefixes=["abc"],
+                            features=frozenset(), word=lambda rng: "love")
+    [(what, columns, call)] = index_cases(SimpleNamespace(model=model))["DB-06"]
+    asked = []
+    call(SimpleNamespace(search=lambda text, limit: asked.append(("search", text)),
+                         find_by_title=lambda prefix, limit: asked.append(("prefix", prefix))))
+    assert columns == ("title",) and asked == [("search", "love")] and "substring" in what

@@ -214,10 +214,23 @@ def test_utilities_use_auralis_io(engine, tmp_path):
     assert rate == SR and decoded.shape == audio.shape
     with pytest.raises(NotSupported, match="conversion"):
         util.float_to_int(audio, 16)
+    stereo = util.to_stereo(audio[:, 0])  # auralis.dsp.utils.audio_info.mono_to_stereo
+    assert stereo.shape == (len(audio), 2) and np.array_equal(stereo[:, 0], stereo[:, 1])
+    with pytest.raises(AudioInputError):
+        util.to_stereo(audio)
     with pytest.raises(AudioInputError):
         util.encode(audio, SR, tmp_path / "x.mp3", "mp3")
     with pytest.raises(AudioFileError):
         util.decode(tmp_path / "none.wav")
+
+
+def test_opt19_measures_the_one_conversion_auralis_has_and_names_the_others(engine, tmp_path):
+    from auralis_perf.suites import SuiteContext
+    from auralis_perf.suites.optimization.algorithm import opt19_conversions
+
+    result = opt19_conversions(SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "w"))
+    assert list(result.details["table"]) == ["mono -> stereo"] and result.details["slowest"] == "mono -> stereo"
+    assert len(result.details["not_offered"]) == 7 and result.status in ("pass", "fail")
 
 
 def test_stream_buffers_come_from_auralis_memory_pool(engine):

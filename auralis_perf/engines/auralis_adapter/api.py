@@ -41,6 +41,7 @@ PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "memory_pool": ("auralis.optimization.memory.memory_pool", ("MemoryPool",)),
     "io": ("auralis.io", ("load", "save")),
     "resample": ("auralis.io.processing", ("resample_audio",)),
+    "channels": ("auralis.dsp.utils.audio_info", ("mono_to_stereo",)),
 }
 
 #: capability -> the parts it needs (a capability is declared only when all of them were found).

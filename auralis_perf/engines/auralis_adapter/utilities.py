@@ -5,8 +5,10 @@
 - resample: `auralis.io.processing.resample_audio` (resampy channel by channel, linear interpolation when
   resampy is missing).
 
-Auralis has no helpers for the sample-format conversions (float <-> integer PCM, interleave, mono/stereo):
-it does them inline with NumPy where it needs them, so those methods raise NotSupported.
+- to_stereo: `auralis.dsp.utils.audio_info.mono_to_stereo` (the channel duplicated).
+
+Auralis has no other helpers for the sample-format conversions (float <-> integer PCM, interleave,
+stereo -> mono): it does them inline with NumPy where it needs them, so those methods raise NotSupported.
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ FORMATS = {"wav": ("wav", "PCM_16"), "flac": ("flac", "PCM_16"), "ogg": ("ogg", 
 #: engines/support/encode.py), and Auralis's save writes in one call.
 OGG_ONE_CALL_LIMIT_SECONDS = 60.0
 
-NO_CONVERSIONS = ("Auralis has no sample-format conversion helpers at this commit (float/integer PCM, "
-                  "interleaving and channel mixes are inline NumPy inside its modules)")
+NO_CONVERSIONS = ("Auralis has no helper for this sample-format conversion at this commit (float/integer PCM, "
+                  "interleaving and the stereo-to-mono mix are inline NumPy inside its modules; its only one is "
+                  "auralis.dsp.utils.audio_info.mono_to_stereo)")
 
 
 class AuralisUtilities:
@@ -37,6 +40,7 @@ class AuralisUtilities:
     def __init__(self, api: AuralisAPI) -> None:
         self._load, self._save = api.get("io")
         (self._resample,) = api.get("resample")
+        self._mono_to_stereo = api.get("channels")[0] if api.has("channels") else None
 
     def resample(self, audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
         checked = check_audio(audio)
@@ -62,7 +66,12 @@ class AuralisUtilities:
         raise NotSupported(NO_CONVERSIONS)
 
     def to_stereo(self, audio: np.ndarray) -> np.ndarray:
-        raise NotSupported(NO_CONVERSIONS)
+        if self._mono_to_stereo is None:
+            raise NotSupported(NO_CONVERSIONS)
+        mono = check_audio(audio)  # (frames, 1) for a mono input
+        if mono.shape[1] != 1:
+            raise AudioInputError(f"to_stereo takes mono audio, got {mono.shape[1]} channels")
+        return np.asarray(self._mono_to_stereo(mono[:, 0]))
 
     def encode(self, audio: np.ndarray, sample_rate: int, path: str | PathLike[str], format: str = "WAV") -> Path:
         fmt = str(format).lower()

@@ -1,0 +1,1 @@
+"""Stand-in for auralis.dsp.utils (its signatures only)."""

@@ -109,6 +109,28 @@ def exit_code_view(engine_runs: Sequence[EngineRun]) -> list[EngineRun]:
                                  results={"checks": errors}, outcomes=baseline.outcomes)]
 
 
+def explain_baseline(config: RunConfig, spec: AgainstSpec, baseline: EngineRun, regressed: Sequence[str]) -> None:
+    """Profile the baseline side's `regressed` checks on its own interpreter and PYTHONPATH, so that the
+    explain step's diffs (add_diffs) compare the candidate's profile with the baseline's of the same
+    session. A profiler's trouble is noted under the check, never raised."""
+    from auralis_perf.explain.select import profile_kind
+    from auralis_perf.explain.step import profile_checks
+
+    chosen = {c["id"]: kind for c in baseline.results["checks"]
+              if c["id"] in set(regressed) and (kind := profile_kind(c)) is not None}
+    if config.explain == "none" or not chosen:
+        return
+    work = config.out / "work"
+    try:
+        profile_checks(baseline.results, chosen, base=baseline.base, engine=spec.engine, profile=config.profile,
+                       audio=config.audio, thresholds=config.thresholds, work=work / "explain" / "baseline",
+                       timeout=config.timeout, env=_baseline_env(kernel_env(work), spec),
+                       python=str(spec.python) if spec.python else None)
+    except Exception as exc:  # an explanation must never cost the run its verdicts
+        baseline.results["run"].setdefault("explain", {})["problem"] = f"{type(exc).__name__}: {exc}"
+    write_json_atomic(baseline.results_path, baseline.results)
+
+
 def paired_hook(spec: AgainstSpec, *, floor: float | None = None, stream: TextIO | None = None):
     """The pipeline's baseline hook for --against: paired verdicts of the candidate against the baseline run."""
     from auralis_perf.regress.paired_compare import compare_paired
@@ -123,10 +145,11 @@ def paired_hook(spec: AgainstSpec, *, floor: float | None = None, stream: TextIO
         write_json_atomic(Path(candidate.base) / "comparison.json", {"comparison": comparison.to_dict()})
         print(f"against ({candidate.engine}): {comparison.summary_line()}", file=stream or sys.stdout)
         changes = [d | {"engine": candidate.engine} for d in comparison.to_dicts()]
+        explain_baseline(config, spec, baseline, [v.id for v in comparison.of("regressed")])
         return changes, bool(comparison.critical_regressions), changes_section_html(comparison)
 
     return hook
 
 
-__all__ = ["BASELINE_FOLDER", "DEFAULT_ROUNDS", "baseline_label", "exit_code_view", "paired_hook",
+__all__ = ["BASELINE_FOLDER", "DEFAULT_ROUNDS", "baseline_label", "exit_code_view", "explain_baseline", "paired_hook",
            "run_against"]

@@ -1,7 +1,7 @@
 """The load guard: a parallel check is not judged on a machine whose cores were taken by others.
 
-A check "uses several cores" when its criterion is stated in cores (RT-11, RT-18, OPT-11, OPT-14: "speedup
->= 0.7 x cores"). Around each category's notebook the run records the free cores (measure/capacity.py);
+A check "uses several cores" when its criterion or what it measures is stated in cores (RT-11, RT-18,
+OPT-11, OPT-14: "speedup >= 0.7 x cores"), or it spreads work over every core (RT-12, OPT-12). Around each category's notebook the run records the free cores (measure/capacity.py);
 when the fewer of the two readings is below SATURATED_SHARE of the cores, such a check's change is
 `inconclusive`, never `regressed`: lost capacity, not code, would explain it.
 """
@@ -18,9 +18,18 @@ if TYPE_CHECKING:
 SATURATED_SHARE = 0.75
 
 
+#: Checks whose figure is work spread over every core though their criterion does not say "cores": RT-12
+#: (a batch on every core), OPT-12 (speedup per thread of a pool).
+SPREAD_OVER_CORES = frozenset({"RT-12", "OPT-12"})
+
+
 def uses_cores(spec: CheckSpec | None) -> bool:
-    """Whether the check's figure depends on how many cores it gets (its criterion speaks of cores)."""
-    return bool(spec and "cores" in (spec.criterion or "").lower())
+    """Whether the check's figure depends on how many cores it gets: its criterion or what it measures
+    speaks of cores, or it is one of SPREAD_OVER_CORES."""
+    if spec is None:
+        return False
+    text = f"{spec.criterion or ''} {spec.measures or ''}".lower()
+    return spec.id in SPREAD_OVER_CORES or "cores" in text or "every core" in text
 
 
 def saturation(readings: list[dict[str, Any] | None]) -> str | None:
@@ -51,4 +60,4 @@ def guard_parallel(verdict: "Verdict", spec: CheckSpec | None, category: str,
     return verdict
 
 
-__all__ = ["SATURATED_SHARE", "guard_parallel", "saturation", "uses_cores"]
+__all__ = ["SATURATED_SHARE", "SPREAD_OVER_CORES", "guard_parallel", "saturation", "uses_cores"]

@@ -99,7 +99,7 @@ def test_every_command_of_ours_exists_with_its_options():
 
 
 @pytest.mark.parametrize("words, fragment", [
-    (["auralis-perf", "--profile", "smoke", "--against", "main"], "unrecognized arguments: --against"),
+    (["auralis-perf", "--profile", "smoke", "--versus", "main"], "unrecognized arguments: --versus"),
     (["make", "publish"], "do not exist"),
     ([".venv/bin/auralis-perf", "dashboard", "--history-url", "x"], "2"),  # --out is required
 ])

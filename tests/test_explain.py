@@ -348,7 +348,7 @@ def test_a_regressed_verdict_from_the_history_is_profiled_and_diffed_with_the_ke
     import numpy as np
     from team_support import machine, run_document
 
-    from auralis_perf.history import HistoryStore
+    from auralis_perf.history import HistoryError, HistoryStore
     from auralis_perf.regress.pipeline_step import make_baseline_hook
     from auralis_perf.run import pipeline
     from auralis_perf.run.cli import parse_config
@@ -411,6 +411,14 @@ def test_a_regressed_verdict_from_the_history_is_profiled_and_diffed_with_the_ke
     assert explanation["diff"][0]["own_share_after"] > explanation["diff"][0]["own_share_before"]
     assert explanation["diff_baseline"] == kept["run"]["id"]
     assert [p["checks"] for p in results["run"]["explain"]["passes"]] == [["RT-02"]]  # profiled once, after the verdict
+    with HistoryStore(url) as store:  # the profile made after the history stored the run is kept there too
+        stored = store.run(store.runs(limit=1)[0].id)
+        assert stored["run"]["id"] == results["run"]["id"]
+        assert stored["checks"][0]["details"]["explanation"]["diff"][0]["function"] == "envelope_follower"
+        changed = json.loads(json.dumps(results))
+        changed["checks"][0]["value"] = 1.0
+        with pytest.raises(HistoryError, match="figures are never rewritten"):
+            store.update_details(store.runs(limit=1)[0].id, changed)
     summary = (tmp_path / "run-4" / "summary.md").read_text()
     assert "| RT-02 | time · Real-time factor | own time grown since the baseline: envelope_follower +" in summary
     assert "Share of own time grown since baseline" in (tmp_path / "run-4" / "report.html").read_text()

@@ -173,5 +173,18 @@ def attach_diff(now: dict[str, Any], before: Mapping[str, Any] | None, baseline_
     return True
 
 
+def keep_in_history(results: dict[str, Any], url: str, run_id: int) -> None:
+    """Store the explanations of `results` (made after the history stored the run: the regressed checks'
+    profiles, the diffs) with the stored run, so a later run that takes it as its baseline can diff with
+    them. A store that refuses says so in `run.explain`, never stops the run."""
+    from auralis_perf.history import HistoryError, HistoryStore
+
+    try:
+        with HistoryStore(url, create=False) as store:
+            store.update_details(run_id, results)
+    except HistoryError as exc:
+        results["run"].setdefault("explain", {"passes": []})["history_problem"] = str(exc)
+
+
 def rewrite_results(path: Path, results: dict[str, Any]) -> Path:
     return write_json_atomic(path, results)

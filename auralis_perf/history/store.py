@@ -286,6 +286,22 @@ class HistoryStore:
                 "median": statistics.median(samples) if samples else None,
                 "samples_json": json.dumps(samples, allow_nan=False)}
 
+    def update_details(self, run_id: int, results: dict[str, Any]) -> None:
+        """Replace a stored run's document by `results` when only what is beside the figures changed (the
+        checks' `details`, `run["explain"]`): profiles made after the run was stored, for later diffs.
+        Refused (HistoryError) when a check's id, status, value or samples differ from the stored ones."""
+        stored = self.run(run_id)
+
+        def figures(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+            return [(c.get("id"), c.get("status"), c.get("value"), c.get("samples")) for c in doc.get("checks", [])]
+
+        if str(stored["run"].get("id")) != str(results["run"].get("id")) or figures(stored) != figures(results):
+            raise HistoryError(f"run #{run_id} in {self.display_url} is not the run given, or its figures differ: "
+                               "a stored run's figures are never rewritten")
+        with self._connection(write=True) as conn:
+            conn.execute(runs.update().where(runs.c.id == run_id)
+                         .values(results_json=json.dumps(results, allow_nan=False)))
+
     def save_baseline(self, name: str, run_id: int) -> None:
         """Mark a stored run as baseline `name` for its machine/engine/profile (moving an older mark)."""
         if not isinstance(name, str) or not name.strip() or name.strip().lower() == "latest" or name.endswith(".json"):

@@ -163,6 +163,8 @@ def make_baseline_hook(options: HistoryOptions, engines: Sequence[str], profile:
         for engine_run in engine_runs:
             outcome = run_regression_step(engine_run.results, options, catalog=catalog, out_dir=engine_run.base)
             engine_run.baseline_results = outcome.baseline_results
+            if outcome.run_id is not None and outcome.history_url:
+                engine_run.stored_as = (outcome.history_url, outcome.run_id)
             if outcome.comparison is not None:
                 changes = (changes or []) + [d | {"engine": engine_run.engine} for d in outcome.comparison.to_dicts()]
             critical = critical or outcome.exit_code == ExitCode.REGRESSED

@@ -90,6 +90,8 @@ class EngineRun:
     outcomes: list[NotebookOutcome] = field(default_factory=list)
     #: The baseline's results document once the baseline hook compared this run (for profile diffs).
     baseline_results: dict[str, Any] | None = None
+    #: (history URL, run id) once the baseline hook stored this run: profiles made later are kept there too.
+    stored_as: tuple[str, int] | None = None
 
 
 @dataclass
@@ -304,7 +306,7 @@ def explain_runs(config: RunConfig, engine_runs: Sequence[EngineRun], *,
     """The explain step (auralis_perf.explain.step): profile what --explain asks for, in a child process
     after every figure is measured, and rewrite results.json with the explanations. With `changes` (the
     baseline verdicts) the regressed checks too, and each profile is diffed with the baseline's."""
-    from auralis_perf.explain.step import add_diffs, explain_results
+    from auralis_perf.explain.step import add_diffs, explain_results, keep_in_history
 
     if config.explain == "none":
         return
@@ -319,6 +321,8 @@ def explain_runs(config: RunConfig, engine_runs: Sequence[EngineRun], *,
         except Exception as exc:  # an explanation must never cost the run, its figures or its verdicts
             r.results["run"].setdefault("explain", {"mode": config.explain, "passes": []})["problem"] = (
                 f"the explain step failed: {type(exc).__name__}: {exc}")
+        if r.stored_as is not None:  # the history stored the run before this pass: keep its profiles there too
+            keep_in_history(r.results, *r.stored_as)
         write_json_atomic(r.results_path, r.results)
     if not config.keep_work:
         shutil.rmtree(config.out / "work", ignore_errors=True)

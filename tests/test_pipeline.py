@@ -2,7 +2,8 @@
 
 End-to-end runs use a fake suite written into a temporary folder and selected with AURALIS_PERF_SUITES,
 so they test the pipeline (papermill, kernels, side files, report, exit codes) in seconds, whatever state
-the real suites are in. One slow test runs the real real-time notebook on the smoke profile.
+the real suites are in. The real real-time notebook on the smoke profile runs in tests/test_wheel.py
+(from an installed wheel, one run for both checks).
 """
 from __future__ import annotations
 
@@ -382,24 +383,3 @@ def test_killed_run_leaves_no_results_json(fake_suites, generic_notebooks, tmp_p
     assert json.loads(side.read_text())["groups_done"] == ["Real-time factor"]
     assert not (out / "results.json").exists()
     assert not (out / "report.html").exists()
-
-
-@pytest.mark.slow
-def test_real_realtime_notebook_smoke(tmp_path):
-    """The real suite (whatever state it is in) through the real notebook: every RT ID gets a status."""
-    out = tmp_path / "run"
-    # --explain none: the budget is the notebook's; the explain step has its own tests (test_explain.py)
-    result = subprocess.run([sys.executable, str(ROOT / "run_report.py"), "--profile", "smoke", "--categories",
-                             "realtime", "--no-progress", "--explain", "none", "--out", str(out)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode in (0, 1, 2), result.stderr
-    data = read_results(out / "results.json")
-    assert [c["id"] for c in data["checks"]] == [f"RT-{i:02d}" for i in range(1, 21)]
-    for c in data["checks"]:
-        assert c["status"] in ("pass", "fail", "skip", "error")
-        if c["status"] in ("pass", "fail"):
-            assert c["value"] is not None or c.get("violations")
-    html = (out / "report.html").read_text()
-    assert_self_contained(html)
-    assert all(f"RT-{i:02d}" in html for i in range(1, 21))
-    assert f"exit code {result.returncode}" in result.stdout

@@ -11,7 +11,8 @@ paired verdict (regress/paired.py) on one figure per round:
 Every other check is compared as a history baseline would be (`verdicts.compare`, without history: memory
 tolerance, exact counts, Mann-Whitney on the samples of the two sides, measured minutes apart in the same
 session). Either way a check that uses several cores is `inconclusive` when the machine was saturated
-around its notebook (regress/load_guard.py).
+around its notebook (regress/load_guard.py); so is an unpaired timing's change, which load drifting between
+the two sides' turns would explain as well (regress/drift_guard.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import math
 from typing import Any
 
 from auralis_perf.catalog import Catalog, CheckSpec
+from auralis_perf.regress.drift_guard import guard_unpaired_timing
 from auralis_perf.regress.load_guard import guard_parallel
 from auralis_perf.regress.paired import judge_paired
 from auralis_perf.regress.verdicts import Comparison, Verdict, compare
@@ -80,7 +82,7 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
         elif check_id in unpaired:  # compare() applied the load guard already
             verdict = unpaired[check_id]
             verdict.rule = f"{verdict.rule} (unpaired, same session)"
-            verdicts.append(verdict)
+            verdicts.append(guard_unpaired_timing(verdict, record, spec, candidate, baseline))
         else:
             not_compared.append(check_id)
     note = ("paired: candidate and baseline ran in lockstep kernels of one session; timing groups in alternating "

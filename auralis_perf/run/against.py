@@ -47,7 +47,7 @@ def _baseline_env(base_env: dict[str, str], spec: AgainstSpec) -> dict[str, str]
     entries = [str(p) for p in kernel_pythonpath(spec)]
     if not entries:
         return dict(base_env)
-    inherited = os.environ.get("PYTHONPATH", "")
+    inherited = base_env.get("PYTHONPATH", "")  # kernel_env's: relative entries already made absolute
     return {**base_env, "PYTHONPATH": os.pathsep.join(entries + ([inherited] if inherited else []))}
 
 

@@ -1,13 +1,23 @@
 """--against's drift guard: a group run once per side, compared unpaired on the clock, is not judged when the
-machine was saturated (regress/drift_guard.py); paired and CPU-judged checks still catch a real slowdown."""
+machine was saturated (regress/drift_guard.py); paired and CPU-judged checks still catch a real slowdown;
+RT-14 records its ratio by CPU time too and is judged by it when both sides have it."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import pytest
 
 from auralis_perf.catalog import load_catalog
+from auralis_perf.engines import Capability, Engine
 from auralis_perf.regress.drift_guard import is_clock_timing
 from auralis_perf.regress.paired_compare import compare_paired
 from auralis_perf.results import check_record
+from auralis_perf.suites import SuiteContext
+from auralis_perf.suites.common.checks import run_checks
+from auralis_perf.suites.realtime import groups as rt
+from auralis_perf.suites.realtime import throughput
+from auralis_perf.suites.realtime.latency import chunk_costs
 
 CATALOG = load_catalog()
 
@@ -80,3 +90,94 @@ def test_figures_the_clock_does_not_make_keep_their_verdicts():
     assert verdict.verdict == "regressed", verdict.note
     accuracy = check_record("RT-20", 1e-3, catalog=CATALOG, samples=[1e-3] * 5, kind="diff").to_dict()
     assert not is_clock_timing(accuracy) and is_clock_timing(sustained(1.0, 3))
+
+
+# -- RT-14 by CPU time ------------------------------------------------------------------------------------
+def burn(cpu_seconds: float) -> None:
+    """Busy-wait until this process has used `cpu_seconds` more CPU time (exact under any load)."""
+    end = time.process_time() + cpu_seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_chunk_costs_tell_cpu_from_waiting():
+    def chunks():
+        for i in range(6):
+            if i % 2 == 0:
+                burn(0.01)
+            else:
+                time.sleep(0.01)
+            yield np.zeros((64, 2), dtype=np.float32)
+
+    times, cpu, frames = chunk_costs(chunks())
+    assert len(times) == len(cpu) == 6 and frames == [64] * 6
+    assert all(c >= 0.01 for c in cpu[0::2]), cpu
+    assert all(c < 0.005 for c in cpu[1::2]) and all(t >= 0.01 for t in times[1::2]), (cpu, times)
+
+
+class _LaterChunksWait:
+    """Each chunk burns 2 ms of CPU; in the second half of the stream each also waits `wait` s (a neighbour
+    holding the core) or burns `extra` s more (the engine itself slowing down)."""
+
+    def __init__(self, audio, wait: float, extra: float):
+        self.audio, self.wait, self.extra, self.sample_rate, self.chunk_size = audio, wait, extra, 48000, 1024
+
+    def __iter__(self):
+        starts = range(0, self.audio.shape[0], self.chunk_size)
+        for i, start in enumerate(starts):
+            burn(0.002 + (self.extra if i >= len(starts) // 2 else 0.0))
+            if i >= len(starts) // 2:
+                time.sleep(self.wait)
+            yield self.audio[start:start + self.chunk_size]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+class _WaitingEngine(Engine):
+    name = "waiting"
+    capabilities = frozenset({Capability.STREAM})
+    wait, extra = 0.0, 0.0
+
+    def master(self, audio, sample_rate, preset="default", *, optimized=True):
+        return np.array(audio, copy=True)
+
+    def stream(self, source, *, sample_rate=None, chunk_size=4096, preset="default"):
+        return _LaterChunksWait(np.asarray(source), self.wait, self.extra)
+
+
+@pytest.mark.parametrize(("wait", "extra", "cpu_drops"), [(0.01, 0.0, False), (0.0, 0.006, True)])
+def test_rt14_records_its_ratio_by_cpu_time(tmp_path, monkeypatch, wait, extra, cpu_drops):
+    """Waiting in the later chunks lowers the wall-clock ratio, not the CPU one; burning more CPU lowers both."""
+    monkeypatch.setitem(rt.SIZES["sustained_wall_seconds"], "smoke", 0.4)
+    monkeypatch.setitem(rt.SIZES["stream_seconds"], "smoke", 1.0)
+    engine = _WaitingEngine()
+    engine.wait, engine.extra = wait, extra
+    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "work")
+    (r,) = run_checks(ctx, [("RT-14", throughput.check_sustained)])
+    assert r.value < 0.7, (r.status, r.reason, r.value)
+    cpu_last = r.details["cpu_samples"][-1]
+    assert len(r.details["cpu_samples"]) == 10 and r.details["cpu_samples"][0] == 1.0
+    assert (cpu_last < 0.6) if cpu_drops else (cpu_last > 0.85), r.details["cpu_samples"]
+
+
+def test_an_aa_stream_judged_by_cpu_time_is_not_regressed_and_a_cpu_slowdown_is():
+    """Both sides recorded RT-14 by CPU time: the candidate's wall ratio fell 12 % under load while its CPU
+    ratio did not (judged by CPU: not regressed, the wall verdict quoted); a stream that burns twice the
+    CPU by its end is regressed though the machine was saturated."""
+    def with_cpu(level: float, cpu_level: float, seed: int) -> dict:
+        rec = sustained(level, seed)
+        rng = np.random.default_rng(seed + 10)
+        rec["details"]["cpu_samples"] = list(cpu_level * np.exp(rng.normal(0.0, 0.01, 10)))
+        return rec
+
+    base = doc([with_cpu(1.0, 1.0, 2)], free=0.25)
+    (aa,) = compare_paired(doc([with_cpu(0.88, 1.0, 1)], free=0.25), base, CATALOG).verdicts
+    assert aa.verdict == "unchanged" and "CPU time" in aa.rule and "by wall time: regressed" in aa.note, aa.note
+    (slow,) = compare_paired(doc([with_cpu(0.5, 0.5, 1)], free=0.25), base, CATALOG).verdicts
+    assert slow.verdict == "regressed" and "CPU time" in slow.rule, slow.note
+    (one_side,) = compare_paired(doc([sustained(0.88, 1)], free=0.25), base, CATALOG).verdicts
+    assert one_side.verdict == "inconclusive" and "CPU" not in one_side.rule  # CPU on one side only: the guard

@@ -13,17 +13,23 @@ A "timing" here is a figure of the `samples` rule that the clock makes: a durati
 factor, or a ratio of timings (`kind` time/rtf/rate/throughput/ratio, or a time or rate unit). Memory,
 counts, instruction counts and numeric differences do not drift with load and keep their verdicts.
 Checks that use several cores are left to load_guard.guard_parallel, which already holds them back.
+
+Where both sides recorded the figure by process CPU time as well (`details["cpu_samples"]`: the check's
+samples computed from CPU seconds instead of wall seconds, pointing the same way as its value; RT-14's
+stream records them), the unpaired comparison judges those instead (`cpu_verdict`): a neighbour taking
+the core during one side's turn does not inflate them, so the verdict needs no guard; the wall-clock
+verdict is quoted in the note. This is the issue's rule "CPU time for computation" for groups that run
+once per side.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import statistics
+from typing import Any
 
 from auralis_perf.catalog import CheckSpec
 from auralis_perf.regress.load_guard import saturation, uses_cores
 from auralis_perf.regress.rules import RATE_KINDS, RATE_UNITS, TIME_UNITS, rule_for
-
-if TYPE_CHECKING:
-    from auralis_perf.regress.verdicts import Verdict
+from auralis_perf.regress.verdicts import Verdict, judge_samples
 
 #: Kinds of figures the clock makes (besides RATE_KINDS): durations and ratios of durations.
 CLOCK_KINDS = RATE_KINDS | frozenset({"time", "ratio"})
@@ -38,8 +44,8 @@ def is_clock_timing(record: dict[str, Any]) -> bool:
     return kind in CLOCK_KINDS or unit in TIME_UNITS or unit in RATE_UNITS
 
 
-def guard_unpaired_timing(verdict: "Verdict", record: dict[str, Any], spec: CheckSpec | None,
-                          *documents: dict[str, Any]) -> "Verdict":
+def guard_unpaired_timing(verdict: Verdict, record: dict[str, Any], spec: CheckSpec | None,
+                          *documents: dict[str, Any]) -> Verdict:
     """`verdict` (an unpaired, same-session comparison of `record`) made `inconclusive` when it is a change
     of a clock timing and any of `documents` (the two sides' results) found the machine saturated around
     the record's category notebook; an `unchanged` verdict keeps its verdict and gets the reason noted."""
@@ -60,4 +66,30 @@ def guard_unpaired_timing(verdict: "Verdict", record: dict[str, Any], spec: Chec
     return verdict
 
 
-__all__ = ["CLOCK_KINDS", "guard_unpaired_timing", "is_clock_timing"]
+def cpu_samples(record: dict[str, Any]) -> list[float] | None:
+    """The record's samples by CPU time (`details["cpu_samples"]`), or None when it has none usable."""
+    values = (record.get("details") or {}).get("cpu_samples")
+    if not isinstance(values, list) or not values or not all(isinstance(v, (int, float)) for v in values):
+        return None
+    return [float(v) for v in values]
+
+
+def cpu_verdict(record: dict[str, Any], base_rec: dict[str, Any], spec: CheckSpec, wall: Verdict, *,
+                alpha: float) -> Verdict | None:
+    """The unpaired verdict of `record` against `base_rec` on their CPU-time samples (the timing rule:
+    the check's floor and a one-sided Mann-Whitney U), or None unless both sides have them. `wall` is the
+    verdict on the wall-clock samples, quoted in the note. Checks that use several cores are about the
+    clock (a parallel speedup), and a verdict without both values (a unit changed, a value missing) stands."""
+    after, before = cpu_samples(record), cpu_samples(base_rec)
+    if after is None or before is None or uses_cores(spec) or not is_clock_timing(record) \
+            or wall.before is None or wall.after is None or record.get("unit") != base_rec.get("unit"):
+        return None
+    verdict, p, note = judge_samples(before, after, direction=spec.direction, floor=spec.floor, alpha=alpha)
+    b, a = statistics.median(before), statistics.median(after)
+    ratio = a / b if b > 0 else None
+    return Verdict(wall.id, wall.title, wall.unit, verdict, wall.before, wall.after, ratio, p,
+                   "samples by CPU time (unpaired, same session)",
+                   f"by CPU time: {note} (by wall time: {wall.verdict}, {wall.note})", wall.critical, False)
+
+
+__all__ = ["CLOCK_KINDS", "cpu_samples", "cpu_verdict", "guard_unpaired_timing", "is_clock_timing"]

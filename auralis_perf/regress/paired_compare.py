@@ -12,7 +12,8 @@ Every other check is compared as a history baseline would be (`verdicts.compare`
 tolerance, exact counts, Mann-Whitney on the samples of the two sides, measured minutes apart in the same
 session). Either way a check that uses several cores is `inconclusive` when the machine was saturated
 around its notebook (regress/load_guard.py); so is an unpaired timing's change, which load drifting between
-the two sides' turns would explain as well (regress/drift_guard.py).
+the two sides' turns would explain as well (regress/drift_guard.py), unless both sides recorded it by
+CPU time too (RT-14), which is then judged.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import math
 from typing import Any
 
 from auralis_perf.catalog import Catalog, CheckSpec
-from auralis_perf.regress.drift_guard import guard_unpaired_timing
+from auralis_perf.regress.drift_guard import cpu_verdict, guard_unpaired_timing
 from auralis_perf.regress.load_guard import guard_parallel
 from auralis_perf.regress.paired import judge_paired
 from auralis_perf.regress.verdicts import Comparison, Verdict, compare
@@ -82,7 +83,8 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
         elif check_id in unpaired:  # compare() applied the load guard already
             verdict = unpaired[check_id]
             verdict.rule = f"{verdict.rule} (unpaired, same session)"
-            verdicts.append(guard_unpaired_timing(verdict, record, spec, candidate, baseline))
+            by_cpu = cpu_verdict(record, base_rec, spec, verdict, alpha=catalog.alpha)
+            verdicts.append(by_cpu or guard_unpaired_timing(verdict, record, spec, candidate, baseline))
         else:
             not_compared.append(check_id)
     note = ("paired: candidate and baseline ran in lockstep kernels of one session; timing groups in alternating "

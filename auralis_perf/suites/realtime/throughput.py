@@ -28,7 +28,7 @@ from auralis_perf.suites.realtime.common import (
     shared_once,
     size,
 )
-from auralis_perf.suites.realtime.latency import chunk_times
+from auralis_perf.suites.realtime.latency import chunk_costs, chunk_times
 
 #: Batch tracks are drawn from this many different pieces (rendering music-like audio is slow).
 TRACK_PIECES = 3
@@ -207,7 +207,7 @@ def check_sustained(ctx: SuiteContext) -> CheckResult:
     audio, sr, source = _sustained_source(ctx, wall)
     start = time.perf_counter()
     with ctx.engine.stream(audio, sample_rate=sr) as stream:
-        times, frames = chunk_times(stream)
+        times, cpu, frames = chunk_costs(stream)
     elapsed = time.perf_counter() - start
     del audio
     if len(times) < 20:
@@ -219,6 +219,14 @@ def check_sustained(ctx: SuiteContext) -> CheckResult:
     rtf_total = [sum(fs) / sr / sum(ts) for ts, fs in tenths]
     ratios = [r / rtf_median[0] for r in rtf_median]
     notes = {}
+    # The same ratio by process CPU time (audio seconds per CPU second of each tenth, against the first):
+    # a neighbour that takes the core between tenths does not move it. --against compares the two sides'
+    # streams, run minutes apart, by these (regress/drift_guard.py); the value stays the wall-clock ratio.
+    rtf_cpu = [sum(fs) / sr / sum(cs) if sum(cs) > 0 else None
+               for cs, fs in ((cpu[i * tenth:(i + 1) * tenth], frames[i * tenth:(i + 1) * tenth]) for i in range(10))]
+    if all(rtf_cpu):
+        notes["rtf_per_tenth_cpu"] = rtf_cpu
+        notes["cpu_samples"] = [r / rtf_cpu[0] for r in rtf_cpu]
     if source["source_capped"]:
         notes["short_of_wall_time"] = (f"the stream's source was capped at {SUSTAINED_MAX_BYTES / 2**30:g} GiB of "
                                        f"audio, so the run lasted {elapsed:.0f} s instead of {wall:g} s")

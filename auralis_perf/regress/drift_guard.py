@@ -54,7 +54,7 @@ def guard_unpaired_timing(verdict: Verdict, record: dict[str, Any], spec: CheckS
     category = record.get("category", "")
     readings = [r for d in documents for r in ((d.get("run") or {}).get("free_cores_by_category") or {})
                 .get(category, [])]
-    busy = saturation(readings)
+    busy = saturation(readings, needing="an unpaired timing needs")
     if not busy:
         return verdict
     why = (f"{busy}; this group ran once per side, so load drifting between the two turns cannot be told "

@@ -32,15 +32,16 @@ def uses_cores(spec: CheckSpec | None) -> bool:
     return spec.id in SPREAD_OVER_CORES or "cores" in text or "every core" in text
 
 
-def saturation(readings: list[dict[str, Any] | None]) -> str | None:
-    """Why the machine was too busy for a parallel check (free_cores readings around its notebook), or None."""
+def saturation(readings: list[dict[str, Any] | None], needing: str = "a parallel check needs") -> str | None:
+    """Why the machine was too busy for a parallel check (free_cores readings around its notebook), or None;
+    `needing` names who needs the free cores in the reason."""
     known = [r for r in readings if r and r.get("free_cores") is not None and r.get("cores")]
     if not known:
         return None
     worst = min(known, key=lambda r: r["free_cores"] / r["cores"])
     if worst["free_cores"] < SATURATED_SHARE * worst["cores"]:
         return (f"the machine was saturated: {worst['free_cores']:.2f} of its {worst['cores']} cores were free "
-                f"around this notebook (a parallel check needs {SATURATED_SHARE:.0%} of them)")
+                f"around this notebook ({needing} {SATURATED_SHARE:.0%} of them)")
     return None
 
 

@@ -181,3 +181,31 @@ def test_an_aa_stream_judged_by_cpu_time_is_not_regressed_and_a_cpu_slowdown_is(
     assert slow.verdict == "regressed" and "CPU time" in slow.rule, slow.note
     (one_side,) = compare_paired(doc([sustained(0.88, 1)], free=0.25), base, CATALOG).verdicts
     assert one_side.verdict == "inconclusive" and "CPU" not in one_side.rule  # CPU on one side only: the guard
+
+
+# -- the pytest front end reads the free cores around each group ------------------------------------------
+class _FakeSession:
+    """What PairedGroups uses of a SuiteSession: one group whose RT-14 reads `level`."""
+
+    def __init__(self, name: str, level: float, seed: int):
+        self.engine_name, self.level, self.seed, self.catalog, self.records = name, level, seed, CATALOG, {}
+
+    def group_named(self, category: str, name: str):
+        return None
+
+    def run(self, find, ids):
+        rec = check_record("RT-14", self.level, catalog=CATALOG, kind="ratio",
+                           samples=list(self.level * np.exp(np.random.default_rng(self.seed).normal(0, 0.01, 10))))
+        self.records[rec.id] = rec
+        return None, [rec], None
+
+
+@pytest.mark.parametrize(("free", "expected"), [(0.25, "inconclusive"), (1.95, "regressed")])
+def test_perf_against_guards_unpaired_timings_by_the_free_cores_around_the_group(monkeypatch, free, expected):
+    from auralis_perf.pytest_plugin import against
+
+    monkeypatch.setattr(against, "free_cores", lambda: {"cores": 2, "free_cores": free, "seconds": 0.2})
+    paired = against.PairedGroups(baseline=_FakeSession("base", 1.0, 2))
+    paired.run_group(_FakeSession("cand", 0.5, 1), "realtime", "Throughput", ["RT-14"])
+    verdict = paired.verdict("RT-14")
+    assert verdict is not None and verdict.verdict == expected, verdict.note

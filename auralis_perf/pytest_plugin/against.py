@@ -4,13 +4,16 @@ The report's `--against` runs two kernels; pytest runs groups in its own process
 engine gets a `SuiteSession` of its own beside the candidate's, and each group runs on both: the groups of
 ROUND_GROUPS in alternating rounds (measure/rounds.py: A B B A ..., each round a share of the timed
 calls), the others once per side. A catalogue test then fails when its check `regressed` against the
-baseline (regress/paired_compare.py: paired verdicts for the rounds, unpaired for the rest).
+baseline (regress/paired_compare.py: paired verdicts for the rounds, unpaired for the rest). The free cores
+are read before and after each group (measure/capacity.py), so the load guard and the drift guard of the
+unpaired timings see how busy the machine was around it, as the report's notebooks do.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from auralis_perf.measure.capacity import free_cores
 from auralis_perf.measure.rounds import ROUND_GROUPS, measuring_round, round_order
 from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.regress.paired_compare import compare_paired
@@ -41,6 +44,7 @@ class PairedGroups:
             found[i] = (g, problem)
             return records
 
+        readings = [free_cores()]
         if name in ROUND_GROUPS and self.rounds > 1:
             per_side: tuple[list[list[CheckResult]], list[list[CheckResult]]] = ([], [])
             for k in range(self.rounds):
@@ -52,13 +56,17 @@ class PairedGroups:
         else:
             for i in round_order(self.groups_run):  # who goes first alternates from group to group
                 once(i)
+        readings.append(free_cores())
         self.groups_run += 1
-        self._judge(candidate, ids)
+        self.judge(candidate, ids, {category: readings})
         return found[0]
 
-    def _judge(self, candidate: SuiteSession, ids: list[str]) -> None:
+    def judge(self, candidate: SuiteSession, ids: list[str],
+              free: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Verdicts of the checks `ids` of both sessions; `free` holds the free-core readings around their
+        group by category (what the guards read)."""
         def doc(session: SuiteSession) -> dict[str, Any]:
-            return {"run": {"id": session.engine_name, "machine": {}},
+            return {"run": {"id": session.engine_name, "machine": {}, "free_cores_by_category": free or {}},
                     "checks": [session.records[i].to_dict() for i in ids if i in session.records]}
 
         comparison = compare_paired(doc(candidate), doc(self.baseline), candidate.catalog,

@@ -209,3 +209,20 @@ def test_perf_against_guards_unpaired_timings_by_the_free_cores_around_the_group
     paired.run_group(_FakeSession("cand", 0.5, 1), "realtime", "Throughput", ["RT-14"])
     verdict = paired.verdict("RT-14")
     assert verdict is not None and verdict.verdict == expected, verdict.note
+
+
+def test_readings_around_another_group_do_not_hold_a_check_back():
+    """--against reads the free cores around each group cell too (tagged with the group): a saturated
+    reading around another group leaves RT-14 judged; one around its own group ('Throughput') holds it back."""
+    def tagged(free_elsewhere: float, free_here: float) -> dict:
+        rec = {"cores": 2, "free_cores": 1.95}
+        return {"run": {"id": "x", "machine": {}, "free_cores_by_category": {"realtime": [
+            rec, {**rec, "free_cores": free_elsewhere, "group": "Latency"},
+            {**rec, "free_cores": free_here, "group": "Throughput"}, rec]}}, "checks": []}
+
+    for elsewhere, here, expected in ((0.2, 1.9, "regressed"), (1.9, 0.2, "inconclusive")):
+        candidate, baseline = tagged(elsewhere, here), tagged(1.9, 1.9)
+        candidate["checks"], baseline["checks"] = [sustained(0.5, 1)], [sustained(1.0, 2)]
+        (verdict,) = compare_paired(candidate, baseline, CATALOG).verdicts
+        assert verdict.verdict == expected, verdict.note
+    assert "around its group 'Throughput'" in verdict.note

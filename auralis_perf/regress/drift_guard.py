@@ -27,7 +27,7 @@ import statistics
 from typing import Any
 
 from auralis_perf.catalog import CheckSpec
-from auralis_perf.regress.load_guard import saturation, uses_cores
+from auralis_perf.regress.load_guard import load_readings, saturation, uses_cores
 from auralis_perf.regress.rules import RATE_KINDS, RATE_UNITS, TIME_UNITS, rule_for
 from auralis_perf.regress.verdicts import Verdict, judge_samples
 
@@ -51,9 +51,7 @@ def guard_unpaired_timing(verdict: Verdict, record: dict[str, Any], spec: CheckS
     the record's category notebook; an `unchanged` verdict keeps its verdict and gets the reason noted."""
     if uses_cores(spec) or not is_clock_timing(record):
         return verdict
-    category = record.get("category", "")
-    readings = [r for d in documents for r in ((d.get("run") or {}).get("free_cores_by_category") or {})
-                .get(category, [])]
+    readings = load_readings(documents, record.get("category", ""), spec.group if spec else None)
     busy = saturation(readings, needing="an unpaired timing needs")
     if not busy:
         return verdict

@@ -40,9 +40,17 @@ def saturation(readings: list[dict[str, Any] | None], needing: str = "a parallel
         return None
     worst = min(known, key=lambda r: r["free_cores"] / r["cores"])
     if worst["free_cores"] < SATURATED_SHARE * worst["cores"]:
+        where = f"around its group '{worst['group']}'" if worst.get("group") else "around this notebook"
         return (f"the machine was saturated: {worst['free_cores']:.2f} of its {worst['cores']} cores were free "
-                f"around this notebook ({needing} {SATURATED_SHARE:.0%} of them)")
+                f"{where} ({needing} {SATURATED_SHARE:.0%} of them)")
     return None
+
+
+def load_readings(documents: tuple[dict[str, Any], ...], category: str, group: str | None) -> list[dict[str, Any]]:
+    """The free-core readings of `documents` around the category's notebook: those read before and after
+    it, and those around `group`'s cell (--against reads one pair around each group, tagged "group")."""
+    return [r for d in documents for r in ((d.get("run") or {}).get("free_cores_by_category") or {})
+            .get(category, []) if r and r.get("group") in (None, group)]
 
 
 def guard_parallel(verdict: "Verdict", spec: CheckSpec | None, category: str,
@@ -51,9 +59,7 @@ def guard_parallel(verdict: "Verdict", spec: CheckSpec | None, category: str,
     (results documents) found the machine saturated around the category's notebook; the reason is noted."""
     if not uses_cores(spec):
         return verdict
-    readings = [r for d in documents for r in ((d.get("run") or {}).get("free_cores_by_category") or {})
-                .get(category, [])]
-    busy = saturation(readings)
+    busy = saturation(load_readings(documents, category, spec.group if spec else None))
     if busy and verdict.verdict in ("regressed", "improved"):
         verdict.verdict, verdict.note = "inconclusive", f"{verdict.note}; but {busy}"
     elif busy:
@@ -61,4 +67,4 @@ def guard_parallel(verdict: "Verdict", spec: CheckSpec | None, category: str,
     return verdict
 
 
-__all__ = ["SATURATED_SHARE", "SPREAD_OVER_CORES", "guard_parallel", "saturation", "uses_cores"]
+__all__ = ["SATURATED_SHARE", "SPREAD_OVER_CORES", "guard_parallel", "load_readings", "saturation", "uses_cores"]

@@ -80,7 +80,8 @@ def run_against(config: RunConfig, catalog: Catalog, progress: Any, *, batch_id:
                                 len(catalog.ids(category)))
         control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]
         load[category] = [free_cores()]
-        run_lockstep(source, sides, rounds=config.rounds, round_groups=ROUND_GROUPS, timeout=config.timeout)
+        run_lockstep(source, sides, rounds=config.rounds, round_groups=ROUND_GROUPS, timeout=config.timeout,
+                     group_load=load[category])
         load[category].append(free_cores())
         control_by_category[category].append(measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S))
         for i, side in enumerate(sides):

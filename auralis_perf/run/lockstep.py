@@ -6,7 +6,9 @@ the other works. A cell that runs one of the timing groups (`run.group('Name')` 
 `round_groups`) is first measured in rounds: round k runs `run.group_round('Name', k, rounds)` in one
 kernel, then in the other, in the order A B, B A, B A, A B, ... (each pair of rounds is balanced, so a
 load that rises or falls during the group hits both sides alike); the cell itself then merges the rounds
-(notebook/rounds.py). A side whose kernel dies or times out stops there; the other goes on.
+(notebook/rounds.py). A side whose kernel dies or times out stops there; the other goes on. With
+`group_load`, the free cores are read before and after each group cell (both sides' turns; tagged with the
+group's name), so the guards of regress/ see the load around each group, not only around the notebook.
 """
 from __future__ import annotations
 
@@ -130,11 +132,12 @@ async def _execute_round(side: Side, cell: Any, index: int, timeout: float) -> N
 
 
 async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: frozenset[str],
-               timeout: float) -> None:
+               timeout: float, group_load: list[dict[str, Any]] | None) -> None:
     import nbformat
     from papermill.iorw import load_notebook_node  # papermill's reading: cell metadata filled in
     from papermill.parameterize import parameterize_notebook
 
+    from auralis_perf.measure.capacity import free_cores
     from auralis_perf.run.kernel import KERNEL_NAME
 
     template = load_notebook_node(str(source))
@@ -160,6 +163,8 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
                     continue
                 group = group_of_cell(cell.source)
                 cells = [nb.cells[index] for nb in notebooks]
+                if group is not None and group_load is not None:
+                    group_load.append({**free_cores(), "group": group})
                 if group in round_groups and rounds > 1:
                     await _rounds(sides, group, index, rounds, timeout)
                     for nb, original in zip(notebooks, cells):  # nbclient stored each round in the cell's place
@@ -167,6 +172,8 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
                 order = (0, 1) if index % 2 == 0 else (1, 0)
                 for i in order:
                     await _execute(sides[i], cells[i], index, timeout)
+                if group is not None and group_load is not None:
+                    group_load.append({**free_cores(), "group": group})
     finally:
         for side, nb in zip(sides, notebooks):
             nbformat.write(nb, str(side.outcome.notebook))
@@ -175,12 +182,13 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
 
 
 def run_lockstep(source: Path, sides: Sequence[Side], *, rounds: int, round_groups: frozenset[str],
-                 timeout: float) -> None:
-    """Execute `source` on both sides in lockstep (see the module's docstring); updates each side's outcome."""
+                 timeout: float, group_load: list[dict[str, Any]] | None = None) -> None:
+    """Execute `source` on both sides in lockstep (see the module's docstring); updates each side's outcome
+    and appends the free-core readings around each group cell to `group_load` when given."""
     if len(sides) != 2:
         raise ValueError(f"lockstep needs exactly two sides, got {len(sides)}")
     try:
-        asyncio.run(_run(source, sides, rounds, round_groups, timeout))
+        asyncio.run(_run(source, sides, rounds, round_groups, timeout, group_load))
     except Exception as exc:  # an unreadable notebook, say: both sides' notebook failed, the run goes on
         for side in sides:
             if side.outcome.status == "ok":

@@ -280,7 +280,10 @@ def test_against_flags_a_doubled_master_as_regressed(tmp_path, monkeypatch):
     assert int(outcome.exit_code) == (1 if missed else 4)  # a critical miss outranks a regression
     baseline = json.loads((out / "against" / "results.json").read_text())
     assert baseline["run"]["engine"] == "reference (baseline)" and baseline["run"]["side"] == "baseline"
-    assert len(baseline["run"]["free_cores_by_category"]["realtime"]) == 2
+    readings = baseline["run"]["free_cores_by_category"]["realtime"]  # around the notebook and each group cell
+    assert len([r for r in readings if "group" not in r]) == 2
+    groups = [r["group"] for r in readings if "group" in r]
+    assert groups.count("Real-time factor") == 2 and groups.count("Throughput") == 2, groups
     html = (out / "report.html").read_text()
     assert "Mode: paired" in html and "95 % CI of the ratio" in html
     # --explain: the regressed check is profiled on both sides and diffed against the baseline's profile

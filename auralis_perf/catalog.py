@@ -25,7 +25,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 _BOUND = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _ID = re.compile(rf"^({'|'.join(BY_PREFIX)})-(\d\d)$")
 _CHECK_KEYS = {"category", "group", "title", "measures", "criterion", "unit", "direction", "floor",
-               "memory_tolerance_mb", *TIERS}
+               "paired_floor", "memory_tolerance_mb", *TIERS}
 
 
 class ThresholdsError(ValueError):
@@ -56,6 +56,7 @@ class CheckSpec:
     direction: str
     tiers: dict[str, Bound | None] = field(default_factory=dict)
     floor: float = 0.10
+    paired_floor: float = 0.03
     memory_tolerance_mb: float = 5.0
 
     @property
@@ -137,6 +138,7 @@ def _load(path: Path, require_all: bool) -> Catalog:
     if not isinstance(defaults, dict):
         raise fail("[defaults] must be a table", None, "defaults")
     floor_default = _number(defaults.get("floor", 0.10), lambda m: fail(m, None, "floor"))
+    paired_default = _number(defaults.get("paired_floor", 0.03), lambda m: fail(m, None, "paired_floor"))
     mem_default = _number(defaults.get("memory_tolerance_mb", 5.0), lambda m: fail(m, None, "memory_tolerance_mb"))
     alpha = _number(defaults.get("alpha", 0.01), lambda m: fail(m, None, "alpha"))
 
@@ -179,6 +181,8 @@ def _load(path: Path, require_all: bool) -> Catalog:
         checks[check_id] = CheckSpec(
             id=check_id, category=category, direction=direction, tiers=tiers,
             floor=_number(entry.get("floor", floor_default), lambda msg: fail(msg, check_id, "floor")),
+            paired_floor=_number(entry.get("paired_floor", paired_default),
+                                 lambda msg: fail(msg, check_id, "paired_floor")),
             memory_tolerance_mb=_number(entry.get("memory_tolerance_mb", mem_default),
                                         lambda msg: fail(msg, check_id, "memory_tolerance_mb")),
             **text_fields)

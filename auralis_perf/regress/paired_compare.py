@@ -64,7 +64,7 @@ def _paired_verdict(record: dict[str, Any], base_rec: dict[str, Any], spec: Chec
 def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog: Catalog, *,
                    label: str = "", floor: float | None = None) -> Comparison:
     """Every check of `candidate` judged against `baseline` (see the module's docstring); `floor`, when
-    given, replaces each check's own floor in the paired verdicts (`--against-floor`)."""
+    given, replaces each check's own paired floor in the paired verdicts (`--against-floor`)."""
     unpaired = {v.id: v for v in compare(candidate, baseline, catalog, normalise=False).verdicts}
     base_by_id = {c["id"]: c for c in baseline.get("checks", [])}
     verdicts, not_compared = [], []
@@ -78,7 +78,7 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
         if _rounds(record) and _rounds(base_rec) and record.get("status") in ("pass", "fail") \
                 and base_rec.get("status") in ("pass", "fail"):
             verdict = _paired_verdict(record, base_rec, spec, catalog.alpha, critical,
-                                      spec.floor if floor is None else floor)
+                                      spec.paired_floor if floor is None else floor)
             verdicts.append(guard_parallel(verdict, spec, record.get("category", ""), candidate))
         elif check_id in unpaired:  # compare() applied the load guard already
             verdict = unpaired[check_id]

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "at least 7 for a paired verdict)")
     p.add_argument("--against-floor", type=float, metavar="FRACTION",
                    help="with --against: the smallest relative change a paired verdict calls a change, for every "
-                        "check (default: each check's floor in the thresholds file, 0.10 unless set)")
+                        "check (default: each check's paired_floor in the thresholds file, 0.03 unless set)")
     from auralis_perf.regress.options import add_history_arguments  # --history-url, --baseline, ...
 
     add_history_arguments(p)

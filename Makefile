@@ -19,9 +19,12 @@ venv: $(STAMP)
 report: $(STAMP)
 	$(PY) run_report.py $(ARGS)
 
+# pytest on every core (pytest-xdist), one test file per worker at a time (--dist loadfile) so that a file's
+# module-wide fixtures (a category's records, the broken-engine runs, the wheel's smoke run) run once.
+# A serial run for debugging: `make test ARGS="-n 0 --pdb -k ..."`.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto --dist loadfile $(ARGS)
 
 lab: $(STAMP)
 	$(UV) pip install --quiet --python $(PY) --compile-bytecode -e '.[lab,test]'

@@ -1,6 +1,8 @@
 """Instruction counts under Valgrind: repeatable, sensitive to 2 % more work, judged by their own rule."""
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,7 @@ from history_support import check, results
 
 from auralis_perf.counts import figures
 from auralis_perf.engines import get_engine
-from auralis_perf.measure.instructions import Workload, count_instructions, valgrind_missing
+from auralis_perf.measure.instructions import InstructionCount, Workload, count_instructions, valgrind_missing
 from auralis_perf.regress import compare, rule_for
 
 TESTS = str(Path(__file__).resolve().parent)
@@ -25,6 +27,12 @@ def _verdict(before: float, after: float) -> str:
     return comparison.verdicts[0].verdict
 
 
+def _fake_counts(workloads, **_options) -> list[InstructionCount]:
+    """What Valgrind would return: a distinct count per workload (its position), without running it."""
+    return [InstructionCount(w.name, 1_000_000.0 * (i + 1), 1_000_000 * (i + 1), 2_000_000 * (i + 1), w.reps)
+            for i, w in enumerate(workloads)]
+
+
 def test_instruction_rule_has_a_one_percent_floor() -> None:
     assert rule_for(_instructions("INS-X", 1.0)) == "instructions"
     assert _verdict(1_000_000, 1_005_000) == "unchanged"
@@ -38,6 +46,52 @@ def test_without_valgrind_every_figure_is_skipped_with_the_reason(monkeypatch) -
     assert records and all(r.status == "skip" and r.reason == "Valgrind is not installed" for r in records)
     assert {"INS-M-default", "INS-CHUNK", "INS-K-env-F", "INS-K-env-P"} <= {r.id for r in records}
     assert all(len(r.id) <= 16 for r in records)  # the history store's check_id column
+
+
+def test_library_figures_are_skipped_with_the_reason_without_a_library(monkeypatch) -> None:
+    monkeypatch.setattr(figures, "count_instructions", _fake_counts)
+    records = {r.id: r for r in figures.instruction_records(get_engine("pedalboard"))}
+    library = [r for r in records.values() if r.id.startswith(("INS-DB-", "INS-QCACHE-"))]
+    assert {r.id for r in library} == {"INS-DB-GET", "INS-DB-SEARCH", "INS-DB-PAGE", "INS-DB-FILTER", "INS-DB-AGG",
+                                       "INS-DB-WRITE", "INS-QCACHE-HIT"}
+    assert all(r.status == "skip" and "has no library" in r.reason for r in library)
+    assert records["INS-M-default"].status == "pass" and records["INS-M-default"].value == 1_000_000
+
+
+def test_library_figures_and_query_cache_hit_follow_the_protocol(monkeypatch) -> None:
+    """The reference library: one figure per query kind, and the hit counts a read its query cache serves."""
+    listed = {f.id: f for f in figures.figures_for(get_engine("reference"))}
+    assert {"INS-DB-GET", "INS-DB-SEARCH", "INS-DB-PAGE", "INS-DB-FILTER", "INS-DB-AGG", "INS-DB-WRITE",
+            "INS-QCACHE-HIT"} <= set(listed)
+    hit = listed["INS-QCACHE-HIT"]
+    assert hit.skip is None and hit.workload.args[1] == "list_tracks" and "CACHE-02" in hit.related
+
+
+def test_a_figure_that_does_not_repeat_is_recorded_but_not_gated(monkeypatch) -> None:
+    monkeypatch.setattr(figures, "count_instructions", _fake_counts)
+    records = {r.id: r for r in figures.instruction_records(get_engine("reference"))}
+    parallel, batched = records["INS-K-specp-F"].to_dict(), records["INS-K-specb-F"].to_dict()
+    assert parallel["kind"] == figures.UNGATED_KIND and "not gated" in parallel["details"]["not_gated"]
+    assert rule_for(parallel) != "instructions" and rule_for(batched) == "instructions"
+    worse = dict(parallel, value=parallel["value"] * 1.03)  # as far as two counts of it differed
+    verdict = compare(results("after", [worse]), results("before", [parallel]), history={}).verdicts[0]
+    assert verdict.verdict != "regressed", verdict
+
+
+def test_report_shows_the_instruction_figure_in_the_timed_checks_row(tmp_path, monkeypatch) -> None:
+    from auralis_perf.report import render_report
+    from auralis_perf.results import check_record
+
+    monkeypatch.setattr(figures, "count_instructions", _fake_counts)
+    counted = {r.id: r for r in figures.instruction_records(get_engine("reference"))}
+    timed = check_record("RT-01", 45.0, samples=[44.0, 45.0, 46.0])
+    doc = {"run": {"id": "r", "engine": "reference", "profile": "smoke", "started_at": "2025-01-01T00:00:00+00:00",
+                   "finished_at": "2025-01-01T00:01:00+00:00"},
+           "checks": [timed.to_dict(), counted["INS-M-default"].to_dict(), counted["INS-M-warm"].to_dict()]}
+    html = render_report([(doc, tmp_path)])
+    row = html[html.index('<tr id="check-reference-RT-01">'):]
+    row = row[:row.index("</tr>")]
+    assert "1000000 instr. (INS-M-default)" in row and "INS-M-warm" not in row  # RT-01 times the default preset
 
 
 def test_bad_reps_is_a_clear_error() -> None:
@@ -71,4 +125,21 @@ def test_deterministic_run_has_only_instruction_figures(tmp_path, monkeypatch) -
     outcome = pipeline.run(config)
     doc = read_results(outcome.engine_runs[0].results_path)
     assert doc["run"]["profile"] == COUNTS_PROFILE and doc["checks"]
-    assert all(c["kind"] == "instructions" and c["status"] == "skip" for c in doc["checks"])
+    assert all(c["kind"] in (figures.KIND, figures.UNGATED_KIND) and c["status"] == "skip" for c in doc["checks"])
+
+
+@needs_valgrind
+def test_two_percent_more_work_in_master_is_regressed_on_its_instruction_figure(monkeypatch) -> None:
+    """The done-when pair: the reference engine and one with 2 % more real work in master() (HeavierMaster),
+    INS-M-default counted for each (one Valgrind process), then compared as two runs' records."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p))
+    reference = get_engine("reference")
+    base = next(f for f in figures.figures_for(reference) if f.id == "INS-M-default")
+    heavier = replace(base, id="INS-M-heavier", workload=replace(
+        base.workload, name="master/heavier", args=("instruction_workloads:HeavierMaster", "default")))
+    counted = figures.instruction_records(reference, [base, heavier])
+    assert [r.status for r in counted] == ["pass", "pass"], [r.reason for r in counted]
+    before, after = counted[0].to_dict(), dict(counted[1].to_dict(), id="INS-M-default")
+    assert 1.01 < after["value"] / before["value"] < 1.06, (before["value"], after["value"])
+    verdict = compare(results("after", [after]), results("before", [before]), history={}).verdicts[0]
+    assert verdict.verdict == "regressed", verdict

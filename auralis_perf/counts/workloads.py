@@ -7,11 +7,14 @@ The engine is named by `engine_spec` (a registered name or package.module:Factor
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from auralis_perf.engines.base import Engine
+from auralis_perf.engines.protocols.library import LibraryFeature, MusicLibrary, NewTrack, library_features
+from auralis_perf.library_tracks import generate_tracks
 from auralis_perf.signals import music, write_music
 from auralis_perf.suites.common.engine_spec import engine_from_spec
 
@@ -65,3 +68,97 @@ def audio_cache_hit_call(engine: str, kind: str = "spectrum") -> Callable[[], An
     cache = built.open_audio_cache(folder / "cache")
     cache.get(path, kind)  # the miss
     return lambda: cache.get(path, kind)
+
+
+# ------------------------------------------------------------------------------------------- library
+
+#: Tracks in the counted library: the smoke profile's main size, generated as the database checks do.
+LIBRARY_TRACKS = 2_000
+LIBRARY_PAGE = 50
+#: The library queries counted, one per kind the database checks time (DB-01..05), and a write.
+LIBRARY_QUERIES = ("get", "search", "page", "filter", "aggregate", "write")
+#: Reads tried, in order, for a query-cache hit: the first one a cache of the library serves is counted.
+CACHED_READS = ("list_tracks", "search", "count_by_genre", "get_track")
+#: A fixed time for the counted write (a play "now" would differ between calls).
+PLAY_AT = 1_700_000_000.0
+_LIBRARIES: dict[str, tuple[MusicLibrary, list[NewTrack], list[int]]] = {}
+
+
+def _library(engine: str) -> tuple[MusicLibrary, list[NewTrack], list[int]]:
+    """One generated library per engine and child process, shared by all its library workloads.
+
+    It is closed and opened again after the import, so that the counted calls start from a settled
+    database file (no import left in a write-ahead log for a checkpoint to fall into one stretch).
+    """
+    if engine not in _LIBRARIES:
+        built: Engine = engine_from_spec(engine)
+        path = Path(tempfile.mkdtemp(prefix="auralis-perf-counts-"), "library.db")  # the child is thrown away
+        lib = built.open_library(path)
+        tracks = generate_tracks(LIBRARY_TRACKS, seed=0)
+        try:
+            ids = lib.bulk_import(tracks)
+        finally:
+            lib.close()
+        _LIBRARIES[engine] = (built.open_library(path), tracks, ids)
+    return _LIBRARIES[engine]
+
+
+def _common_title_word(tracks: list[NewTrack]) -> str:
+    """The word most titles share: a search with many matches, the same in every run (seeded library)."""
+    words = Counter(w for t in tracks for w in set(t.title.lower().split()) if len(w) > 2)
+    return min(words, key=lambda w: (-words[w], w))
+
+
+def library_call(engine: str, query: str) -> Callable[[], Any]:
+    """One query of the library's repository (straight on the database, no cache), with fixed arguments
+    so that every call does the same work: `query` is one of LIBRARY_QUERIES."""
+    lib, tracks, ids = _library(engine)
+    repo = lib.repo
+    track_id = ids[len(ids) // 2]
+    if query == "get":
+        return lambda: repo.get_track(track_id)
+    if query == "search":
+        word = _common_title_word(tracks)
+        return lambda: repo.search(word, limit=LIBRARY_PAGE)
+    if query == "page":  # DB-05's page from the middle: keyset when the library has it, else OFFSET
+        middle = len(ids) // 2
+        if LibraryFeature.KEYSET in library_features(lib):
+            cursor = repo.cursor_at(middle, sort="title")
+            return lambda: repo.list_tracks(sort="title", limit=LIBRARY_PAGE, after=cursor)
+        return lambda: repo.list_tracks(sort="title", limit=LIBRARY_PAGE, offset=middle)
+    if query == "filter":  # DB-02's artist page: a filter with the artist joined
+        artist_id = repo.get_track(ids[0]).artist_id
+        return lambda: repo.list_tracks(artist_id=artist_id, sort="title", limit=LIBRARY_PAGE)
+    if query == "aggregate":  # DB-03's two aggregations
+        return lambda: (repo.count_by_genre(), repo.count_by_year())
+    if query == "write":  # one committed write: a play of one track at a fixed time
+        return lambda: repo.record_play(track_id, at=PLAY_AT)
+    raise ValueError(f"unknown library query {query!r}; known: {', '.join(LIBRARY_QUERIES)}")
+
+
+def cached_read(lib: MusicLibrary) -> str | None:
+    """The first of CACHED_READS that a cache of `lib` serves, or None when no cache serves any."""
+    return next((read for read in CACHED_READS if lib.caches.cache_for(read) is not None), None)
+
+
+def query_cache_hit_call(engine: str, read: str) -> Callable[[], Any]:
+    """A hit of the library's query cache: `read` (one of CACHED_READS) through `lib.cached`, asked once
+    during set-up (the miss), then counted while the cache answers it. Raises when it is not a hit."""
+    lib, tracks, ids = _library(engine)
+    calls: dict[str, Callable[[], Any]] = {
+        "list_tracks": lambda: lib.cached.list_tracks(sort="title", limit=LIBRARY_PAGE),
+        "search": lambda: lib.cached.search(_common_title_word(tracks), limit=LIBRARY_PAGE),
+        "count_by_genre": lambda: lib.cached.count_by_genre(),
+        "get_track": lambda: lib.cached.get_track(ids[len(ids) // 2]),
+    }
+    if read not in calls:
+        raise ValueError(f"unknown cached read {read!r}; known: {', '.join(calls)}")
+    call = calls[read]
+    cache = lib.caches[lib.caches.cache_for(read)]
+    call()  # the miss
+    hits = cache.stats()["hits"]
+    call()
+    if cache.stats()["hits"] != hits + 1:
+        raise RuntimeError(f"the library's cache {cache.name!r} did not answer a repeated {read}() from memory: "
+                           "not a cache hit to count")
+    return call

@@ -31,6 +31,8 @@ class EngineSummary:
     critical_misses: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     notebooks: list[dict[str, Any]] = field(default_factory=list)
+    #: instruction figures by the timed check that measures the same call (shown in that check's row)
+    instructions_beside: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def failed_notebooks(self) -> list[dict[str, Any]]:
@@ -71,7 +73,22 @@ def summarize(doc: dict[str, Any], base_dir: str | Path = ".") -> EngineSummary:
         counts={s: sum(c.get("status") == s for c in checks) for s in STATUSES},
         critical_misses=[c for c in checks if (c.get("tiers") or {}).get("critical") is False],
         errors=[c for c in checks if c.get("status") == "error"],
-        notebooks=list(run.get("notebooks") or []))
+        notebooks=list(run.get("notebooks") or []), instructions_beside=instructions_beside(checks))
+
+
+def instructions_beside(checks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The counted instruction figures (records with `details["related"]`, see `auralis_perf.counts`) by
+    the ID of each timed check of this run that measures the same call: {"RT-01": [INS-M-default], ...}."""
+    present = {c["id"] for c in checks}
+    beside: dict[str, list[dict[str, Any]]] = {}
+    for check in checks:
+        related = (check.get("details") or {}).get("related")
+        if not str(check.get("kind") or "").startswith("instructions") or check.get("value") is None:
+            continue
+        for check_id in [related] if isinstance(related, str) else related or []:
+            if check_id in present:
+                beside.setdefault(check_id, []).append(check)
+    return beside
 
 
 def comparison_rows(summaries: list[EngineSummary]) -> list[dict[str, Any]]:

@@ -30,7 +30,8 @@ def run_marked(workloads):
 
     for workload in workloads:
         call = _load_factory(workload["factory"])(*workload["args"])
-        call()  # compile, fill caches, import lazily: none of it belongs to the call
+        for _ in range(workload["warmup"]):
+            call()  # compile, fill caches, import lazily: none of it belongs to the call
         gc.collect()
         gc.disable()  # a collection would fall into one stretch and not the other
         try:

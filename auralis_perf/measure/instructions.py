@@ -5,10 +5,11 @@
 
 Each workload names a module-level factory; called with `args` in a fresh Python it does the set-up (an
 engine, a clip) and returns the zero-argument call to count. The child runs every factory, calls the call
-once (JIT compilation, caches, lazy imports), then `reps` times, then `2 * reps` times, each stretch
-between two marks. Callgrind dumps its counters at every mark (`--dump-before` a libc function the child
-calls, `getppid`, that nothing else in it calls), so one Valgrind process serves all workloads, and a
-call costs (stretch of 2n - stretch of n) / n: the loop and the marks themselves cancel.
+`warmup` times (JIT compilation, caches, lazy imports, CPython's specialisation of hot code), then `reps`
+times, then `2 * reps` times, each stretch between two marks. Callgrind dumps its counters at every mark
+(`--dump-before` a libc function the child calls, `getppid`, that nothing else in it calls), so one
+Valgrind process serves all workloads, and a call costs (stretch of 2n - stretch of n) / n: the loop and
+the marks themselves cancel.
 
 Determinism: PYTHONHASHSEED is fixed, the garbage collector is off during the stretches (a collection
 would fall into one stretch and not the other), numeric libraries use one thread, and Numba compiles for
@@ -48,6 +49,9 @@ class Workload:
     factory: str
     args: tuple[Any, ...] = ()
     reps: int = 1
+    #: calls before the counted stretches; a short call needs several before it settles (CPython specialises
+    #: code after a few runs, a database driver caches its statements)
+    warmup: int = 1
 
 
 @dataclass
@@ -89,9 +93,10 @@ def count_instructions(workloads: Sequence[Workload], *, env: Mapping[str, str] 
     if missing:
         raise InstructionCountError(missing)
     for workload in workloads:
-        if workload.reps < 1:
-            raise ValueError(f"workload {workload.name!r}: reps must be at least 1, got {workload.reps}")
-    specs = [{"factory": w.factory, "args": list(w.args), "reps": w.reps} for w in workloads]
+        if workload.reps < 1 or workload.warmup < 1:
+            raise ValueError(f"workload {workload.name!r}: reps and warmup must be at least 1, got {workload.reps} "
+                             f"and {workload.warmup}")
+    specs = [{"factory": w.factory, "args": list(w.args), "reps": w.reps, "warmup": w.warmup} for w in workloads]
     child_env = {**DETERMINISTIC_ENV, **(env or {})}
     code = _CHILD.read_text(encoding="utf-8") + f"\nresult = run_marked(json.loads({json.dumps(specs)!r}))\n"
     code = "import json\n" + code

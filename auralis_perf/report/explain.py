@@ -130,4 +130,17 @@ def explanation_brief(x: dict[str, Any], n: int = BRIEF_N) -> str:
                 "own time (no function grew since the baseline)" if "diff" in x else "own time")
     else:
         head = f"alive at the {x.get('peak_mb', 0):.1f} MB peak ({str(x.get('profiler') or '').split(' (')[0]})"
-    return f"{head}: " + ("; ".join(entries) if entries else "nothing recorded")
+    line = f"{head}: " + ("; ".join(entries) if entries else "nothing recorded")
+    path = hot_path(x, n) if x.get("kind") == "time" and not x.get("diff") else []
+    return line + (" | hot path (total time): " + " → ".join(path) if path else "")
+
+
+def hot_path(x: dict[str, Any], n: int = BRIEF_N) -> list[str]:
+    """The `n` deepest functions holding at least half of the profiled time, outermost first. Own time names
+    the leaves (an FFT, a filter) but not the feature that calls them; more than half of the time can only
+    be held by functions nested in one another, so these lie on one call path, and the deepest of them
+    name the part of the engine the time goes to (say a fingerprint analysis at 98 % inside `master()`)."""
+    rows = [r for r in (x.get("functions") or {}).values() if (r.get("total_share") or 0) >= 0.5]
+    rows.sort(key=lambda r: r["total_share"], reverse=True)
+    return [f"{str(r.get('module') or '?').rsplit('.', 1)[-1]}.{r.get('function')} {_pct(r['total_share'])}"
+            for r in rows[-n:]]

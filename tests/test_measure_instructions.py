@@ -136,7 +136,7 @@ def test_two_percent_more_work_in_master_is_regressed_on_its_instruction_figure(
     reference = get_engine("reference")
     base = next(f for f in figures.figures_for(reference) if f.id == "INS-M-default")
     heavier = replace(base, id="INS-M-heavier", workload=replace(
-        base.workload, name="master/heavier", args=("instruction_workloads:HeavierMaster", "default")))
+        base.workload, name="master/heavier", args=("instruction_engines:HeavierMaster", "default")))
     counted = figures.instruction_records(reference, [base, heavier])
     assert [r.status for r in counted] == ["pass", "pass"], [r.reason for r in counted]
     before, after = counted[0].to_dict(), dict(counted[1].to_dict(), id="INS-M-default")

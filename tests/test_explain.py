@@ -456,12 +456,13 @@ def test_a_baseline_side_is_profiled_on_its_own_interpreter_and_a_missing_one_is
 def test_the_brief_line_names_the_hot_path_beside_the_leaves_by_own_time():
     """Own time names leaves (a rank filter, an FFT); the brief line also names the deepest functions holding
     over half of the time, which say which part of the engine it goes to. Wrappers at ~100 % stay out when
-    deeper ones qualify; a sibling under 50 % is not on the path."""
+    deeper ones qualify; a sibling under 50 % is not on the path; the harness's own frames never count."""
     from auralis_perf.report.explain import explanation_brief, hot_path
 
     def row(module, function, own, total):
         return {"function": function, "module": module, "line": 1, "own_share": own, "total_share": total}
     functions = {f"{m}:{f}": row(m, f, o, t) for m, f, o, t in [
+        ("auralis_perf.suites.common.checks", "run_checks", 0.0, 1.0),
         ("adapter", "master", 0.0, 1.0), ("core.processor", "process", 0.01, 0.99),
         ("fingerprint.analyzer", "analyze", 0.0, 0.98), ("fingerprint.harmonic", "analyze", 0.02, 0.78),
         ("librosa.decompose", "hpss", 0.0, 0.557), ("scipy.ndimage", "rank_filter", 0.494, 0.494),
@@ -473,3 +474,5 @@ def test_the_brief_line_names_the_hot_path_beside_the_leaves_by_own_time():
     assert brief.endswith("hot path (total time): analyzer.analyze 98.0 % → harmonic.analyze 78.0 % → "
                           "decompose.hpss 55.7 %")
     assert hot_path({"kind": "time", "functions": {"a:f": row("a", "f", 0.3, 0.3)}}) == []
+    harness_only = {"s:r": row("auralis_perf.suites.common.checks", "run_checks", 0.0, 0.92)}
+    assert hot_path({"kind": "time", "functions": harness_only}) == []

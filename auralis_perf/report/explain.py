@@ -6,6 +6,8 @@ import re
 from html import escape
 from typing import Any
 
+from auralis_perf.explain.timing import SUITE_MODULES
+
 
 def _pct(share: float | None) -> str:
     return f"{100 * (share or 0.0):.1f} %"
@@ -140,7 +142,8 @@ def hot_path(x: dict[str, Any], n: int = BRIEF_N) -> list[str]:
     the leaves (an FFT, a filter) but not the feature that calls them; more than half of the time can only
     be held by functions nested in one another, so these lie on one call path, and the deepest of them
     name the part of the engine the time goes to (say a fingerprint analysis at 98 % inside `master()`)."""
-    rows = [r for r in (x.get("functions") or {}).values() if (r.get("total_share") or 0) >= 0.5]
+    rows = [r for r in (x.get("functions") or {}).values() if (r.get("total_share") or 0) >= 0.5
+            and not str(r.get("module") or "").startswith(SUITE_MODULES)]  # the harness's frames hold ~all
     rows.sort(key=lambda r: r["total_share"], reverse=True)
     return [f"{str(r.get('module') or '?').rsplit('.', 1)[-1]}.{r.get('function')} {_pct(r['total_share'])}"
             for r in rows[-n:]]

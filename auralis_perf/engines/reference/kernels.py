@@ -43,12 +43,24 @@ def sos_cascade(x, out, sos, state, peak):  # type: ignore[no-untyped-def]
         peak[i] = frame_peak
 
 
+def _biquad_stereo(b0, b1, b2, a1, a2, left, right, z0l, z1l, z0r, z1r):  # type: ignore[no-untyped-def]
+    """One biquad section, transposed direct form II, on one stereo frame: (yl, yr) and the new state.
+    `(b1*x + z1) - a1*y` keeps only one multiply-add on the sample-to-sample dependency chain."""
+    yl = b0 * left + z0l
+    yr = b0 * right + z0r
+    z0l = (b1 * left + z1l) - a1 * yl
+    z0r = (b1 * right + z1r) - a1 * yr
+    z1l = b2 * left - a2 * yl
+    z1r = b2 * right - a2 * yr
+    return yl, yr, z0l, z1l, z0r, z1r
+
+
 def _three_sections_stereo(src, out, sos, state, first, peak, with_peak):  # type: ignore[no-untyped-def]
     """Sections first..first+2 over a stereo block, every coefficient and state in a local variable.
 
     Locals let the compiler keep the filter state in registers instead of storing and reloading it each
-    sample (arrays may alias, so it cannot otherwise), and `(b1*x + z1) - a1*y` keeps only one
-    multiply-add on the sample-to-sample dependency chain.
+    sample (arrays may alias, so it cannot otherwise); each section is one `_biquad_stereo` step, which
+    the compiler inlines.
     """
     f = first
     b0a, b1a, b2a, a1a, a2a = sos[f, 0], sos[f, 1], sos[f, 2], sos[f, 4], sos[f, 5]
@@ -60,26 +72,14 @@ def _three_sections_stereo(src, out, sos, state, first, peak, with_peak):  # typ
     for i in range(src.shape[0]):
         left = float(src[i, 0])
         right = float(src[i, 1])
-        yl = b0a * left + za0l
-        yr = b0a * right + za0r
-        za0l = (b1a * left + za1l) - a1a * yl
-        za0r = (b1a * right + za1r) - a1a * yr
-        za1l = b2a * left - a2a * yl
-        za1r = b2a * right - a2a * yr
+        yl, yr, za0l, za1l, za0r, za1r = _BIQUAD(b0a, b1a, b2a, a1a, a2a, left, right,
+                                                 za0l, za1l, za0r, za1r)
         left, right = yl, yr
-        yl = b0b * left + zb0l
-        yr = b0b * right + zb0r
-        zb0l = (b1b * left + zb1l) - a1b * yl
-        zb0r = (b1b * right + zb1r) - a1b * yr
-        zb1l = b2b * left - a2b * yl
-        zb1r = b2b * right - a2b * yr
+        yl, yr, zb0l, zb1l, zb0r, zb1r = _BIQUAD(b0b, b1b, b2b, a1b, a2b, left, right,
+                                                 zb0l, zb1l, zb0r, zb1r)
         left, right = yl, yr
-        yl = b0c * left + zc0l
-        yr = b0c * right + zc0r
-        zc0l = (b1c * left + zc1l) - a1c * yl
-        zc0r = (b1c * right + zc1r) - a1c * yr
-        zc1l = b2c * left - a2c * yl
-        zc1r = b2c * right - a2c * yr
+        yl, yr, zc0l, zc1l, zc0r, zc1r = _BIQUAD(b0c, b1c, b2c, a1c, a2c, left, right,
+                                                 zc0l, zc1l, zc0r, zc1r)
         out[i, 0] = yl
         out[i, 1] = yr
         if with_peak:
@@ -144,19 +144,11 @@ def k_energy_stereo(x, sos, state, measure, hop, accumulator, energies):  # type
     for i in range(x.shape[0]):
         left = float(x[i, 0])
         right = float(x[i, 1])
-        yl = b0a * left + za0l
-        yr = b0a * right + za0r
-        za0l = (b1a * left + za1l) - a1a * yl
-        za0r = (b1a * right + za1r) - a1a * yr
-        za1l = b2a * left - a2a * yl
-        za1r = b2a * right - a2a * yr
+        yl, yr, za0l, za1l, za0r, za1r = _BIQUAD(b0a, b1a, b2a, a1a, a2a, left, right,
+                                                 za0l, za1l, za0r, za1r)
         left, right = yl, yr
-        yl = b0b * left + zb0l
-        yr = b0b * right + zb0r
-        zb0l = (b1b * left + zb1l) - a1b * yl
-        zb0r = (b1b * right + zb1r) - a1b * yr
-        zb1l = b2b * left - a2b * yl
-        zb1r = b2b * right - a2b * yr
+        yl, yr, zb0l, zb1l, zb0r, zb1r = _BIQUAD(b0b, b1b, b2b, a1b, a2b, left, right,
+                                                 zb0l, zb1l, zb0r, zb1r)
         if measure:
             total += yl * yl + yr * yr
             filled += 1
@@ -380,7 +372,8 @@ def limiter(work, gain, out, ceiling, release, delay, box, dq_value, dq_index, i
 
 
 FAST_SOS_CASCADE = compiled_contract(sos_cascade)
-# The compiled driver calls the compiled helper: Numba resolves this global when it compiles.
+# The compiled kernels call the compiled helpers: Numba resolves these globals when it compiles them.
+_BIQUAD = compiled_contract(_biquad_stereo) or _biquad_stereo
 _SECTIONS = compiled_contract(_three_sections_stereo) or _three_sections_stereo
 FAST_SOS_CASCADE_STEREO = compiled_contract(sos_cascade_stereo)
 FAST_K_ENERGY = compiled_contract(k_energy)

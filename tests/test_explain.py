@@ -125,20 +125,25 @@ def test_a_failing_profiler_leaves_the_verdict_untouched(ctx, tmp_path, monkeypa
     assert "verdict above is unaffected" in explanation_html(answers["RT-02"])
 
 
-SLOW_SUITE = '''
+# Synthetic suites for the explain child: a pure-Python loop with a name a profile can point at.
+FOLLOWER_SUITE_HEAD = '''
 from auralis_perf.catalog import load_catalog
 from auralis_perf.results import evaluate as judge
 from auralis_perf.suites import group
 
-def follower(n):
+
+def envelope_follower(n):
     level = 0.0
     for i in range(n):
         level = 0.999 * level + (i % 7) * 0.001
     return level
+'''
+
+SLOW_SUITE = FOLLOWER_SUITE_HEAD + '''
 
 @group("Real-time factor", category="realtime", ids=["RT-02"])
 def rtf(ctx):
-    follower(300_000)
+    envelope_follower(300_000)
     return [judge(load_catalog()["RT-02"], 0.5)]
 '''
 
@@ -161,7 +166,7 @@ def test_the_step_profiles_failing_checks_in_a_child_and_never_changes_a_figure(
                                 work=tmp_path / "work", timeout=120, env=env)
     explanation = results["checks"][0]["details"]["explanation"]
     assert explanation.get("problem") is None, explanation
-    assert explanation["top_own"][0]["function"] == "follower"
+    assert explanation["top_own"][0]["function"] == "envelope_follower"
     assert (tmp_path / "run" / explanation["html"]).is_file()
     assert info["passes"][0]["checks"] == ["RT-02"] and info["cost_s"] > 0
     for old, new in zip(before, results["checks"]):  # figures and verdicts as measured
@@ -308,17 +313,7 @@ def test_summary_and_mail_give_the_top_entries_of_failing_and_regressed_checks(t
     assert "fingerprint_step0 40.0 % own" in body and "not_shown" not in body
 
 
-REGRESSION_SUITE = '''
-from auralis_perf.catalog import load_catalog
-from auralis_perf.results import evaluate as judge
-from auralis_perf.suites import group
-
-
-def envelope_follower(n):
-    level = 0.0
-    for i in range(n):
-        level = 0.999 * level + (i % 7) * 0.001
-    return level
+REGRESSION_SUITE = FOLLOWER_SUITE_HEAD + '''
 
 
 def equaliser(n):

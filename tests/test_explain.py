@@ -217,7 +217,7 @@ def test_a_failing_explain_step_keeps_results_and_verdicts(tmp_path, monkeypatch
     results = results_doc(0.5)
     path = tmp_path / "results.json"
     run = pipeline.EngineRun(engine="reference", base=tmp_path, results_path=path, results=results)
-    config = SimpleNamespace(explain="failing", profile="smoke", audio=(), thresholds=None, timeout=10,
+    config = SimpleNamespace(explain="failing", explain_budget=0, profile="smoke", audio=(), thresholds=None, timeout=10,
                              out=tmp_path, keep_work=False)
     pipeline.explain_runs(config, [run])
     written = json.loads(path.read_text())
@@ -263,7 +263,7 @@ def test_after_the_baseline_the_regressed_checks_are_profiled_and_diffed(tmp_pat
         "k:follower": {"function": "follower", "module": "k", "own_share": 0.1}}}
     run = pipeline.EngineRun(engine="reference", base=tmp_path, results_path=tmp_path / "results.json",
                              results=results, baseline_results=baseline)
-    config = SimpleNamespace(explain="failing", profile="smoke", audio=(), thresholds=None, timeout=10,
+    config = SimpleNamespace(explain="failing", explain_budget=0, profile="smoke", audio=(), thresholds=None, timeout=10,
                              out=tmp_path, keep_work=False)
     changes = [{"id": "RT-02", "verdict": "regressed", "engine": "reference"},
                {"id": "RT-05", "verdict": "regressed", "engine": "other-engine"}]
@@ -338,7 +338,6 @@ def test_a_regressed_verdict_from_the_history_is_profiled_and_diffed_with_the_ke
     keeps its profile), then a run whose envelope follower does 20x the work and whose RT-02 figures are 40 %
     lower. Judged: the verdict is 'regressed', the diff's first entry is the envelope follower, no profiler
     ran for the runs where nothing failed, and summary.md names it. No speed is judged."""
-    import subprocess
 
     import numpy as np
     from team_support import machine, run_document
@@ -366,15 +365,17 @@ def test_a_regressed_verdict_from_the_history_is_profiled_and_diffed_with_the_ke
 
     monkeypatch.setattr(pipeline, "run_engine", fake_engine_run)
     monkeypatch.setattr(pipeline, "measure_control", lambda profile: None)
+    from auralis_perf.explain import step
+
     children = []
-    real_run = subprocess.run
+    real_run = step.run_child
 
     def watched(command, *args, **kwargs):  # counts the explain step's profiling processes
         if "auralis_perf.explain.child" in command:
             children.append(command)
         return real_run(command, *args, **kwargs)
 
-    monkeypatch.setattr(subprocess, "run", watched)
+    monkeypatch.setattr(step, "run_child", watched)
     url = f"sqlite:///{tmp_path / 'history.sqlite'}"
 
     def report_run(i: int, *args: str):
@@ -426,7 +427,7 @@ def test_a_group_profiled_before_the_comparison_serves_its_regressed_checks_with
     def no_child(*args, **kwargs):
         raise AssertionError("a second profiling process was started for a group already profiled")
 
-    monkeypatch.setattr(explain_step.subprocess, "run", no_child)
+    monkeypatch.setattr(explain_step, "run_child", no_child)
     failing = judge(CATALOG["RT-01"], 5.0).to_dict()  # failed: profiled in the first pass
     failing["details"]["explanation"] = {"kind": "time", "group": "Real-time factor", "shared_by": ["RT-01"],
                                          "top_own": [{"function": "follower", "own_share": 0.5}]}

@@ -4,6 +4,7 @@
     memory.py    a call under memray (or tracemalloc) -> the call sites holding memory at the peak
     diff.py      two time profiles -> the functions whose share of the time grew
     select.py    which checks a run explains (--explain all|failing|none), which are timing / memory checks
+    budget.py    in which order the chosen checks are profiled, and what --explain-budget leaves out
     child.py     the process that re-runs the groups (python -m auralis_perf.explain.child REQUEST.json)
     step.py      the pipeline step: after the notebooks, one child per engine; explanations into results.json
 

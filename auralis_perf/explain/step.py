@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from auralis_perf.catalog import Catalog, load_catalog
+from auralis_perf.explain.budget import DEFAULT_BUDGET_S, estimated_seconds, limit, not_profiled, order_checks
 from auralis_perf.explain.diff import profile_diff
 from auralis_perf.explain.select import profile_kind, wanted
 from auralis_perf.results import write_json_atomic
@@ -29,41 +31,58 @@ PROFILES_DIR = "profiles"
 
 def explain_results(results: dict[str, Any], *, base: Path, mode: str, engine: str, profile: str,
                     audio: Iterable[str | Path] = (), thresholds: str | Path | None = None, work: Path,
-                    timeout: float, env: Mapping[str, str] | None = None, regressed: Iterable[str] = ()) -> dict[str, Any]:
-    """Profile the checks of `results` that `mode` asks for (and the `regressed` ones) not explained yet;
-    put each explanation in its record's details; returns what this pass did and cost (also added to
-    `results["run"]["explain"]`). The caller rewrites results.json."""
-    chosen = reuse_group_profiles(results, choose(results, mode, regressed), load_catalog(thresholds))
+                    timeout: float, env: Mapping[str, str] | None = None, regressed: Iterable[str] = (),
+                    budget_s: float | None = DEFAULT_BUDGET_S) -> dict[str, Any]:
+    """Profile the checks of `results` that `mode` asks for (and the `regressed` ones) not explained yet,
+    most important first (explain.budget), within what is left of `budget_s` (all passes of this run
+    together; None or 0: no limit); put each explanation in its record's details; returns what this pass
+    did and cost (also added to `results["run"]["explain"]`). The caller rewrites results.json."""
+    catalog = load_catalog(thresholds)
+    chosen = reuse_group_profiles(results, choose(results, mode, regressed), catalog)
     info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
     if not chosen:
         return info
+    chosen = order_checks(results["checks"], chosen, catalog, regressed)
+    budget = limit(budget_s)
+    info["budget_s"] = budget
+    left = None if budget is None else budget - float(info.get("cost_s") or 0.0)
+    if left is not None and left <= 0:  # earlier passes spent it all: said under each check, no process
+        return attach(results, chosen, {}, 0.0, not_profiled(budget))
     return profile_checks(results, chosen, base=base, engine=engine, profile=profile, audio=audio,
-                          thresholds=thresholds, work=work, timeout=timeout, env=env)
+                          thresholds=thresholds, work=work, timeout=timeout, env=env, budget_s=left,
+                          budget_label=budget)
 
 
 def profile_checks(results: dict[str, Any], chosen: Mapping[str, str], *, base: Path, engine: str, profile: str,
                    audio: Iterable[str | Path] = (), thresholds: str | Path | None = None, work: Path,
-                   timeout: float, env: Mapping[str, str] | None = None, python: str | None = None) -> dict[str, Any]:
-    """Profile exactly `chosen` ({check id: "time"|"memory"}) of `results` in one child process run by
-    `python` (default: this interpreter) with `env` on top of this environment, and attach the answers.
-    Also the way to profile a baseline measured beside the run (--against, on its own interpreter and
-    PYTHONPATH) before `add_diffs(candidate, baseline)` diffs the two."""
+                   timeout: float, env: Mapping[str, str] | None = None, python: str | None = None,
+                   budget_s: float | None = None, budget_label: float | None = None) -> dict[str, Any]:
+    """Profile exactly `chosen` ({check id: "time"|"memory"}, in this order) of `results` in one child
+    process run by `python` (default: this interpreter) with `env` on top of this environment, and attach
+    the answers. With `budget_s` the child starts no profile past it and is stopped at it (what it
+    finished is kept; `budget_label`, the run's whole budget, is what the reasons name). Also the way to
+    profile a baseline measured beside the run (--against, on its own interpreter and PYTHONPATH) before
+    `add_diffs(candidate, baseline)` diffs the two."""
     work.mkdir(parents=True, exist_ok=True)
     request, answer = work / f"explain-request-{os.getpid()}.json", work / f"explain-answer-{os.getpid()}.json"
     answer.unlink(missing_ok=True)
+    by_id = {c["id"]: c for c in results["checks"]}
     write_json_atomic(request, {"engine": engine, "profile": profile, "audio": [str(p) for p in audio],
                                 "workdir": str(work / "scratch"), "out": str(base / PROFILES_DIR),
                                 "thresholds": str(thresholds) if thresholds else None, "checks": dict(chosen),
-                                "answer": str(answer)})
+                                "answer": str(answer), "budget_s": budget_s,
+                                "estimates": {i: estimated_seconds(by_id.get(i, {})) for i in chosen}})
+    stop_at = timeout if budget_s is None else min(timeout, budget_s)
     started = time.monotonic()
     problem = None
     try:
-        done = subprocess.run([python or sys.executable, "-m", "auralis_perf.explain.child", str(request)],
-                              env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0:
-            problem = f"the profiling process exited with {done.returncode}: {done.stderr.strip()[-400:]}"
+        returncode, stderr = run_child([python or sys.executable, "-m", "auralis_perf.explain.child", str(request)],
+                                       env={**os.environ, **(env or {})}, timeout=stop_at)
+        if returncode != 0:
+            problem = f"the profiling process exited with {returncode}: {stderr.strip()[-400:]}"
     except subprocess.TimeoutExpired:
-        problem = f"the profiling process exceeded {timeout:g} s"
+        problem = (not_profiled(budget_label or budget_s or stop_at) if budget_s is not None and stop_at == budget_s
+                   else f"the profiling process exceeded {timeout:g} s")
     except OSError as exc:  # an interpreter that does not exist or cannot run (say a baseline's @python=)
         problem = f"the profiling process could not start: {exc}"
     cost = time.monotonic() - started
@@ -74,17 +93,40 @@ def profile_checks(results: dict[str, Any], chosen: Mapping[str, str], *, base: 
     return attach(results, chosen, answers, cost, problem or "the profiling process gave no answer")
 
 
-def explain_in_process(session: Any, results: dict[str, Any], *, base: Path, mode: str) -> dict[str, Any]:
+def run_child(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    """(return code, stderr) of `command`; at `timeout` its whole process group is killed (the groups it
+    re-runs start processes of their own: pools, fresh interpreters) and TimeoutExpired raised."""
+    with subprocess.Popen(command, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as child:
+        try:
+            _, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                child.kill()
+            child.communicate()
+            raise
+        return child.returncode, stderr or ""
+
+
+def explain_in_process(session: Any, results: dict[str, Any], *, base: Path, mode: str,
+                       budget_s: float | None = DEFAULT_BUDGET_S) -> dict[str, Any]:
     """The same for the pytest front end: its `SuiteSession` still holds the warm engine when the session
-    ends, and every figure is measured by then, so the groups are re-run in this process."""
+    ends, and every figure is measured by then, so the groups are re-run in this process (the budget is
+    checked before each profile; one already running is not stopped)."""
     from auralis_perf.explain.child import explain_checks
 
     chosen = choose(results, mode)
     info = results["run"].setdefault("explain", {"mode": mode, "passes": []})
     if not chosen:
         return info
+    chosen = order_checks(results["checks"], chosen, session.catalog)
+    info["budget_s"] = limit(budget_s)
     started = time.monotonic()
-    answers = explain_checks(session, chosen, base / PROFILES_DIR)
+    by_id = {c["id"]: c for c in results["checks"]}
+    answers = explain_checks(session, chosen, base / PROFILES_DIR, budget_s=limit(budget_s),
+                             estimates={i: estimated_seconds(by_id.get(i, {})) for i in chosen})
     return attach(results, chosen, answers, time.monotonic() - started, "no answer")
 
 
@@ -130,8 +172,10 @@ def attach(results: dict[str, Any], chosen: Mapping[str, str], answers: Mapping[
             explanation = answers.get(record["id"]) or {"kind": chosen[record["id"]], "problem": problem}
             record.setdefault("details", {})["explanation"] = _with_links(explanation)
     info = results["run"].setdefault("explain", {"mode": "?", "passes": []})
-    info["passes"].append({"checks": sorted(chosen), "cost_s": round(cost, 3),
-                           "problem": problem if not answers else None})
+    left_out = sorted(i for i in chosen if str((answers.get(i) or {"problem": problem}).get("problem") or "")
+                      .startswith("not profiled"))
+    info["passes"].append({"checks": sorted(set(chosen) - set(left_out)), "not_profiled": left_out,
+                           "cost_s": round(cost, 3), "problem": problem if not answers else None})
     info["cost_s"] = round(sum(p["cost_s"] for p in info["passes"]), 3)
     return info
 

@@ -35,8 +35,11 @@ def explanation_html(x: dict[str, Any], link_prefix: str = "", check_id: str | N
     if x.get("problem"):
         return (f"<div class='explain'><b>No explanation</b> ({escape(x.get('kind') or '')} profile): "
                 f"{escape(x['problem'])}. The verdict above is unaffected.</div>")
+    workload = x.get("workload")  # older explanations do not say: the whole group ran, timing loops in full
+    ran = ("" if not workload else "; its whole group ran" if x.get("whole_group")
+           else f"; only {escape(', '.join(workload))} ran") + ("; one sample per timing loop" if workload else "")
     parts = [f"<div class='explain'><b>Why</b> — {escape(x.get('kind', ''))} profile of group "
-             f"<i>{escape(str(x.get('group')))}</i> (shared by {escape(', '.join(x.get('shared_by') or []))}), "
+             f"<i>{escape(str(x.get('group')))}</i> (shared by {escape(', '.join(x.get('shared_by') or []))}{ran}), "
              f"{escape(str(x.get('profiler')))}, profiling cost {x.get('cost_s', 0):.1f} s, not in any figure"]
     if x.get("html"):
         href = escape(link_prefix + x["html"], quote=True)
@@ -82,7 +85,12 @@ def explain_line(run: dict[str, Any]) -> str:
     text = (f"--explain {info.get('mode')}: {len(checks)} check(s) profiled"
             + (f" ({', '.join(checks)})" if checks else "")
             + f", profiling cost {info.get('cost_s', 0.0):.1f} s, outside every figure")
-    problems = [p["problem"] for p in passes if p.get("problem")] + ([info["problem"]] if info.get("problem") else [])
+    left_out = sorted({c for p in passes for c in p.get("not_profiled") or []})
+    if left_out:  # the budget (explain.budget) left these out; each says so under its row
+        text += (f"; {len(left_out)} not profiled, explain budget {info.get('budget_s') or 0:g} s spent "
+                 f"({', '.join(left_out)})")
+    problems = [p["problem"] for p in passes if p.get("problem") and not str(p["problem"]).startswith("not profiled")]
+    problems += [info["problem"]] if info.get("problem") else []
     return text + (f"; problem: {'; '.join(problems)}" if problems else "")
 
 

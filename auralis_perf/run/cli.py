@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from auralis_perf.catalog import ThresholdsError, load_catalog
 from auralis_perf.categories import CATEGORIES, NAMES
+from auralis_perf.explain.budget import DEFAULT_BUDGET_S
 from auralis_perf.explain.select import DEFAULT_EXPLAIN, EXPLAIN_CHOICES
 from auralis_perf.run.against_spec import DEFAULT_ROUNDS, AgainstSpec, check_against, parse_against
 from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
@@ -63,6 +64,8 @@ class RunConfig:
     audio_skipped: tuple[tuple[Path, str], ...] = ()
     #: Which checks get a profile under them in the report (auralis_perf.explain): all | failing | none.
     explain: str = DEFAULT_EXPLAIN
+    #: Wall seconds the explain step may spend per engine, most important failures first (0: no limit).
+    explain_budget: float = DEFAULT_BUDGET_S
     #: Count the instructions of the key engine calls (auralis_perf.counts) beside the notebooks' figures.
     instructions: bool = False
     #: --against: the baseline engine measured beside the candidate (run/against_spec.AgainstSpec), its rounds.
@@ -119,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="profile timing and memory checks in one extra, untimed run of their group and show where "
                         "the time or memory went under the check: 'failing' (default) those that miss a tier or "
                         "regress, 'all' every one, 'none' no profiling")
+    p.add_argument("--explain-budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+                   help=f"wall seconds the explain step may spend per engine (default {DEFAULT_BUDGET_S:g}; 0: no "
+                        "limit): critical misses first, then regressions, then other misses, cheapest first; "
+                        "what it leaves out is listed as not profiled")
     p.add_argument("--against", metavar="SPEC",
                    help="measure a baseline engine beside the candidate in this run and judge them in pairs (no "
                         "history needed): ENGINE or package.module:Factory, optionally @python=/path/to/python "
@@ -147,6 +154,8 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
     timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUTS.get(args.profile, 3600.0)
     if not timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.explain_budget < 0 or args.explain_budget != args.explain_budget:
+        raise UsageError(f"--explain-budget must be 0 (no limit) or a positive number of seconds, got {args.explain_budget:g}")
     email_to = tuple(a.strip() for a in args.email_to.split(",") if a.strip())
     if email_to:
         _check_mail(email_to)
@@ -163,6 +172,7 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
                      out=out.resolve(), timeout=timeout, thresholds=thresholds, email_to=email_to,
                      notebooks_dir=notebooks_dir, keep_work=args.keep_work, progress=not args.no_progress,
                      history=history, summary_to=summary_to, junit=junit, explain=args.explain,
+                     explain_budget=args.explain_budget,
                      instructions=args.instructions or args.deterministic, against=against,
                      rounds=args.against_rounds, against_floor=args.against_floor)
 

@@ -316,7 +316,8 @@ def explain_runs(config: RunConfig, engine_runs: Sequence[EngineRun], *,
             explain_results(r.results, base=r.base, mode=config.explain, engine=r.engine, profile=config.profile,
                             audio=config.audio, thresholds=config.thresholds, timeout=config.timeout,
                             work=config.out / "work" / "explain" / path_safe(r.engine),
-                            env=kernel_env(config.out / "work"), regressed=regressed)
+                            env=kernel_env(config.out / "work"), regressed=regressed,
+                            budget_s=config.explain_budget)
             add_diffs(r.results, r.baseline_results)
         except Exception as exc:  # an explanation must never cost the run, its figures or its verdicts
             r.results["run"].setdefault("explain", {"mode": config.explain, "passes": []})["problem"] = (

@@ -136,6 +136,9 @@ class SuiteContext:
     #: How the engine was named when it was built (a registered name or package.module:Factory), so that a
     #: fresh process builds the same one (suites/common/engine_spec); None when a caller built it itself.
     engine_spec: str | None = None
+    #: The checks a run asks for, or None for all: `run_checks` runs only these checks' functions (the
+    #: explain step re-runs just the failing checks' own workload, not their whole group).
+    only: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -143,6 +146,10 @@ class SuiteContext:
         self.workdir = Path(self.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.audio_files = [Path(p) for p in self.audio_files]
+
+    def asked(self, check_id: str) -> bool:
+        """Whether this run asks for `check_id` (a group skips work that only checks not asked for need)."""
+        return self.only is None or check_id in self.only
 
     def sizes(self, table: dict[str, Any]) -> Any:
         """Pick this profile's entry from a {"smoke": ..., "standard": ..., "full": ...} table."""

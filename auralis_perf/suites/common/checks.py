@@ -20,12 +20,18 @@ from auralis_perf.results import CheckResult, check_record, errored, skipped
 from auralis_perf.suites import SuiteContext
 
 CheckFunction = Callable[[SuiteContext], CheckResult]
+#: The reason of a check's record when the run asked only for other checks of its group (`ctx.only`).
+NOT_ASKED = "not run: this run asked only for other checks of the group"
 
 
 def run_checks(ctx: SuiteContext, checks: Sequence[tuple[str, CheckFunction]]) -> list[CheckResult]:
-    """Run each check function; every ID gets exactly one record whatever happens."""
+    """Run each check function; every ID gets exactly one record whatever happens (a check the context
+    does not ask for, `ctx.only`, is not run: its record is a skip saying so)."""
     records = []
     for check_id, function in checks:
+        if not ctx.asked(check_id):
+            records.append(skipped(ctx.catalog[check_id], NOT_ASKED))
+            continue
         started = time.perf_counter()
         try:
             record = function(ctx)
@@ -76,4 +82,4 @@ def scaled(profile: str, what: str, seed_size: Any, used: Any) -> dict[str, str]
     return {"scaled": f"{what}: {seed_size} -> {used} ({profile} profile; `full` uses the catalogue's size)"}
 
 
-__all__ = ["CheckFunction", "frozen_heap", "record", "require", "run_checks", "scaled"]
+__all__ = ["NOT_ASKED", "CheckFunction", "frozen_heap", "record", "require", "run_checks", "scaled"]

@@ -202,6 +202,8 @@ def _fallback_job(ctx: SuiteContext) -> dict[str, Any]:
 
 def start_fallback(ctx: SuiteContext) -> None:
     """Start OPT-05's Numba-blocked process now; the check collects it."""
+    if not ctx.asked("OPT-05"):
+        return
     job = _fallback_job(ctx)
     background.start(ctx, "OPT-05", run_isolated, fallback_child, args=job["args"], env=job["env"],
                      block_numba=True, timeout=900)

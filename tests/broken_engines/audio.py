@@ -18,6 +18,7 @@ import soundfile as sf
 from auralis_perf.engines import Capability, PlaybackSession, Stream
 from auralis_perf.engines.support.batch import JobQueue
 from broken_engines.base import DelegatingEngine, DelegatingStream
+from broken_engines.swap import page_out, private_block
 
 MB = 1024 * 1024
 
@@ -209,6 +210,29 @@ def _touched_anonymous_map(size: int) -> mmap.mmap:
     block = mmap.mmap(-1, max(mmap.PAGESIZE, size))
     np.frombuffer(block, dtype=np.uint8)[:] = 1
     return block
+
+
+class SwappedOutRenders(DelegatingEngine):
+    """Every master() call keeps a copy of its output that nothing reads again, and that copy goes to swap
+    at once (`broken_engines.swap.page_out`: what memory pressure does to cold pages). Needs swap on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[mmap.mmap] = []
+        self.lock = threading.Lock()
+
+    def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
+               optimized: bool = True) -> np.ndarray:
+        out = super().master(audio, sample_rate, preset, optimized=optimized)
+        block = private_block(memoryview(np.ascontiguousarray(out)).cast("B"))
+        page_out(block)
+        with self.lock:
+            self.kept.append(block)
+        return out
+
+    def close(self) -> None:
+        self.kept.clear()
+        super().close()
 
 
 class LeakyEngine(DelegatingEngine):

@@ -52,7 +52,8 @@ def song(tmp_path):
 
 def test_library_is_a_music_library_over_auralis_schema(library):
     assert isinstance(library, MusicLibrary)
-    assert library.features == {LibraryFeature.SCAN}  # no keyset, prefix, loading strategies, playlists, renames
+    # no keyset, prefix, playlists, renames; loading strategies are SQLAlchemy's on its relationships
+    assert library.features == {LibraryFeature.SCAN, LibraryFeature.LOAD_STRATEGIES}
     handle = library.database()
     assert handle.path.name == "library.db" and handle.column("path") == "filepath"
     assert handle.column("added") == "created_at" and str(handle.engine.url).endswith("library.db")
@@ -80,6 +81,31 @@ def test_bulk_import_and_reads_give_value_records(library):
         library.repo.list_tracks(after=object())
     with pytest.raises(NotSupported, match="prefix"):
         library.repo.find_by_title("a")
+
+
+def test_loading_strategies_give_the_default_listings_pages_with_other_statements(library):
+    from sqlalchemy import event
+
+    library.bulk_import(generate_tracks(30, seed=5))
+    statements = []
+    engine = library.database().engine
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    counts = {}
+    for sort in ("title", "artist"):  # Auralis's get_all; the adapter's query
+        for load in (None, "joined", "selectin", "lazy"):
+            statements.clear()
+            page = library.repo.list_tracks(sort=sort, limit=8, offset=4, load=load)
+            counts[sort, load] = len(statements)
+            assert page == library.repo.list_tracks(sort=sort, limit=8, offset=4), (sort, load)
+    assert counts["title", "lazy"] > counts["title", "selectin"] > counts["title", None]  # count + joined page + genres
+    assert counts["title", "selectin"] == counts["title", None] + 2  # one IN query each for artists and album
+    assert counts["title", "joined"] == counts["title", None]  # Auralis's own way: the same statements
+    with pytest.raises(NotSupported, match="cached"):
+        library.cached.list_tracks(sort="title", limit=5, load="selectin")
+    with pytest.raises(NotSupported, match="get_recent"):
+        library.repo.list_tracks(sort="added", descending=True, limit=5, load="selectin")
+    with pytest.raises(AudioInputError, match="eager"):
+        library.repo.list_tracks(sort="title", limit=5, load="eager")
 
 
 def test_cached_reads_go_through_auralis_query_cache_and_writes_invalidate_by_name(library):

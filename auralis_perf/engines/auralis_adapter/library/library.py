@@ -29,11 +29,21 @@ from auralis_perf.engines.protocols.library import DatabaseHandle, LibraryFeatur
 ABSENT_FEATURES = {
     LibraryFeature.KEYSET: "no keyset (cursor) pagination: listings take limit and offset only",
     LibraryFeature.TITLE_PREFIX: "no title-prefix lookup: search is a substring ILIKE over title, artist, album",
-    LibraryFeature.LOAD_STRATEGIES: "no choice of loading strategy: listings always joinedload artists and album",
     LibraryFeature.CASCADE_DELETE: "no artist delete",
     LibraryFeature.RENAME: "no artist or album rename",
     LibraryFeature.PLAYLISTS: PLAYLISTS_ABSENT,
 }
+
+
+def relationships(model: Any, *names: str) -> bool:
+    """Whether the ORM class `model` maps each of `names` as a relationship (another commit may not)."""
+    try:
+        from sqlalchemy import inspect
+
+        mapped = inspect(model).relationships
+    except Exception:  # noqa: BLE001 - not a mapped class: no loading strategies to offer
+        return False
+    return all(name in mapped for name in names)
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,10 @@ class AuralisLibrary:
             self._manager = manager_class(str(path))
         self._path = path
         self._schema = Schema.of(models)
-        self.features: frozenset[str] = frozenset({LibraryFeature.SCAN})  # the others: see ABSENT_FEATURES
+        # the others: see ABSENT_FEATURES; loading strategies are SQLAlchemy's loader options on Auralis's own
+        # Track.artists / Track.album relationships (its listings fix joinedload; DB-17 asks whether that is best)
+        loads = {LibraryFeature.LOAD_STRATEGIES} if relationships(self._schema.Track, "artists", "album") else set()
+        self.features: frozenset[str] = frozenset({LibraryFeature.SCAN, *loads})
         self.repo = AuralisRepository(self._manager, self._schema, cached=False)
         self.cached = AuralisRepository(self._manager, self._schema, cached=True)
         self.caches = AuralisLibraryCaches(self._query_cache)

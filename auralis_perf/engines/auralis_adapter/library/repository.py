@@ -32,6 +32,10 @@ API_MAP: dict[str, str] = {
     "list_tracks(favorite=True, sort=title)": "TrackRepository.get_favorites / cached: "
                                               "LibraryManager.get_favorite_tracks",
     "list_tracks(other orders or filters)": "adapter query on Auralis's schema (Auralis has no such listing)",
+    "list_tracks(load=joined|selectin|lazy)": "the default listing's statement (TrackRepository.get_all's, or the "
+                                              "adapter query) with SQLAlchemy's joinedload / selectinload / lazyload "
+                                              "on Auralis's Track.artists and Track.album (Auralis itself always "
+                                              "joinedloads)",
     "count_tracks, count_by_genre, count_by_year, genres": "adapter query on Auralis's schema",
     "add_track": "TrackRepository.add / cached: LibraryManager.add_track",
     "update_track": "TrackRepository.update (album and artist by name, as Auralis takes them) / cached: "
@@ -127,17 +131,33 @@ class AuralisRepository:
         if after is not None:
             raise NotSupported("Auralis's library has no keyset (cursor) pagination: its listings take "
                                "limit and offset only")
-        if load is not None:
-            raise NotSupported("Auralis's library has no choice of loading strategy (its listings always "
-                               "joinedload artists and album)")
         if sort not in ("title", "artist", "added"):
             raise AudioInputError(f"unknown sort {sort!r}; sorts: title, artist, added")
         used = {k: v for k, v in filters.items() if v is not None}
+        if load is not None:
+            return records.PageRecord(items=tuple(self._records(self._loaded(load, sort, descending, limit,
+                                                                             offset or 0, used))))
         rows = self._auralis_listing(sort, descending, limit, offset or 0, used)
         if rows is None:
             rows = self._query(lambda s: schema_queries.list_tracks(
                 s, self._schema, sort=sort, descending=descending, limit=limit, offset=offset or 0, **used))
         return records.PageRecord(items=tuple(self._records(rows)))
+
+    def _loaded(self, load: str, sort: str, descending: bool, limit: int, offset: int,
+                filters: dict[str, Any]) -> list[Any]:
+        """The default listing's page by another loading strategy (see API_MAP's "list_tracks(load=...)")."""
+        if load not in schema_queries.LOADERS:
+            raise AudioInputError(f"unknown load {load!r}; strategies: {', '.join(schema_queries.LOADERS)}")
+        if self._cached:
+            raise NotSupported("a loading strategy applies to the database listing, not to a cached one")
+        by_get_all = not filters and sort in ("title", "added") and not descending
+        if not by_get_all and (filters == {"favorite": True} or (not filters and sort == "added")):
+            raise NotSupported("loading strategies are offered for the listings TrackRepository.get_all and the "
+                               "adapter's queries answer, not for get_recent or get_favorites")
+        order = ("title" if sort == "title" else "created_at") if by_get_all else None
+        return self._query(lambda s: schema_queries.list_tracks_loaded(
+            s, self._schema, load=load, auralis_order=order, sort=sort, descending=descending, limit=limit,
+            offset=offset, **filters))
 
     def _auralis_listing(self, sort: str, descending: bool, limit: int, offset: int,
                          filters: dict[str, Any]) -> Optional[list[Any]]:

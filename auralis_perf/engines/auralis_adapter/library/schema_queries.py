@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+
+#: SQLAlchemy's loader options for the protocol's `load` strategies (feature `load_strategies`).
+LOADERS = {"joined": joinedload, "selectin": selectinload, "lazy": lazyload}
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,29 @@ def list_tracks(session: Any, schema: Schema, *, sort: str, descending: bool, li
     query = filtered(schema, select(t), **filters).order_by(*sort_columns(schema, sort, descending))
     query = query.options(joinedload(t.artists), joinedload(t.album)).limit(limit).offset(offset)
     return list(session.execute(query).unique().scalars())
+
+
+def list_tracks_loaded(session: Any, schema: Schema, *, load: str, auralis_order: Optional[str], sort: str,
+                       descending: bool, limit: int, offset: int, **filters: Any) -> list[Any]:
+    """The page the default listing gives, with artists and album loaded by SQLAlchemy's `load` strategy
+    on Auralis's own `Track.artists` / `Track.album` relationships (its listings use "joined"). With
+    `auralis_order` (the default listing is `TrackRepository.get_all`) it is get_all's statement with only
+    the loader swapped: the total counted first, ordered by that one column ascending. Lazy loading touches
+    each row's artists and album in the session (a statement per row and relationship, as a lazy caller
+    would issue them)."""
+    t = schema.Track
+    option = LOADERS[load]
+    if auralis_order is not None:
+        session.query(t).count()  # get_all counts the whole table with every page
+        query = select(t).order_by(getattr(t, auralis_order, t.title).asc())
+    else:
+        query = filtered(schema, select(t), **filters).order_by(*sort_columns(schema, sort, descending))
+    result = session.execute(query.options(option(t.artists), option(t.album)).limit(limit).offset(offset))
+    rows = list((result.unique() if load == "joined" else result).scalars())
+    if load == "lazy":
+        for row in rows:
+            row.artists, row.album  # noqa: B018 - loaded here, while the session is open
+    return rows
 
 
 def count_tracks(session: Any, schema: Schema, **filters: Any) -> int:

@@ -83,8 +83,11 @@ class TrackRepository(_Repository):
         session = self.get_session()
         try:
             column = getattr(Track, order_by, Track.title)
-            return (self._page(session.query(Track).order_by(column.asc()), limit, offset),
-                    session.query(Track).count())
+            total = session.query(Track).count()
+            # as Auralis's get_all: artists and album joined, genres not loaded
+            rows = (session.query(Track).options(joinedload(Track.artists), joinedload(Track.album))
+                    .order_by(column.asc()).limit(limit).offset(offset).all())
+            return rows, total
         finally:
             session.close()
 

@@ -17,6 +17,7 @@ import pytest
 from auralis_perf.catalog import load_catalog
 from auralis_perf.measure.rounds import measuring_round, round_order
 from auralis_perf.measure.timing import measure_time
+from auralis_perf.notebook.round_process import measure_round_in_fresh_process, round_request
 from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.notebook.template import write_generic_notebooks
 from auralis_perf.regress.load_guard import saturation, uses_cores
@@ -175,6 +176,32 @@ def test_measure_time_in_a_round_takes_its_share_and_warms_up_once():
     assert plain.n == 8
 
 
+def test_a_round_in_a_fresh_process_warms_up_whatever_its_index():
+    calls = []
+    fn = lambda: calls.append(1)  # noqa: E731
+    with measuring_round(3, 4, fresh=True):
+        timing = measure_time(fn, warmup=1, repeat=8, min_time=0.0, inner_loops=1)
+    assert timing.n == 2 and timing.warmup == 1 and len(calls) == 3
+
+
+def test_a_round_measured_in_a_spawned_process_comes_back_as_the_groups_records(tmp_path, monkeypatch):
+    """The --against-round-process fresh path: a new process (another pid, not a fork) measures round 5 of
+    8 of the Real-time factor group and returns its records, warm-up included, for the kernel to merge."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("AURALIS_PERF_SUITES", "realtime=against_suite")
+    ids = [f"RT-0{i}" for i in range(1, 6)]
+    request = round_request(engine="reference", profile="smoke", category="realtime", group="Real-time factor",
+                            ids=ids, index=5, rounds=8, workdir=tmp_path, audio=(), thresholds=None)
+    records = measure_round_in_fresh_process(request)
+    assert [r.id for r in records] == ids
+    rtf = {r.id: r for r in records}
+    assert all(rtf[i].status in ("pass", "fail") and rtf[i].value > 0 for i in ("RT-01", "RT-02", "RT-03"))
+    assert all(rtf[i].details["warmup_runs"] == 1 and rtf[i].details["runs"] == 1 for i in ("RT-01", "RT-02"))
+    assert rtf["RT-01"].summary.get("cpu_median"), "the paired verdict needs each round's CPU time"
+    merged = merge_rounds([records, records], load_catalog())
+    assert {r.id for r in merged} == set(ids)
+
+
 def test_measure_time_keeps_cpu_time_beside_wall_time():
     def spin():
         end = __import__("time").thread_time() + 0.002
@@ -270,7 +297,8 @@ def test_against_flags_a_doubled_master_as_regressed(tmp_path, monkeypatch):
     # 12 rounds: tiny clips' CPU times are noisy beside the other xdist worker, and with 8 rounds one
     # reversed round lifts the Wilcoxon p over 0.01 even for 2x (seen once on a fresh clone: p 0.02)
     outcome = pipeline.run(parse_config(["--engine", "against_engines:Slower100", "--against", "reference",
-                                         "--against-rounds", "12", "--profile", "smoke", "--categories", "realtime", "--explain", "failing",
+                                         "--against-rounds", "12", "--against-round-process", "kernel",
+                                         "--profile", "smoke", "--categories", "realtime", "--explain", "failing",
                                          "--no-progress", "--notebooks", str(notebooks), "--out", str(out)]),
                            baseline_hook=__import__("auralis_perf.run.against", fromlist=["paired_hook"])
                            .paired_hook(parse_against("reference")))

@@ -4,7 +4,8 @@ With `--against`, the candidate's and the baseline's kernels run a timing group 
 (A B B A ...), so that a change of the machine's load during the run hits both sides alike. One round
 must cost a share of the group's usual work, not all of it: inside `measuring_round(index, rounds)`,
 `measure_time` takes ceil(repeat / rounds) samples (at least one) and spends min_time / rounds, and only
-the first round warms up (the kernel stays warm between rounds). Outside a round nothing changes.
+the first round warms up (the kernel stays warm between rounds), unless each round runs in a fresh process
+(`fresh=True`). Outside a round nothing changes.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 class Round:
     index: int      # 0-based
     rounds: int     # how many rounds the group is measured in
+    fresh: bool = False  # measured in a process of its own (notebook/round_process.py): it warms up too
 
 
 #: Groups measured in rounds: their figures come from `measure_time`, whose samples a round can share, so
@@ -34,11 +36,12 @@ _CURRENT: ContextVar[Round | None] = ContextVar("auralis_perf_round", default=No
 
 
 @contextmanager
-def measuring_round(index: int, rounds: int) -> Iterator[Round]:
-    """Inside the block, `measure_time` measures round `index` of `rounds` (see the module's docstring)."""
+def measuring_round(index: int, rounds: int, *, fresh: bool = False) -> Iterator[Round]:
+    """Inside the block, `measure_time` measures round `index` of `rounds` (see the module's docstring);
+    `fresh`: the round runs in a new process, so it warms up whatever its index."""
     if rounds < 1 or not 0 <= index < rounds:
         raise ValueError(f"round {index} of {rounds}: need rounds >= 1 and 0 <= index < rounds")
-    token = _CURRENT.set(Round(index, rounds))
+    token = _CURRENT.set(Round(index, rounds, fresh))
     try:
         yield _CURRENT.get()
     finally:
@@ -63,7 +66,7 @@ def round_share(repeat: int, warmup: int, min_time: float,
     if now is None:
         return repeat, warmup, min_time, max_time
     share = max(1, math.ceil(repeat / now.rounds))
-    return (share, warmup if now.index == 0 else 0, min_time / now.rounds,
+    return (share, warmup if now.index == 0 or now.fresh else 0, min_time / now.rounds,
             None if max_time is None else max_time / now.rounds)
 
 

@@ -29,6 +29,7 @@ from auralis_perf.catalog import TIERS, Catalog, load_catalog
 from auralis_perf.categories import NAMES
 from auralis_perf.engines import DEFAULT_ENGINE
 from auralis_perf.measure.rounds import measuring_round
+from auralis_perf.notebook.round_process import measure_round_in_fresh_process, round_request
 from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.report.formatting import STATUS_COLOURS, format_value, tier_mark
 from auralis_perf.results import CheckResult
@@ -65,6 +66,7 @@ class NotebookRun:
         workdir = Path(workdir) if workdir else default_workdir(category)
         self.session = SuiteSession(engine, profile=profile, workdir=workdir, audio_files=list(audio),
                                     catalog=load_catalog(thresholds))
+        self.thresholds = str(thresholds) if thresholds else None
         self.category = category
         self.engine_name = engine
         self.profile = profile
@@ -105,12 +107,19 @@ class NotebookRun:
             self._display_table(records, caption=name)
         return records
 
-    def group_round(self, name: str, index: int, rounds: int) -> int:
+    def group_round(self, name: str, index: int, rounds: int, *, fresh_process: bool = False) -> int:
         """Measure round `index` of `rounds` of the group `name` (see measure/rounds.py), keep its records for
-        `group(name)`, show nothing; returns how many rounds are kept. The --against runner calls this."""
+        `group(name)`, show nothing; returns how many rounds are kept. The --against runner calls this.
+        `fresh_process`: the round is measured in a new process (notebook/round_process.py), not here."""
         ids = self.group_ids(name)
-        with measuring_round(index, rounds):
-            _, records, _ = self.session.run(lambda: self.session.group_named(self.category, name), ids)
+        if fresh_process:
+            records = measure_round_in_fresh_process(round_request(
+                engine=self.engine_name, profile=self.profile, category=self.category, group=name, ids=ids,
+                index=index, rounds=rounds, workdir=self.workdir, audio=self.audio, thresholds=self.thresholds))
+            self.records.update((r.id, r) for r in records)
+        else:
+            with measuring_round(index, rounds):
+                _, records, _ = self.session.run(lambda: self.session.group_named(self.category, name), ids)
         kept = self.rounds.setdefault(name, [])
         kept.append(records)
         return len(kept)

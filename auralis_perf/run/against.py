@@ -81,7 +81,7 @@ def run_against(config: RunConfig, catalog: Catalog, progress: Any, *, batch_id:
         control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]
         load[category] = [free_cores()]
         run_lockstep(source, sides, rounds=config.rounds, round_groups=ROUND_GROUPS, timeout=config.timeout,
-                     group_load=load[category])
+                     group_load=load[category], fresh_rounds=config.round_process == "fresh")
         load[category].append(free_cores())
         control_by_category[category].append(measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S))
         for i, side in enumerate(sides):
@@ -89,7 +89,8 @@ def run_against(config: RunConfig, catalog: Catalog, progress: Any, *, batch_id:
             outcomes[i].append(side.outcome)
         worst = next((s.outcome for s in sides if s.outcome.status != "ok"), sides[0].outcome)
         progress.finish_notebook(worst.status, sum(s.outcome.duration_s for s in sides), worst.error)
-    extra = {"against": {"spec": spec.text, "rounds": config.rounds, "round_groups": sorted(ROUND_GROUPS)},
+    extra = {"against": {"spec": spec.text, "rounds": config.rounds, "round_groups": sorted(ROUND_GROUPS),
+                         "round_process": config.round_process},
              "free_cores_by_category": load}
     runs = []
     for i in range(2):

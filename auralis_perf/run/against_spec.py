@@ -18,6 +18,9 @@ from pathlib import Path
 OPTIONS = ("python", "path")
 #: Rounds of each timing group per side (7 is the fewest whose one-sided Wilcoxon p can go below 0.01).
 DEFAULT_ROUNDS = 8
+#: Where a round is measured (notebook/round_process.py): a fresh process per round, or the side's kernel.
+ROUND_PROCESSES = ("fresh", "kernel")
+DEFAULT_ROUND_PROCESS = "fresh"
 _PROBE_TIMEOUT_S = 60
 
 
@@ -96,4 +99,4 @@ def kernel_pythonpath(spec: AgainstSpec) -> list[Path]:
     return [p for p in entries if p is not None]
 
 
-__all__ = ["DEFAULT_ROUNDS", "OPTIONS", "AgainstSpec", "check_against", "kernel_pythonpath", "parse_against"]
+__all__ = ["DEFAULT_ROUND_PROCESS", "DEFAULT_ROUNDS", "ROUND_PROCESSES", "OPTIONS", "AgainstSpec", "check_against", "kernel_pythonpath", "parse_against"]

@@ -18,7 +18,14 @@ from auralis_perf.catalog import ThresholdsError, load_catalog
 from auralis_perf.categories import CATEGORIES, NAMES
 from auralis_perf.explain.budget import DEFAULT_BUDGET_S
 from auralis_perf.explain.select import DEFAULT_EXPLAIN, EXPLAIN_CHOICES
-from auralis_perf.run.against_spec import DEFAULT_ROUNDS, AgainstSpec, check_against, parse_against
+from auralis_perf.run.against_spec import (
+    DEFAULT_ROUND_PROCESS,
+    DEFAULT_ROUNDS,
+    ROUND_PROCESSES,
+    AgainstSpec,
+    check_against,
+    parse_against,
+)
 from auralis_perf.run.audio_inputs import AudioChoice, choose_audio
 from auralis_perf.suites import PROFILES
 
@@ -71,6 +78,8 @@ class RunConfig:
     #: --against: the baseline engine measured beside the candidate (run/against_spec.AgainstSpec), its rounds.
     against: Any = None
     rounds: int = DEFAULT_ROUNDS
+    #: --against-round-process: each round measured in a fresh process ("fresh") or in the side's kernel.
+    round_process: str = DEFAULT_ROUND_PROCESS
     #: --against-floor: the paired verdicts' floor for every check (None: each check's own `floor`).
     against_floor: float | None = None
 
@@ -133,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--against-rounds", type=int, default=DEFAULT_ROUNDS, metavar="N",
                    help=f"with --against: rounds of each timing group per side (default {DEFAULT_ROUNDS}; "
                         "at least 7 for a paired verdict)")
+    p.add_argument("--against-round-process", choices=ROUND_PROCESSES, default=DEFAULT_ROUND_PROCESS,
+                   help=f"with --against: where each round of a timing group is measured: 'fresh', a new process "
+                        "per round, so that one process's own speed (its memory layout) is noise the paired test "
+                        "weighs rather than a bias of the whole run; 'kernel', in the side's notebook kernel "
+                        f"(cheaper, no start-up per round). Default {DEFAULT_ROUND_PROCESS}")
     p.add_argument("--against-floor", type=float, metavar="FRACTION",
                    help="with --against: the smallest relative change a paired verdict calls a change, for every "
                         "check (default: each check's paired_floor in the thresholds file, 0.03 unless set)")
@@ -174,7 +188,8 @@ def parse_config(argv: Sequence[str] | None = None, *, now: datetime | None = No
                      history=history, summary_to=summary_to, junit=junit, explain=args.explain,
                      explain_budget=args.explain_budget,
                      instructions=args.instructions or args.deterministic, against=against,
-                     rounds=args.against_rounds, against_floor=args.against_floor)
+                     rounds=args.against_rounds, round_process=args.against_round_process,
+                     against_floor=args.against_floor)
 
 
 def _against(args: argparse.Namespace, engines: tuple[str, ...]) -> AgainstSpec | None:

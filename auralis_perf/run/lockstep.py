@@ -109,8 +109,11 @@ def _line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-async def _rounds(sides: Sequence[Side], group: str, index: int, rounds: int, timeout: float) -> None:
-    """Measure `group` in `rounds` alternating rounds; a side whose round fails stops taking rounds."""
+async def _rounds(sides: Sequence[Side], group: str, index: int, rounds: int, timeout: float,
+                  fresh: bool) -> None:
+    """Measure `group` in `rounds` alternating rounds (each in a fresh process of its side's kernel when
+    `fresh`); a side whose round fails stops taking rounds."""
+    where = ", fresh_process=True" if fresh else ""
     import nbformat
 
     for k in range(rounds):
@@ -118,7 +121,7 @@ async def _rounds(sides: Sequence[Side], group: str, index: int, rounds: int, ti
             side = sides[i]
             if side.stopped or side.rounds_done.get(group, 0) < k:
                 continue
-            cell = nbformat.v4.new_code_cell(f"run.group_round({group!r}, {k}, {rounds})")
+            cell = nbformat.v4.new_code_cell(f"run.group_round({group!r}, {k}, {rounds}{where})")
             await _execute_round(side, cell, index, timeout)
             if _first_error(cell) is None and not side.stopped:
                 side.rounds_done[group] = k + 1
@@ -132,7 +135,7 @@ async def _execute_round(side: Side, cell: Any, index: int, timeout: float) -> N
 
 
 async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: frozenset[str],
-               timeout: float, group_load: list[dict[str, Any]] | None) -> None:
+               timeout: float, group_load: list[dict[str, Any]] | None, fresh_rounds: bool) -> None:
     import nbformat
     from papermill.iorw import load_notebook_node  # papermill's reading: cell metadata filled in
     from papermill.parameterize import parameterize_notebook
@@ -166,7 +169,7 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
                 if group is not None and group_load is not None:
                     group_load.append({**free_cores(), "group": group})
                 if group in round_groups and rounds > 1:
-                    await _rounds(sides, group, index, rounds, timeout)
+                    await _rounds(sides, group, index, rounds, timeout, fresh_rounds)
                     for nb, original in zip(notebooks, cells):  # nbclient stored each round in the cell's place
                         nb.cells[index] = original
                 order = (0, 1) if index % 2 == 0 else (1, 0)
@@ -182,13 +185,14 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
 
 
 def run_lockstep(source: Path, sides: Sequence[Side], *, rounds: int, round_groups: frozenset[str],
-                 timeout: float, group_load: list[dict[str, Any]] | None = None) -> None:
+                 timeout: float, group_load: list[dict[str, Any]] | None = None, fresh_rounds: bool = False) -> None:
     """Execute `source` on both sides in lockstep (see the module's docstring); updates each side's outcome
-    and appends the free-core readings around each group cell to `group_load` when given."""
+    and appends the free-core readings around each group cell to `group_load` when given. `fresh_rounds`:
+    each round is measured in a new process started by the side's kernel (notebook/round_process.py)."""
     if len(sides) != 2:
         raise ValueError(f"lockstep needs exactly two sides, got {len(sides)}")
     try:
-        asyncio.run(_run(source, sides, rounds, round_groups, timeout, group_load))
+        asyncio.run(_run(source, sides, rounds, round_groups, timeout, group_load, fresh_rounds))
     except Exception as exc:  # an unreadable notebook, say: both sides' notebook failed, the run goes on
         for side in sides:
             if side.outcome.status == "ok":

@@ -401,3 +401,22 @@ def test_the_paired_floor_comes_from_the_thresholds_file_and_against_floor_overr
     assert default.verdict == "regressed", default.note
     assert per_check.verdict == "unchanged", per_check.note
     assert overridden.verdict == "regressed", overridden.note
+
+
+def test_generated_audio_is_rendered_once_per_run_folder_and_read_back_by_later_processes(tmp_path):
+    """A round in a fresh process must not spend seconds rendering the 120 s clip again: the piece is kept
+    in the run's scratch folder, and what a new context reads back is what a render gives."""
+    from auralis_perf.signals import music
+    from auralis_perf.suites.access import open_suite_context
+    from auralis_perf.suites.common import audio as suite_audio
+
+    def context():
+        return open_suite_context("reference", profile="smoke", workdir=tmp_path, audio_files=[],
+                                  catalog=load_catalog())
+
+    first, sr = suite_audio.test_audio(context(), 0.5)
+    assert list((tmp_path / "audio").glob("piece-seed0-*.npy"))
+    again, _ = suite_audio.test_audio(context(), 0.25)   # a prefix, read back, not rendered
+    longer, _ = suite_audio.test_audio(context(), 1.0)   # read back, then extended
+    assert np.array_equal(again, first[:again.shape[0]]) and np.array_equal(longer[:first.shape[0]], first)
+    assert np.array_equal(longer, music(1.0, sr, channels=2, seed=0).astype(np.float32))

@@ -13,6 +13,7 @@ same lengths.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +96,44 @@ def _generated_prefix(ctx: SuiteContext, seconds: float, sample_rate: int, seed:
 
     pieces: dict[tuple[int, int], np.ndarray] = ctx.shared.setdefault(_CACHE_KEY, {}).setdefault("pieces", {})
     frames = max(1, round(seconds * sample_rate))
-    have = pieces.get((seed, sample_rate), np.empty((0, DEFAULT_CHANNELS), dtype=np.float32))
+    have = pieces.get((seed, sample_rate))
+    if have is None:
+        have = _saved_piece(ctx, seed, sample_rate)
     if have.shape[0] < frames:
         extension = signals.music((frames - have.shape[0]) / sample_rate, sample_rate, channels=DEFAULT_CHANNELS,
                                   seed=seed, offset=have.shape[0] / sample_rate)
         have = np.concatenate([have, np.asarray(extension, dtype=np.float32)])
-        have.flags.writeable = False
-        pieces[(seed, sample_rate)] = have
+        _save_piece(ctx, seed, sample_rate, have)
+    have.flags.writeable = False
+    pieces[(seed, sample_rate)] = have
     return have[:frames]
+
+
+def _piece_path(ctx: SuiteContext, seed: int, sample_rate: int) -> Path:
+    return Path(ctx.workdir) / "audio" / f"piece-seed{seed}-{sample_rate}.npy"
+
+
+def _saved_piece(ctx: SuiteContext, seed: int, sample_rate: int) -> np.ndarray:
+    """The seed's piece as far as an earlier process of this run rendered it (a round measured in a fresh
+    process, say: rendering 120 s takes seconds, reading it back milliseconds), else an empty one."""
+    try:
+        piece = np.load(_piece_path(ctx, seed, sample_rate))
+        if piece.dtype == np.float32 and piece.ndim == 2 and piece.shape[1] == DEFAULT_CHANNELS:
+            return piece
+    except (OSError, ValueError):
+        pass  # none yet, or unreadable: render it
+    return np.empty((0, DEFAULT_CHANNELS), dtype=np.float32)
+
+
+def _save_piece(ctx: SuiteContext, seed: int, sample_rate: int, piece: np.ndarray) -> None:
+    path = _piece_path(ctx, seed, sample_rate)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+        np.save(partial, piece)
+        os.replace(partial, path)  # whole or not at all, for a process reading it meanwhile
+    except OSError:
+        pass  # a read-only or full scratch folder only costs the next process a render
 
 
 def _user_material(ctx: SuiteContext) -> tuple[np.ndarray, int]:

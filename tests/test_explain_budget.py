@@ -120,6 +120,16 @@ def test_the_budget_leaves_profiles_out_and_says_so(ctx, tmp_path, monkeypatch):
     assert spent["RT-01"]["problem"] == budget.not_profiled(0.0) and made == ["MEM-11"]
 
 
+def test_profiles_follow_the_order_of_their_first_check_by_group_and_kind(ctx, tmp_path, monkeypatch):
+    made = []
+    monkeypatch.setattr(child, "profile_group", lambda c, g, kind, out, *, stem, ids=None: made.append((stem, ids)) or {})
+    query = suites.Group("cache", "Query cache", ("CACHE-02", "CACHE-04"), lambda c: [])
+    peak = suites.Group("memory", "Peak", ("MEM-11",), lambda c: [])
+    session = SimpleNamespace(context=ctx, group_answering=lambda i: peak if i == "MEM-11" else query)
+    child.explain_checks(session, {"CACHE-04": "memory", "MEM-11": "memory", "CACHE-02": "time"}, tmp_path)
+    assert made == [("CACHE-04", ["CACHE-04"]), ("MEM-11", ["MEM-11"]), ("CACHE-02", ["CACHE-02"])]
+
+
 def test_a_spent_budget_starts_no_process_and_lists_what_it_left_out(tmp_path, monkeypatch):
     def no_child(*args, **kwargs):
         raise AssertionError("a profiling process was started with the budget spent")

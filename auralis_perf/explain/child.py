@@ -45,42 +45,42 @@ ONE_SAMPLE_ROUNDS = 1_000_000
 def explain_checks(session: SuiteSession, checks: Mapping[str, str], out: Path, *, budget_s: float | None = None,
                    estimates: Mapping[str, float] | None = None,
                    on_answer: Callable[[dict[str, dict[str, Any]]], None] | None = None) -> dict[str, dict[str, Any]]:
-    """{check id: explanation} for `checks` ({id: "time"|"memory"}, profiled in the order their groups
-    first appear); never raises for a profiler's or a scenario's trouble: the explanation then says what
+    """{check id: explanation} for `checks` ({id: "time"|"memory"}; one profile per group and kind, in the
+    order of its first check); never raises for a profiler's or a scenario's trouble: the explanation then says what
     went wrong (`problem`). With `budget_s`, a profile is not started once the budget is spent or when the
     measured run of its checks (`estimates`) took longer than what is left; `on_answer` gets the answers
     so far after every profile (and before each one, with the profile's checks marked as cut short)."""
     answers: dict[str, dict[str, Any]] = {}
-    by_group: dict[str, tuple[suites.Group, dict[str, list[str]]]] = {}
+    # one profile per group and kind, in the order of their first check (explain.budget orders the checks)
+    profiles: dict[tuple[str, str], tuple[suites.Group, list[str]]] = {}
     for check_id, kind in checks.items():
         try:
             g = session.group_answering(check_id)
         except SuiteUnavailable as exc:
             answers[check_id] = {"kind": kind, "problem": str(exc)}
             continue
-        by_group.setdefault(g.name, (g, {}))[1].setdefault(kind, []).append(check_id)
+        profiles.setdefault((g.name, kind), (g, []))[1].append(check_id)
     started = time.monotonic()
-    for g, kinds in by_group.values():
-        for kind, ids in kinds.items():
-            explanation: dict[str, Any] = {"kind": kind, "group": g.name, "shared_by": ids}
-            left = None if budget_s is None else budget_s - (time.monotonic() - started)
-            needs = sum((estimates or {}).get(i, 0.0) for i in ids)
-            if left is not None and (left <= 0 or needs > left):
-                explanation["problem"] = not_profiled(budget_s) if left <= 0 else not_profiled(
-                    budget_s, f"too short for it: its measured run took {needs:.0f} s, {max(left, 0):.0f} s were left")
-            else:
-                if on_answer:  # a child stopped at the budget while profiling says so under these checks
-                    on_answer(answers | dict.fromkeys(ids, explanation | {"problem": not_profiled(
-                        budget_s or 0, "spent while this check's profile was being made")}))
-                try:
-                    explanation |= profile_group(session.context, g, kind, out, stem=ids[0], ids=ids)
-                except Exception as exc:  # a profiler that is missing or fails: said, never a verdict changed
-                    explanation["problem"] = f"{type(exc).__name__}: {exc}"
-                    explanation["traceback"] = traceback.format_exc(limit=4)
-            for check_id in ids:
-                answers[check_id] = explanation
-            if on_answer:
-                on_answer(answers)
+    for (_, kind), (g, ids) in profiles.items():
+        explanation: dict[str, Any] = {"kind": kind, "group": g.name, "shared_by": ids}
+        left = None if budget_s is None else budget_s - (time.monotonic() - started)
+        needs = sum((estimates or {}).get(i, 0.0) for i in ids)
+        if left is not None and (left <= 0 or needs > left):
+            explanation["problem"] = not_profiled(budget_s) if left <= 0 else not_profiled(
+                budget_s, f"too short for it: its measured run took {needs:.0f} s, {max(left, 0):.0f} s were left")
+        else:
+            if on_answer:  # a child stopped at the budget while profiling says so under these checks
+                on_answer(answers | dict.fromkeys(ids, explanation | {"problem": not_profiled(
+                    budget_s or 0, "spent while this check's profile was being made")}))
+            try:
+                explanation |= profile_group(session.context, g, kind, out, stem=ids[0], ids=ids)
+            except Exception as exc:  # a profiler that is missing or fails: said, never a verdict changed
+                explanation["problem"] = f"{type(exc).__name__}: {exc}"
+                explanation["traceback"] = traceback.format_exc(limit=4)
+        for check_id in ids:
+            answers[check_id] = explanation
+        if on_answer:
+            on_answer(answers)
     return answers
 
 

@@ -197,6 +197,7 @@ def test_a_round_measured_in_a_spawned_process_comes_back_as_the_groups_records(
     rtf = {r.id: r for r in records}
     assert all(rtf[i].status in ("pass", "fail") and rtf[i].value > 0 for i in ("RT-01", "RT-02", "RT-03"))
     assert all(rtf[i].details["warmup_runs"] == 1 and rtf[i].details["runs"] == 1 for i in ("RT-01", "RT-02"))
+    assert "true_peak_dbtp" not in rtf["RT-01"].details  # the levels are measured in the last round only
     assert rtf["RT-01"].summary.get("cpu_median"), "the paired verdict needs each round's CPU time"
     merged = merge_rounds([records, records], load_catalog())
     assert {r.id for r in merged} == set(ids)
@@ -307,6 +308,8 @@ def test_against_flags_a_doubled_master_as_regressed(tmp_path, monkeypatch):
         assert verdicts[check_id]["verdict"] == "regressed", verdicts[check_id]["note"]
         assert verdicts[check_id]["rule"] == "paired (cpu)" and verdicts[check_id]["rounds"] >= MIN_ROUNDS
     candidate = json.loads((out / "results.json").read_text())
+    rt01 = next(c for c in candidate["checks"] if c["id"] == "RT-01")
+    assert "true_peak_dbtp" in rt01["details"]  # measured once, in the last round, kept by the merge
     missed = any(c["tiers"].get("critical") is False for c in candidate["checks"])  # the slow side, under load
     assert int(outcome.exit_code) == (1 if missed else 4)  # a critical miss outranks a regression
     baseline = json.loads((out / "against" / "results.json").read_text())

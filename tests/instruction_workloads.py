@@ -12,3 +12,18 @@ def summing(n: int) -> Callable[[], int]:
     def call() -> int:
         return sum(i * i for i in range(n))
     return call
+
+
+_PREPARED: list[int] = []
+
+
+def prepare_summing(n: int) -> None:
+    """A shared set-up (`Workload.prepare`): run once before the workloads are forked, seen by each of them."""
+    _PREPARED.append(n)
+
+
+def prepared_summing() -> Callable[[], int]:
+    """`summing` of the `n` the shared set-up left; fails when the set-up did not run first."""
+    if not _PREPARED:
+        raise RuntimeError("prepare_summing did not run before the workload")
+    return summing(_PREPARED[-1])

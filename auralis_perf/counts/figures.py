@@ -124,13 +124,16 @@ def library_figures(engine: Engine) -> list[Figure]:
     """A library query of each kind the database checks time, and a query-cache hit; `skip` figures (with
     the reason) when the engine has no library or the library no query cache."""
     spec = engine_spec(engine)
+    # the library is generated once, before the workloads are forked; each counts on its own copy of it
+    shared = {"reps": SHORT_CALL_REPS, "warmup": SHORT_CALL_REPS, "prepare": f"{_WORKLOADS}:prepare_library",
+              "prepare_args": (spec,)}
     out = [Figure(fid, f"Instructions of a library query: {what} ({LIBRARY_TRACKS_TEXT})", "database", related,
-                  Workload(f"library/{query}", f"{_WORKLOADS}:library_call", (spec, query), reps=SHORT_CALL_REPS,
-                           warmup=SHORT_CALL_REPS), not_gated=NOT_REPEATABLE_WRITE if query == "write" else None)
+                  Workload(f"library/{query}", f"{_WORKLOADS}:library_call", (spec, query), **shared),
+                  not_gated=NOT_REPEATABLE_WRITE if query == "write" else None)
            for query in LIBRARY_QUERIES for fid, what, related in [_LIBRARY_FIGURES[query]]]
     hit = Figure("INS-QCACHE-HIT", f"Instructions of a query-cache hit ({LIBRARY_TRACKS_TEXT})", "cache",
                  ("CACHE-02",), Workload("library/cache-hit", f"{_WORKLOADS}:query_cache_hit_call", (spec, ""),
-                                         reps=SHORT_CALL_REPS, warmup=SHORT_CALL_REPS))
+                                         **shared))
     if not engine.has("library"):
         reason = f"engine {engine.name!r} has no library (capability 'library'), so no library figure"
         return [replace(f, skip=reason) for f in (*out, hit)]

@@ -62,8 +62,8 @@ def _target_spec(target: str | Callable[..., Any]) -> dict[str, Any]:
     return {"code": None, "module": module, "qualname": qualname}
 
 
-def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
-    child = dict(os.environ)
+def _child_env(env: Mapping[str, str] | None, inherit: bool = True) -> dict[str, str]:
+    child = dict(os.environ) if inherit else {}
     child.update(env or {})
     # the project must be importable even from a fresh clone that was never pip-installed
     paths = [str(_PROJECT_ROOT)] + [p for p in child.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -75,14 +75,16 @@ def run_isolated(target: str | Callable[..., Any], *, args: Sequence[Any] = (),
                  kwargs: Mapping[str, Any] | None = None, block_numba: bool = False,
                  block_modules: Sequence[str] = (), env: Mapping[str, str] | None = None,
                  timeout: float = 300.0, python: str | None = None, cwd: str | os.PathLike[str] | None = None,
-                 wrapper: Sequence[str] = ()) -> IsolatedRun:
+                 wrapper: Sequence[str] = (), inherit_env: bool = True) -> IsolatedRun:
     """Run `target` in a fresh interpreter and return its JSON result with the child's costs.
 
     `target` is Python source (its result is the last `emit(value)` call, else the variable `result`,
     else None) or an importable module-level function called with `args`/`kwargs` (JSON-able).
     `block_numba` (or any `block_modules`) makes those packages raise ModuleNotFoundError on import.
     `env` entries are added to this process's environment. `wrapper` is a command the interpreter runs
-    under (e.g. Valgrind's, see `instructions`). Raises `SubprocessFailed` on any failure.
+    under (e.g. Valgrind's, see `instructions`). With `inherit_env` False the child gets `env` (and the
+    project on PYTHONPATH) but nothing else of this process's environment. Raises `SubprocessFailed` on
+    any failure.
     """
     blocked = list(dict.fromkeys([*(NUMBA_PACKAGES if block_numba else ()), *block_modules]))
     with tempfile.TemporaryDirectory(prefix="auralis-perf-child-") as workdir:
@@ -97,7 +99,7 @@ def run_isolated(target: str | Callable[..., Any], *, args: Sequence[Any] = (),
         started = time.perf_counter()
         try:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                       env=_child_env(env), cwd=cwd, check=False)
+                                       env=_child_env(env, inherit_env), cwd=cwd, check=False)
         except subprocess.TimeoutExpired as error:
             stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else error.stderr
             raise SubprocessFailed(f"child process timed out after {timeout} s", error_type="TimeoutExpired",

@@ -73,7 +73,7 @@ def rtf_group(ran: list[str]) -> suites.Group:
 
         def rt01(c: suites.SuiteContext) -> CheckResult:
             ran.append("RT-01")
-            measured["RT-01"] = sum(range(20_000))
+            measured["RT-01"] = sum(range(400_000))  # some ms: the sampler sees it
             return judge(CATALOG["RT-01"], 1.0)
 
         def rt04(c: suites.SuiteContext) -> CheckResult:
@@ -97,6 +97,32 @@ def test_a_profile_runs_the_asked_checks_alone_or_the_whole_group_when_they_need
     assert ctx.only is None  # restored
     html = explanation_html(alone | {"kind": "time", "group": "Real-time factor", "shared_by": ["RT-01"]})
     assert "only RT-01 ran" in html
+
+
+def test_a_group_that_keeps_its_figures_for_the_run_is_profiled_without_the_warm_ups_state(ctx, tmp_path, monkeypatch):
+    from auralis_perf.explain.timing import FunctionTime, TimeProfile
+
+    ran: list[str] = []
+    ctx.shared["library"] = "built before the explain step"
+
+    def measured_once(c: suites.SuiteContext) -> list[CheckResult]:
+        if "DB-02 figures" not in c.shared:  # measured once per run, like query_mix_timings
+            ran.append("work")
+            c.shared["DB-02 figures"] = 1.0
+        return [judge(CATALOG["DB-02"], 1.0)]
+
+    def fake_profile_call(call, html):  # a profile sees functions only when the call did work
+        before = len(ran)
+        result = call()
+        seen = [FunctionTime("query", "engine", 1, own_s=1.0, total_s=1.0)] if len(ran) > before else []
+        return result, TimeProfile(duration_s=1.0, functions=seen)
+
+    monkeypatch.setattr(child, "profile_call", fake_profile_call)
+    answer = child.profile_group(ctx, suites.Group("database", "Query time", ("DB-02",), measured_once), "time",
+                                 tmp_path, stem="DB-02", ids=["DB-02"])
+    assert ran == ["work", "work"] and answer["note"] == child.MEMOISED_NOTE
+    assert answer["top_own"][0]["function"] == "query" and ctx.shared["library"] == "built before the explain step"
+    assert "ctx.shared" in explanation_html(answer | {"kind": "time", "group": "Query time", "shared_by": ["DB-02"]})
 
 
 def test_the_budget_leaves_profiles_out_and_says_so(ctx, tmp_path, monkeypatch):

@@ -37,6 +37,10 @@ from auralis_perf.measure.rounds import measuring_round
 from auralis_perf.results import CheckResult, write_json_atomic
 from auralis_perf.suites.access import SuiteSession, SuiteUnavailable
 
+#: Said under a time profile made without the warm-up's kept state (a group that measures once per run).
+MEMOISED_NOTE = ("this group keeps what it measured for the whole run (ctx.shared), so after the warm-up run a "
+                 "profiled run had nothing left to do: this profile is of a run without the warm-up's kept state, "
+                 "its setup (a library built, say) included")
 #: Rounds a profiled run's timing loops are split into: round 0 of so many takes one sample (and warms up),
 #: round 1 one sample and no warm-up (measure.rounds.round_share).
 ONE_SAMPLE_ROUNDS = 1_000_000
@@ -110,6 +114,7 @@ def profile_group(ctx: suites.SuiteContext, g: suites.Group, kind: str, out: Pat
     if kind == "time":
         import pyinstrument
 
+        before = set(ctx.shared)
         with asking(ctx, asked, 0):
             warm = suites.run_group(ctx, g)  # warm-up, untimed
         if asked and not ran_all(warm, asked):
@@ -119,7 +124,16 @@ def profile_group(ctx: suites.SuiteContext, g: suites.Group, kind: str, out: Pat
         html = out / f"{stem}.html"
         with asking(ctx, asked, 1):
             _, profile = profile_call(lambda: suites.run_group(ctx, g), html)
+        note = None
+        if not profile.functions:  # the group kept its figures for the run: the warm-up measured them already
+            for key in set(ctx.shared) - before:
+                ctx.shared.pop(key, None)
+            with asking(ctx, asked, 1):
+                _, profile = profile_call(lambda: suites.run_group(ctx, g), html)
+            note = (MEMOISED_NOTE if profile.functions else
+                    "the profiled run recorded no samples, even with what the warm-up kept for the run dropped")
         answer = {"profiler": f"pyinstrument {pyinstrument.__version__}", "html": html.name} | profile.summary()
+        answer |= {"note": note} if note else {}
     else:
         with asking(ctx, asked, 0):
             records, memory = profile_memory(lambda: suites.run_group(ctx, g), out, stem)

@@ -61,6 +61,8 @@ def explanation_html(x: dict[str, Any], link_prefix: str = "", check_id: str | N
                          f"{rows or '<tr><td colspan=4>no function grew by half a point or more</td></tr>'}</tbody></table>")
         elif x.get("diff_problem"):
             parts.append(f"<p class='muted'>No profile diff: {escape(x['diff_problem'])}.</p>")
+        if x.get("note"):
+            parts.append(f"<p class='muted'>{escape(x['note'])}</p>")
     else:
         rows = "".join(
             f"<tr><td><code>{escape(s.get('function') or '')}</code> {escape(s.get('file', ''))}:{s.get('line')}"

@@ -285,6 +285,33 @@ def test_checks_without_rounds_are_compared_unpaired():
     assert verdict.verdict == "unchanged" and "unpaired" in verdict.rule
 
 
+def test_a_scenarios_own_rounds_detail_is_no_paired_rounds():
+    """MEM-08 and the cache checks keep a "rounds" detail of their own scenario: compared unpaired, not
+    called inconclusive for want of paired figures."""
+    def record(mb: float) -> dict:
+        return check_record("MEM-08", mb, catalog=CATALOG, samples=[mb] * 5, kind="memory",
+                            details={"rounds": [{"opened": 10, "closed": 10}] * 3}).to_dict()
+    (verdict,) = compare_paired(results_doc([record(1.0)]), results_doc([record(1.0)]), CATALOG).verdicts
+    assert "unpaired" in verdict.rule and verdict.verdict == "unchanged", verdict.note
+
+
+def test_an_unpaired_timing_needs_more_than_a_process_offset_to_be_a_change():
+    """One process per side: a significant +15 % is within what two processes of one code differ by here
+    (inconclusive); +60 % is a regression."""
+    rng = np.random.default_rng(3)
+    base = 10.0 * np.exp(rng.normal(0.0, 0.01, 9))
+
+    def verdict_for(factor: float):
+        cand = results_doc([check_record("DB-01", float(np.median(base * factor)), catalog=CATALOG,
+                                         samples=list(base * factor)).to_dict()])
+        (v,) = compare_paired(cand, results_doc([check_record("DB-01", float(np.median(base)), catalog=CATALOG,
+                                                              samples=list(base)).to_dict()]), CATALOG).verdicts
+        return v
+    small, large = verdict_for(1.15), verdict_for(1.6)
+    assert small.verdict == "inconclusive" and "two processes" in small.note, small.note
+    assert large.verdict == "regressed", large.note
+
+
 # -- end to end ---------------------------------------------------------------------------------------------
 def test_against_flags_a_doubled_master_as_regressed(tmp_path, monkeypatch):
     """Reference vs the reference doing twice the CPU work in master(): RT-01..RT-03 regressed, exit code 4,

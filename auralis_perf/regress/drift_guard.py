@@ -9,6 +9,9 @@ readings the load guard uses) fell below load_guard.SATURATED_SHARE of the cores
 `regressed`/`improved` becomes `inconclusive`, saying why. On a machine with its cores free the verdict
 stands (a real slowdown of a group run once per side is still caught there).
 
+On any load, an unpaired timing's change must also exceed UNPAIRED_TIMING_FLOOR (30 %): one process per
+side, and two processes of the same code differ by more than their own samples show (see the constant).
+
 A "timing" here is a figure of the `samples` rule that the clock makes: a duration, a rate, a real-time
 factor, or a ratio of timings (`kind` time/rtf/rate/throughput/ratio, or a time or rate unit). Memory,
 counts, instruction counts and numeric differences do not drift with load and keep their verdicts.
@@ -34,6 +37,15 @@ from auralis_perf.regress.verdicts import Verdict, judge_samples
 #: Kinds of figures the clock makes (besides RATE_KINDS): durations and ratios of durations.
 CLOCK_KINDS = RATE_KINDS | frozenset({"time", "ratio"})
 
+#: The smallest change of a timing compared unpaired (one process per side) that `--against` calls a
+#: change. Two processes of the same code differ by more than their own samples' spread suggests: a quiet
+#: whole-catalogue A/A run here (standard, 02:13) read RT-10 +25 % (p 0.007), CACHE-14 -11 % (p 0.004),
+#: OPT-16 -11 %, DB-18 -11 %, each significant by Mann-Whitney on its own samples. One session has no
+#: measure of that between-process spread (the history mode learns it from earlier runs), so a smaller
+#: unpaired change stays `inconclusive`; the paired checks (RT-01..05, fresh processes per round) are not
+#: affected.
+UNPAIRED_TIMING_FLOOR = 0.30
+
 
 def is_clock_timing(record: dict[str, Any]) -> bool:
     """Whether a record's figure is a timing judged on its samples (see the module's docstring)."""
@@ -54,6 +66,7 @@ def guard_unpaired_timing(verdict: Verdict, record: dict[str, Any], spec: CheckS
     readings = load_readings(documents, record.get("category", ""), spec.group if spec else None)
     busy = saturation(readings, needing="an unpaired timing needs")
     if not busy:
+        _hold_back_process_offsets(verdict)
         return verdict
     why = (f"{busy}; this group ran once per side, so load drifting between the two turns cannot be told "
            f"from a change of the code")
@@ -70,6 +83,18 @@ def cpu_samples(record: dict[str, Any]) -> list[float] | None:
     if not isinstance(values, list) or not values or not all(isinstance(v, (int, float)) for v in values):
         return None
     return [float(v) for v in values]
+
+
+def _hold_back_process_offsets(verdict: Verdict) -> None:
+    """A `regressed`/`improved` unpaired timing within UNPAIRED_TIMING_FLOOR becomes `inconclusive`."""
+    if verdict.verdict not in ("regressed", "improved") or not verdict.before or not verdict.after \
+            or verdict.before <= 0 or verdict.after <= 0:
+        return
+    factor = max(verdict.after / verdict.before, verdict.before / verdict.after)
+    if factor < 1 + UNPAIRED_TIMING_FLOOR:
+        verdict.verdict = "inconclusive"
+        verdict.note = (f"{verdict.note}; but compared unpaired (one process per side), and two processes of the "
+                        f"same code differ by up to {UNPAIRED_TIMING_FLOOR:.0%} here: too small to tell")
 
 
 def cpu_verdict(record: dict[str, Any], base_rec: dict[str, Any], spec: CheckSpec, wall: Verdict, *,
@@ -90,4 +115,4 @@ def cpu_verdict(record: dict[str, Any], base_rec: dict[str, Any], spec: CheckSpe
                    f"by CPU time: {note} (by wall time: {wall.verdict}, {wall.note})", wall.critical, False)
 
 
-__all__ = ["CLOCK_KINDS", "cpu_samples", "cpu_verdict", "guard_unpaired_timing", "is_clock_timing"]
+__all__ = ["CLOCK_KINDS", "UNPAIRED_TIMING_FLOOR", "cpu_samples", "cpu_verdict", "guard_unpaired_timing", "is_clock_timing"]

@@ -30,8 +30,15 @@ RATE_KINDS = frozenset({"rtf", "rate", "throughput"})
 
 
 def _rounds(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's paired rounds (notebook/rounds.round_figures), or [] when it has none. Several checks
+    keep a "rounds" detail of their own scenario (MEM-08's open/close rounds, CACHE-04's fills, ...): those
+    are no paired rounds, and such a check is compared unpaired."""
     rounds = (record.get("details") or {}).get("rounds")
-    return rounds if isinstance(rounds, list) else []
+    if not isinstance(rounds, list) or not rounds:
+        return []
+    if not all(isinstance(r, dict) and "value_is_sample_median" in r for r in rounds):
+        return []
+    return rounds
 
 
 def _basis(record: dict[str, Any], a: list[dict[str, Any]], b: list[dict[str, Any]]) -> str:
@@ -75,12 +82,14 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
             not_compared.append(check_id)
             continue
         critical = spec.tiers.get("critical") is not None
+        paired = None
         if _rounds(record) and _rounds(base_rec) and record.get("status") in ("pass", "fail") \
                 and base_rec.get("status") in ("pass", "fail"):
-            verdict = _paired_verdict(record, base_rec, spec, catalog.alpha, critical,
-                                      spec.paired_floor if floor is None else floor)
-            verdicts.append(guard_parallel(verdict, spec, record.get("category", ""), candidate))
-        elif check_id in unpaired:  # compare() applied the load guard already
+            paired = _paired_verdict(record, base_rec, spec, catalog.alpha, critical,
+                                     spec.paired_floor if floor is None else floor)
+        if paired is not None and (paired.rounds or check_id not in unpaired):
+            verdicts.append(guard_parallel(paired, spec, record.get("category", ""), candidate))
+        elif check_id in unpaired:  # no rounds, or none with a figure to pair (RT-05: a CV of all runs)  # compare() applied the load guard already
             verdict = unpaired[check_id]
             verdict.rule = f"{verdict.rule} (unpaired, same session)"
             by_cpu = cpu_verdict(record, base_rec, spec, verdict, alpha=catalog.alpha)

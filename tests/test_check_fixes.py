@@ -77,7 +77,9 @@ def test_rt15_flags_a_blind_measurement():
 def test_rt15_an_engine_that_holds_150_mb_per_track_in_flight_fails(small_rt_sizes, tmp_path):
     (r,) = run_checks(context(HungryBatchEngine(), tmp_path), [("RT-15", throughput.check_batch_memory)])
     assert r.status == "fail", (r.status, r.reason, r.value)
-    assert r.value > 100.0 and r.details["tracks_in_flight"] >= 1
+    # above the 50 MB bound, not "about 150": the tracks in flight need not peak at the same moment (a
+    # fresh clone read 91.8 MB per track with two in flight)
+    assert r.value > 50.0 and r.details["tracks_in_flight"] >= 1
 
 
 def test_rt15_the_copy_engine_is_measured_not_blind(small_rt_sizes, tmp_path):

@@ -66,12 +66,11 @@ def profile_checks(results: dict[str, Any], chosen: Mapping[str, str], *, base: 
     work.mkdir(parents=True, exist_ok=True)
     request, answer = work / f"explain-request-{os.getpid()}.json", work / f"explain-answer-{os.getpid()}.json"
     answer.unlink(missing_ok=True)
-    by_id = {c["id"]: c for c in results["checks"]}
     write_json_atomic(request, {"engine": engine, "profile": profile, "audio": [str(p) for p in audio],
                                 "workdir": str(work / "scratch"), "out": str(base / PROFILES_DIR),
                                 "thresholds": str(thresholds) if thresholds else None, "checks": dict(chosen),
                                 "answer": str(answer), "budget_s": budget_s,
-                                "estimates": {i: estimated_seconds(by_id.get(i, {})) for i in chosen}})
+                                "estimates": _estimates(results, chosen)})
     stop_at = timeout if budget_s is None else min(timeout, budget_s)
     started = time.monotonic()
     problem = None
@@ -91,6 +90,12 @@ def profile_checks(results: dict[str, Any], chosen: Mapping[str, str], *, base: 
     except (OSError, ValueError) as exc:
         answers, problem = {}, f"the profiling process's answer could not be read: {exc}"
     return attach(results, chosen, answers, cost, problem or "the profiling process gave no answer")
+
+
+def _estimates(results: dict[str, Any], chosen: Mapping[str, str]) -> dict[str, float]:
+    """{check id: seconds its measured run took} for the chosen checks (explain.budget orders and cuts by it)."""
+    by_id = {c["id"]: c for c in results["checks"]}
+    return {i: estimated_seconds(by_id.get(i, {})) for i in chosen}
 
 
 def run_child(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[int, str]:
@@ -124,9 +129,8 @@ def explain_in_process(session: Any, results: dict[str, Any], *, base: Path, mod
     chosen = order_checks(results["checks"], chosen, session.catalog)
     info["budget_s"] = limit(budget_s)
     started = time.monotonic()
-    by_id = {c["id"]: c for c in results["checks"]}
     answers = explain_checks(session, chosen, base / PROFILES_DIR, budget_s=limit(budget_s),
-                             estimates={i: estimated_seconds(by_id.get(i, {})) for i in chosen})
+                             estimates=_estimates(results, chosen))
     return attach(results, chosen, answers, time.monotonic() - started, "no answer")
 
 

@@ -65,12 +65,53 @@ def test_a_part_missing_from_this_auralis_costs_only_its_capability(auralis_stan
         not_offered = e.describe()["not_offered"]
         assert "auralis.library.manager" in not_offered["library"]
         assert "auralis.player.enhanced_audio_player" in not_offered["playback"]
-        with pytest.raises(NotSupported, match="library"):
+        # the skip says which part of Auralis is missing, not only which capability
+        with pytest.raises(NotSupported, match=r"no capability 'library': Auralis lacks .*auralis\.library\.manager"):
             e.open_library(auralis_stand_in / "x.db")
-        with pytest.raises(NotSupported, match="playback"):
+        with pytest.raises(NotSupported, match=r"'playback': Auralis lacks .*enhanced_audio_player"):
             e.open_playback()
     finally:
         e.close()
+
+
+def test_every_skip_names_the_auralis_feature_that_is_absent(engine, tmp_path):
+    from auralis_perf.engines.protocols.library import LibraryFeature
+    from auralis_perf.suites import SuiteContext
+    from auralis_perf.suites.common.kernels import kernel_pair
+    from auralis_perf.suites.common.workload import library_cache
+    from auralis_perf.suites.library_workload.workload import require_feature
+
+    with pytest.raises(NotSupported, match="no capability 'fallbacks': Auralis has no switch"):
+        engine.master(music(0.1, SR), SR, optimized=False)
+    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path / "w")
+    with pytest.raises(NotSupported, match=r"no 'spectrum_batched' kernel pair \(it has: envelope, eq, "
+                                           r"spectrum_parallel\): .*one chunk per call"):
+        kernel_pair(ctx, "spectrum_batched")
+    lib = engine.open_library(tmp_path / "lib.db")
+    try:
+        with pytest.raises(NotSupported, match="'keyset' feature, which DB-14 needs: no keyset .*limit and offset"):
+            require_feature(lib, LibraryFeature.KEYSET, "DB-14")
+        with pytest.raises(NotSupported, match="'playlists' feature, which CACHE-09 needs: .*no position column"):
+            require_feature(lib, LibraryFeature.PLAYLISTS, "CACHE-09")
+        with pytest.raises(NotSupported, match=r"serves get_track\(\) \(its caches serve: .*list_tracks"):
+            library_cache(lib, "get_track")
+    finally:
+        lib.close()
+
+
+def test_an_engine_without_reasons_gets_the_bare_message():
+    from auralis_perf.engines.reference import ReferenceEngine
+
+    class NoLibrary(ReferenceEngine):
+        capabilities = ReferenceEngine.capabilities - {Capability.LIBRARY}
+
+    bare = NoLibrary()
+    try:
+        assert str(bare.lacks(Capability.LIBRARY)) == "engine 'reference' has no capability 'library'"
+        bare.absent = {Capability.LIBRARY: "sold separately"}
+        assert str(bare.lacks(Capability.LIBRARY)) == "engine 'reference' has no capability 'library': sold separately"
+    finally:
+        bare.close()
 
 
 def test_master_sends_float64_stereo_arrays_with_the_preset_and_no_result_cache(engine):

@@ -13,6 +13,7 @@ import abc
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
+from types import MappingProxyType
 from typing import Any, Protocol, Union, runtime_checkable
 
 import numpy as np
@@ -123,13 +124,23 @@ class Engine(abc.ABC):
     #: True when one engine object may be used from several threads at once (`master`, `stream`,
     #: `analyze`) with the same results as one after the other; the conformance kit then checks it.
     thread_safe: bool = False
+    #: Why the engine lacks a capability or a kernel pair, by its name (e.g. {"fallbacks": "no switch runs
+    #: every plain path at once"}): the harness appends the reason to the `skip` it reports, so a reader
+    #: learns which part of the engine is missing. Optional; names without a reason get the bare message.
+    absent: Mapping[str, str] = MappingProxyType({})
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:
-            raise NotSupported(f"engine {self.name!r} has no capability {capability!r}")
+            raise self.lacks(capability)
+
+    def lacks(self, capability: str) -> NotSupported:
+        """The NotSupported for a missing capability, with the engine's reason from `absent` when it has one."""
+        reason = self.absent.get(capability)
+        return NotSupported(f"engine {self.name!r} has no capability {capability!r}"
+                            + (f": {reason}" if reason else ""))
 
     def describe(self) -> dict[str, Any]:
         """Name, version and anything else a report should show about the engine."""
@@ -159,36 +170,36 @@ class Engine(abc.ABC):
     def kernels(self) -> Mapping[str, KernelPair]:
         """Capability `kernels`: fast/plain pairs by name. The names the checks look for: "envelope",
         "eq", "spectrum_batched", "spectrum_parallel" (info["workers"]), "chain"; others are listed too."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'kernels'")
+        raise self.lacks("kernels")
 
     def open_playback(self, *, chunk_size: int = 4096, preset: str = "default") -> PlaybackSession:
         """Capability `playback`: a new player session (see `PlaybackSession`)."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'playback'")
+        raise self.lacks("playback")
 
     def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> AnalysisResult:
         """Capability `analysis`: see `Analysis.analyze` (kinds `waveform`, `spectrum`, `fingerprint`,
         `loudness`)."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'analysis'")
+        raise self.lacks("analysis")
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
                       preset: str = "default") -> list[np.ndarray]:
         """Capability `batch`: see `Batch.process_batch` (executor `serial`, `thread` or `process`)."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'batch'")
+        raise self.lacks("batch")
 
     def job_queue(self, workers: int = 1) -> JobQueue:
         """Capability `batch`: a queue of short mastering jobs (see `JobQueue`)."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'batch'")
+        raise self.lacks("batch")
 
     def open_audio_cache(self, directory: str | PathLike[str]) -> AudioCache:
         """Capability `audio_cache`: the engine's cache of file analyses, persisted under `directory`."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'audio_cache'")
+        raise self.lacks("audio_cache")
 
     def open_library(self, path: str | PathLike[str], **options: Any) -> MusicLibrary:
         """Capability `library`: the music library at `path`, created when missing (see `MusicLibrary`
         in engines/protocols/library.py). Options the harness passes: `cache_entries=n` bounds every cache
         of the library to `n` entries, `cache_bytes=b` to `b` bytes (NotSupported when the library cannot
         bound that; the memory checks then fall back to entries only). Other options are the engine's own."""
-        raise NotSupported(f"engine {self.name!r} has no capability 'library'")
+        raise self.lacks("library")
 
     def close(self) -> None:
         """Free pools, threads and files the engine holds."""

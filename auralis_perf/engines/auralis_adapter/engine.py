@@ -68,6 +68,7 @@ class AuralisEngine(MasterBatch, Engine):
             capabilities.discard(Capability.BUFFER_POOL)  # its figures are a stream's
         self.capabilities = frozenset(capabilities)
         self.utilities = AuralisUtilities(self.api) if Capability.UTILITIES in capabilities else None
+        self.absent = self._absent_parts()
 
     # -- Auralis objects --------------------------------------------------------------------------
     def _new_processor(self, preset: str, sample_rate: int) -> Any:
@@ -95,8 +96,7 @@ class AuralisEngine(MasterBatch, Engine):
     def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
                optimized: bool = True) -> np.ndarray:
         if not optimized:
-            raise NotSupported(f"engine {self.name!r} has no capability 'fallbacks' (Auralis has no switch that "
-                               "runs every plain path at once)")
+            raise self.lacks("fallbacks")
         return self._master(audio, sample_rate, preset, record=True)
 
     def _master(self, audio: np.ndarray, sample_rate: int, preset: str, *, record: bool) -> np.ndarray:
@@ -178,24 +178,28 @@ class AuralisEngine(MasterBatch, Engine):
             "warm_master_rtf_median": float(np.median(warm)) if warm else None,
             "warm_master_calls": len(warm),
             "auralis_printed_lines": SINK.lines,
-            "not_offered": self._not_offered(),
+            "not_offered": dict(self.absent),
             "playback_profiles": dict(PLAYER_PROFILES),
             "library_features_absent": dict(ABSENT_FEATURES),
         })
         return info
 
-    def _not_offered(self) -> dict[str, str]:
-        """Each capability this Auralis lacks, with the reason (the skip records say the same)."""
+    def _absent_parts(self) -> dict[str, str]:
+        """Each capability and kernel pair this Auralis lacks, with the reason (see `Engine.absent`)."""
         missing = {
-            "fallbacks": "no switch that runs every plain path at once",
+            "fallbacks": "Auralis has no switch that runs every plain path at once",
             "preset_switch": "the real-time chunk path (process_realtime_chunk) does not read the mastering "
                              "preset; the player's profile switch is offered through playback",
+            "spectrum_batched": "Auralis's spectrum analysers (SpectrumAnalyzer, ParallelSpectrumAnalyzer) "
+                                "transform one chunk per call; neither has a batched form to compare with",
+            "chain": "Auralis has no plain form of its whole processing chain",
             "analysis kind waveform": "Auralis has no waveform (peak envelope) analysis",
             "utilities conversions": "no float/integer PCM, interleave or channel-mix helpers",
         }
+        missing.update(missing_pairs(self.api))
         for capability, parts in CAPABILITY_PARTS.items():
             if capability not in self.capabilities:
-                missing[capability] = self.api.why_missing(*parts) or "not found"
+                missing[capability] = "Auralis lacks " + (self.api.why_missing(*parts) or "its parts")
         return missing
 
     def close(self) -> None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pedalboard
 
-from auralis_perf.engines.base import AudioSource, Capability, Engine, NotSupported
+from auralis_perf.engines.base import AudioSource, Capability, Engine
 from auralis_perf.engines.pedalboard_peer.chain import PRESETS, db_to_gain, get_preset, limiter_board, pre_board
 from auralis_perf.engines.pedalboard_peer.stream import PedalboardStream
 from auralis_perf.engines.pedalboard_peer.tuning import tune
@@ -35,6 +36,12 @@ class PedalboardEngine(MasterBatch, Engine):
     name = "pedalboard"
     capabilities = frozenset({Capability.MASTER, Capability.STREAM, Capability.PRESET_SWITCH, Capability.BATCH})
     thread_safe = True  # no shared mutable state between calls: the conformance kit checks it
+    absent = MappingProxyType({
+        "kernels": "pedalboard has no plain paths of its own to compare",
+        "fallbacks": "pedalboard has no plain paths of its own to run",
+        "library": "pedalboard has no music library", "audio_cache": "pedalboard has no analysis cache",
+        "playback": "not mapped in this peer", "analysis": "not mapped in this peer",
+        "utilities": "not mapped in this peer"})
     presets = tuple(PRESETS)
     sample_rates = SUPPORTED_SAMPLE_RATES
 
@@ -47,16 +54,14 @@ class PedalboardEngine(MasterBatch, Engine):
                      "loudness (pyloudnorm), BrickwallLimiter (look-ahead)",
             "processing_precision": "float32 (pedalboard); output in the input's dtype",
             "sample_rates": list(self.sample_rates),
-            "not_offered": {"kernels/fallbacks": "pedalboard has no plain paths of its own to compare",
-                            "library/audio_cache": "pedalboard has no music library or cache",
-                            "playback/analysis/utilities": "not mapped in this peer"},
+            "not_offered": dict(self.absent),
         })
         return info
 
     def master(self, audio: np.ndarray, sample_rate: int, preset: str = "default", *,
                optimized: bool = True) -> np.ndarray:
         if not optimized:
-            raise NotSupported(f"engine {self.name!r} has no capability 'fallbacks' (no plain paths to run)")
+            raise self.lacks("fallbacks")
         squeeze = isinstance(audio, np.ndarray) and audio.ndim == 1
         source = ArraySource(audio, sample_rate)  # every check of bad input, with the reference's messages
         chain = get_preset(preset)

@@ -428,7 +428,9 @@ class MusicLibrary(Protocol):
 
     @property
     def features(self) -> frozenset[str]:
-        """The optional parts this library has (`LibraryFeature` names)."""
+        """The optional parts this library has (`LibraryFeature` names). A library may also have an
+        attribute `absent_features`, a mapping from the names it lacks to why (e.g. "no keyset pagination:
+        listings take limit and offset only"); the harness adds the reason to the `skip` it reports."""
 
     @property
     def repo(self) -> LibraryRepository: ...
@@ -464,7 +466,13 @@ def library_features(library: Any) -> frozenset[str]:
     return frozenset(features)
 
 
+def why_feature_absent(library: Any, feature: str) -> str | None:
+    """The library's own reason for lacking `feature` (its optional `absent_features`), or None."""
+    reasons = getattr(library, "absent_features", None)
+    return reasons.get(feature) if isinstance(reasons, Mapping) else None
+
+
 __all__ = ["Album", "Artist", "DatabaseHandle", "FILTERS", "GroupCount", "INDEXED_COLUMNS", "KeyValueCache",
            "LibraryCaches", "LibraryFeature", "LibraryReader", "LibraryRepository", "LibraryWriter",
            "MusicLibrary", "NewTrack", "Page", "Playlist", "QueryCache", "SORTS", "Track",
-           "library_features"]
+           "library_features", "why_feature_absent"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auralis_perf.engines import Capability, NotSupported
+from auralis_perf.engines import Capability, KernelPair, NotSupported
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common.compare import PathComparison, compare_kernel_pair
 from auralis_perf.suites.common.evidence import pipeline_evidence
@@ -15,12 +15,15 @@ from auralis_perf.suites.common.evidence import pipeline_evidence
 SAMPLE_RATE = 44100
 
 
-def kernel_pair(ctx: SuiteContext, name: str) -> Any:
+def kernel_pair(ctx: SuiteContext, name: str) -> KernelPair:
+    """The engine's kernel pair `name`; NotSupported (a `skip`) naming the pairs it has and, when the engine
+    says (`Engine.absent`), why this one is missing."""
     ctx.engine.require(Capability.KERNELS)
     pairs = ctx.engine.kernels()
     if name not in pairs:
+        reason = ctx.engine.absent.get(name)
         raise NotSupported(f"engine {ctx.engine.name!r} offers no {name!r} kernel pair "
-                           f"(it has: {', '.join(pairs) or 'none'})")
+                           f"(it has: {', '.join(sorted(pairs)) or 'none'})" + (f": {reason}" if reason else ""))
     return pairs[name]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from auralis_perf.engines import NotSupported
-from auralis_perf.engines.protocols.library import MusicLibrary, QueryCache
+from auralis_perf.engines.protocols.library import LibraryReader, MusicLibrary, QueryCache
 from auralis_perf.library_tracks import generate_tracks
 from auralis_perf.suites import SuiteContext
 from auralis_perf.suites.common import audio as suite_audio
@@ -117,7 +117,9 @@ def library_cache(lib: MusicLibrary, read: str) -> QueryCache:
     """The library's cache that serves the reader method `read` (e.g. "get_track"); NotSupported if none."""
     name = lib.caches.cache_for(read)
     if name is None:
-        raise NotSupported(f"no cache of the library serves {read}()")
+        served = [r for r in sorted(vars(LibraryReader)) if not r.startswith("_") and lib.caches.cache_for(r)]
+        raise NotSupported(f"no cache of the library serves {read}() (its caches serve: "
+                           f"{', '.join(served) or 'nothing'})")
     return lib.caches[name]
 
 

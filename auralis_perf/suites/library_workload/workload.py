@@ -34,7 +34,13 @@ from typing import Any
 import numpy as np
 
 from auralis_perf.engines import NotSupported
-from auralis_perf.engines.protocols.library import LibraryFeature, MusicLibrary, NewTrack, library_features
+from auralis_perf.engines.protocols.library import (
+    LibraryFeature,
+    MusicLibrary,
+    NewTrack,
+    library_features,
+    why_feature_absent,
+)
 from auralis_perf.library_tracks import generate_tracks
 from auralis_perf.measure.database import DatabaseProbe
 from auralis_perf.suites import SuiteContext
@@ -102,7 +108,9 @@ def open_library(ctx: SuiteContext, path: Path, **options: Any) -> MusicLibrary:
 def require_feature(lib: MusicLibrary, feature: str, what: str) -> None:
     """NotSupported (a `skip` naming the part) when the library lacks an optional part a check needs."""
     if feature not in library_features(lib):
-        raise NotSupported(f"the library ({type(lib).__name__}) has no {feature!r} feature, which {what} needs")
+        reason = why_feature_absent(lib, feature)
+        raise NotSupported(f"the library ({type(lib).__name__}) has no {feature!r} feature, which {what} needs"
+                           + (f": {reason}" if reason else ""))
 
 
 def supported_reads(lib: MusicLibrary, reads: Iterable[str]) -> tuple[str, ...]:

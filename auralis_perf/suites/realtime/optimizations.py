@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from auralis_perf.engines import Capability, KernelPair, NotSupported
+from auralis_perf.engines import Capability
 from auralis_perf.measure import SubprocessFailed, run_isolated
 from auralis_perf.results import CheckResult
 from auralis_perf.signals import kernel_input
@@ -21,20 +21,12 @@ from auralis_perf.suites.common.checks import record, require
 from auralis_perf.suites.common.compare import compare_paths, max_abs_diff
 from auralis_perf.suites.common.cpu import CpuMonitor, free_cores
 from auralis_perf.suites.common.engine_spec import child_env, child_spec, engine_from_spec
+from auralis_perf.suites.common.kernels import kernel_pair
 from auralis_perf.suites.realtime.common import (
     FALLBACK_TOLERANCE,
     cores,
     size,
 )
-
-
-def _kernel(ctx: SuiteContext, name: str) -> KernelPair:
-    require(ctx, Capability.KERNELS)
-    kernels = ctx.engine.kernels()
-    if name not in kernels:
-        raise NotSupported(f"engine {ctx.engine.name!r} offers no {name!r} kernel pair "
-                           f"(it has: {', '.join(sorted(kernels)) or 'none'})")
-    return kernels[name]
 
 
 def _evidence_around_master(ctx: SuiteContext, pair: Any) -> dict[str, Any]:
@@ -86,7 +78,7 @@ def _pair_record(ctx: SuiteContext, check_id: str, name: str, seconds_key: str, 
                  value_of: Callable[[Any, Any], float] | None = None,
                  extra: Callable[[Any, Any, Any], dict[str, Any]] | None = None) -> CheckResult:
     """A kernel pair timed side by side, its output difference and evidence in the record."""
-    pair = _kernel(ctx, name)
+    pair = kernel_pair(ctx, name)
     sr = suite_audio.DEFAULT_SAMPLE_RATE
     n_frames = int(size(ctx, seconds_key) * sr)
     evidence = _evidence_around_master(ctx, pair)

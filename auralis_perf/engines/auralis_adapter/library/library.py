@@ -84,6 +84,11 @@ class AuralisLibrary:
         # Track.artists / Track.album relationships (its listings fix joinedload; DB-17 asks whether that is best)
         loads = {LibraryFeature.LOAD_STRATEGIES} if relationships(self._schema.Track, "artists", "album") else set()
         self.features: frozenset[str] = frozenset({LibraryFeature.SCAN, *loads})
+        self.absent_features: dict[str, str] = {name: why for name, why in ABSENT_FEATURES.items()
+                                                if name not in self.features}
+        if not loads:
+            self.absent_features[LibraryFeature.LOAD_STRATEGIES] = ("Auralis's Track maps no artists/album "
+                                                                    "relationships to choose a loader for")
         self.repo = AuralisRepository(self._manager, self._schema, cached=False)
         self.cached = AuralisRepository(self._manager, self._schema, cached=True)
         self.caches = AuralisLibraryCaches(self._query_cache)

@@ -390,7 +390,8 @@ def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_pa
             importlib.import_module("against_engines")
             runner = GroupRunner(engine_name="against_engines:Slower100", profile="smoke", workdir=tmp_path / "w",
                                  catalog=CATALOG, with_control=False,
-                                 against=paired_groups("reference", "smoke", tmp_path / "w", (), CATALOG))
+                                 against=paired_groups("reference", "smoke", tmp_path / "w", (), CATALOG,
+                                                       fresh_rounds=False))
             for check_id in ("RT-01", "RT-02", "RT-03"):
                 assert runner.record(check_id).status in ("pass", "fail")  # measured (its tier depends on load)
                 verdict = runner.against.verdict(check_id)
@@ -400,6 +401,33 @@ def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_pa
     finally:
         for key, value in saved.items():
             SIZES[key]["smoke"] = value
+
+
+def test_the_pytest_front_end_measures_each_round_in_a_fresh_process_of_its_side(tmp_path, monkeypatch):
+    """--perf-against's default: every round of a round group is a spawned process of that side's engine,
+    in A B B A order, with the side's workdir and the thresholds file; the rounds are merged per side."""
+    from auralis_perf.measure.rounds import round_order
+    from auralis_perf.pytest_plugin import against, paired_groups
+    from auralis_perf.suites.access import SuiteSession
+
+    asked = []
+
+    def fake_round(request):
+        asked.append(request)
+        level = 2.0 if request.engine == "cand" else 1.0
+        return [check_record("RT-14", level, catalog=CATALOG, kind="ratio", samples=[level] * 3)]
+
+    monkeypatch.setattr(against, "measure_round_in_fresh_process", fake_round)
+    thresholds = tmp_path / "thresholds.toml"
+    paired = paired_groups("base", "smoke", tmp_path / "w", (), CATALOG, thresholds=thresholds)
+    paired.rounds = 4
+    candidate = SuiteSession("cand", profile="smoke", workdir=tmp_path / "w", catalog=CATALOG)
+    paired.run_group(candidate, "realtime", "Real-time factor", ["RT-14"])
+    assert [(r.engine, r.index) for r in asked] == [(("cand", "base")[i], k) for k in range(4)
+                                                    for i in round_order(k)]  # A B, B A, B A, A B
+    assert {r.workdir for r in asked if r.engine == "base"} == {str((tmp_path / "w" / "baseline").resolve())}
+    assert {(r.group, r.rounds, r.thresholds) for r in asked} == {("Real-time factor", 4, str(thresholds))}
+    assert candidate.records["RT-14"].value == 2.0 and paired.baseline.records["RT-14"].value == 1.0
 
 
 def test_a_consistency_figure_is_recomputed_from_every_rounds_runs():

@@ -28,6 +28,7 @@ import pytest
 from auralis_perf.catalog import TIERS, Catalog, ThresholdsError, load_catalog
 from auralis_perf.explain.select import DEFAULT_EXPLAIN, EXPLAIN_CHOICES
 from auralis_perf.report.formatting import format_value
+from auralis_perf.run.against_spec import DEFAULT_ROUND_PROCESS, ROUND_PROCESSES
 from auralis_perf.suites import PROFILES, apply_suite_overrides
 
 DEFAULT_PROFILE = "smoke"
@@ -143,6 +144,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--perf-against", default=None, metavar="ENGINE",
                     help="measure this baseline engine beside --perf-engine in the same process (the 'Real-time "
                          "factor' group in alternating rounds) and fail a check that regressed against it")
+    group.addoption("--perf-against-round-process", choices=ROUND_PROCESSES, default=DEFAULT_ROUND_PROCESS,
+                    help="with --perf-against: each round of a timing group in a newly spawned process ('fresh', "
+                         "as run_report.py --against does by default) or in pytest's own process ('kernel')")
     group.addoption("--perf-keep-work", action="store_true",
                     help="keep the scratch folder (generated audio, libraries) after the session")
 
@@ -154,9 +158,11 @@ class PerfSession:
 
     def __init__(self, *, engine: str, profile: str, tier: str, results_path: Path | None, report_path: Path | None,
                  thresholds: Path | None, audio: tuple[Path, ...], keep_work: bool,
-                 explain: str = DEFAULT_EXPLAIN, against: str | None = None) -> None:
+                 explain: str = DEFAULT_EXPLAIN, against: str | None = None,
+                 against_round_process: str = DEFAULT_ROUND_PROCESS) -> None:
         self.engine = engine
         self.against = against
+        self.against_round_process = against_round_process
         self.profile = profile
         self.tier = tier
         self.results_path = results_path
@@ -283,7 +289,8 @@ def pytest_configure(config: pytest.Config) -> None:
         results_path=Path(results).resolve() if results else None,
         report_path=Path(config.getoption("--perf-report")).resolve() if config.getoption("--perf-report") else None,
         thresholds=Path(thresholds).resolve() if thresholds else None, audio=audio,
-        keep_work=config.getoption("--perf-keep-work"), explain=config.getoption("--perf-explain"), against=against)
+        keep_work=config.getoption("--perf-keep-work"), explain=config.getoption("--perf-explain"), against=against,
+        against_round_process=config.getoption("--perf-against-round-process"))
     config.stash[_SESSION_KEY] = session
     config.pluginmanager.register(session, "auralis-perf-session")
 
@@ -320,20 +327,24 @@ def perf_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             engine_name=session.engine, profile=session.profile, workdir=workdir,
             audio_files=session.audio, catalog=session.catalog(),
             parameters={"tier": session.tier, "pytest_args": list(request.config.invocation_params.args)},
-            against=paired_groups(session.against, session.profile, workdir, session.audio, session.catalog()))
+            against=paired_groups(session.against, session.profile, workdir, session.audio, session.catalog(),
+                                  fresh_rounds=session.against_round_process == "fresh",
+                                  thresholds=session.thresholds))
     return session.runner
 
 
 def paired_groups(against: str | None, profile: str, workdir: Path, audio: tuple[Path, ...],
-                  catalog: Catalog) -> Any:
-    """The baseline's side for --perf-against (pytest_plugin/against.py), or None."""
+                  catalog: Catalog, *, fresh_rounds: bool = True, thresholds: Path | None = None) -> Any:
+    """The baseline's side for --perf-against (pytest_plugin/against.py), or None. `fresh_rounds`: each
+    round of a round group in a newly spawned process; `thresholds`: the file both sides judge by."""
     if against is None:
         return None
     from auralis_perf.pytest_plugin.against import PairedGroups
     from auralis_perf.suites.access import SuiteSession
 
     return PairedGroups(SuiteSession(against, profile=profile, workdir=workdir / "baseline", audio_files=audio,
-                                     catalog=catalog))
+                                     catalog=catalog), fresh_rounds=fresh_rounds,
+                        thresholds=str(thresholds) if thresholds else None)
 
 
 @pytest.fixture

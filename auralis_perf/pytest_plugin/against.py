@@ -1,9 +1,12 @@
-"""`--perf-against ENGINE`: the pytest front end's paired mode, in this one process.
+"""`--perf-against ENGINE`: the pytest front end's paired mode.
 
 The report's `--against` runs two kernels; pytest runs groups in its own process, so here the baseline
 engine gets a `SuiteSession` of its own beside the candidate's, and each group runs on both: the groups of
 ROUND_GROUPS in alternating rounds (measure/rounds.py: A B B A ..., each round a share of the timed
-calls), the others once per side. A catalogue test then fails when its check `regressed` against the
+calls), the others once per side. As with the report's default (`--against-round-process fresh`), each
+round is measured in a newly spawned process of its side's engine (notebook/round_process.py: a process's
+own speed becomes per-round noise, not a bias of the whole run); `--perf-against-round-process kernel`
+measures the rounds in this process. A catalogue test then fails when its check `regressed` against the
 baseline (regress/paired_compare.py: paired verdicts for the rounds, unpaired for the rest). The free cores
 are read before and after each group (measure/capacity.py), so the load guard and the drift guard of the
 unpaired timings see how busy the machine was around it, as the report's notebooks do.
@@ -15,13 +18,14 @@ from typing import Any
 
 from auralis_perf.measure.capacity import free_cores
 from auralis_perf.measure.rounds import ROUND_GROUPS, measuring_round, round_order
+from auralis_perf.notebook.round_process import measure_round_in_fresh_process, round_request
 from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.regress.paired_compare import compare_paired
 from auralis_perf.regress.verdicts import Verdict
 from auralis_perf.results import CheckResult
 from auralis_perf.run.against_spec import DEFAULT_ROUNDS
 from auralis_perf.suites import Group
-from auralis_perf.suites.access import SuiteSession
+from auralis_perf.suites.access import SuiteSession, SuiteUnavailable
 
 
 @dataclass
@@ -30,6 +34,10 @@ class PairedGroups:
 
     baseline: SuiteSession
     rounds: int = DEFAULT_ROUNDS
+    #: each round of a round group in a newly spawned process (True) or in this process (False)
+    fresh_rounds: bool = True
+    #: the thresholds file both sides judge by (None: the packaged catalogue), passed to fresh rounds
+    thresholds: str | None = None
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     groups_run: int = 0
 
@@ -44,11 +52,24 @@ class PairedGroups:
             found[i] = (g, problem)
             return records
 
+        def fresh_round(i: int, k: int) -> list[CheckResult]:
+            try:
+                found[i] = (sessions[i].group_named(category, name), None)
+            except SuiteUnavailable as exc:  # the spawned process records the same problem as errors
+                found[i] = (None, str(exc))
+            return measure_round_in_fresh_process(round_request(
+                engine=sessions[i].engine_name, profile=sessions[i].profile, category=category, group=name,
+                ids=ids, index=k, rounds=self.rounds, workdir=sessions[i].workdir, audio=sessions[i].audio_files,
+                thresholds=self.thresholds))
+
         readings = [free_cores()]
         if name in ROUND_GROUPS and self.rounds > 1:
             per_side: tuple[list[list[CheckResult]], list[list[CheckResult]]] = ([], [])
             for k in range(self.rounds):
                 for i in round_order(k):
+                    if self.fresh_rounds:
+                        per_side[i].append(fresh_round(i, k))
+                        continue
                     with measuring_round(k, self.rounds):
                         per_side[i].append(once(i))
             for i, session in enumerate(sessions):

@@ -83,6 +83,39 @@ def test_bulk_import_and_reads_give_value_records(library):
         library.repo.find_by_title("a")
 
 
+def test_artist_and_genre_pages_select_and_order_by_the_credits_in_one_pass(library):
+    """The adapter's own queries on Auralis's unindexed association tables: an artist's page holds exactly
+    the tracks crediting the artist, sort="artist" orders by the first credited name (then id), and neither
+    runs a subquery per track (SQLite's plan says CORRELATED for those: quadratic in the library's size)."""
+    from sqlalchemy import event
+
+    items = generate_tracks(40, seed=7)
+    ids = library.bulk_import(items)
+    by_id = {i: t for i, t in zip(ids, items)}
+    artist_id = library.repo.get_track(ids[0]).artist_id
+    credited = {i for i, t in by_id.items() if items[0].artist in (t.artist, *t.featured)}
+    statements = []
+    engine = library.database().engine
+    listener = lambda conn, cursor, sql, params, *rest: statements.append((sql, params))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = library.repo.list_tracks(artist_id=artist_id, sort="title", limit=40)
+        by_artist = library.repo.list_tracks(sort="artist", limit=40)
+        genre_count = library.repo.count_tracks(genre=items[0].genre)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert {t.id for t in page.items} == credited
+    first_name = {i: min((t.artist, *t.featured)) for i, t in by_id.items()}
+    assert [t.id for t in by_artist.items] == sorted(ids, key=lambda i: (first_name[i], i))
+    assert genre_count == sum(t.genre == items[0].genre for t in items)
+    with engine.connect() as connection:
+        for sql, params in statements:
+            if "track_artist" in sql or "track_genre" in sql:
+                plan = " | ".join(str(r[-1]) for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql,
+                                                                                  tuple(params)))
+                assert "CORRELATED" not in plan, (sql, plan)
+
+
 def test_loading_strategies_give_the_default_listings_pages_with_other_statements(library):
     from sqlalchemy import event
 

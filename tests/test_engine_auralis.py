@@ -97,6 +97,10 @@ def test_every_skip_names_the_auralis_feature_that_is_absent(engine, tmp_path):
             library_cache(lib, "get_track")
     finally:
         lib.close()
+    from auralis_perf.suites.cache.groups import entity_cache_check
+
+    with pytest.raises(NotSupported, match=r"no cache of the library serves get_track\(\) \(its caches serve"):
+        entity_cache_check(ctx, "CACHE-06")
 
 
 def test_an_engine_without_reasons_gets_the_bare_message():

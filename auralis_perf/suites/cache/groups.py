@@ -28,6 +28,7 @@ from auralis_perf.measure.memory import MB
 from auralis_perf.results import CheckResult
 from auralis_perf.suites import SuiteContext, group
 from auralis_perf.suites.common.checks import record, require, run_checks
+from auralis_perf.suites.common.workload import no_cache_serves
 from auralis_perf.suites.library_workload import audio_cache as audio
 from auralis_perf.suites.library_workload.hitrate import (
     bounded_library,
@@ -482,7 +483,7 @@ def entity_cache_check(ctx: SuiteContext, check_id: str) -> CheckResult:
     ops = entity_ops(built.model, rng, kind, count, built.lib.repo)
     cache_name = built.lib.caches.cache_for(ops[0][0])
     if cache_name is None:
-        raise NotSupported(f"no cache of the library serves {ops[0][0]}")
+        raise no_cache_serves(built.lib, ops[0][0])
     keys = trace_keys(built.lib, ops)
     distinct_keys = distinct_per_cache(keys)
     warmup = int(len(ops) * WARMUP_SHARE)

@@ -117,10 +117,15 @@ def library_cache(lib: MusicLibrary, read: str) -> QueryCache:
     """The library's cache that serves the reader method `read` (e.g. "get_track"); NotSupported if none."""
     name = lib.caches.cache_for(read)
     if name is None:
-        served = [r for r in sorted(vars(LibraryReader)) if not r.startswith("_") and lib.caches.cache_for(r)]
-        raise NotSupported(f"no cache of the library serves {read}() (its caches serve: "
-                           f"{', '.join(served) or 'nothing'})")
+        raise no_cache_serves(lib, read)
     return lib.caches[name]
+
+
+def no_cache_serves(lib: MusicLibrary, read: str) -> NotSupported:
+    """The `skip` for a check whose read no cache of the library serves, naming the reads that are cached."""
+    served = [r for r in sorted(vars(LibraryReader)) if not r.startswith("_") and lib.caches.cache_for(r)]
+    return NotSupported(f"no cache of the library serves {read}() (its caches serve: "
+                        f"{', '.join(served) or 'nothing'})")
 
 
 def library_file_bytes(lib: MusicLibrary) -> int | None:
@@ -132,7 +137,7 @@ def library_file_bytes(lib: MusicLibrary) -> int | None:
 
 
 __all__ = ["MB", "SAMPLE_RATE", "library_cache", "library_file_bytes", "long_wav", "music", "music_file",
-           "open_library", "tiled_wav"]
+           "no_cache_serves", "open_library", "tiled_wav"]
 
 
 def decode(ctx: SuiteContext, path: Path) -> tuple[np.ndarray, int]:

@@ -1,6 +1,8 @@
 """Analysis: waveform peaks, spectrum (plain, batched, parallel), fingerprint, loudness."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyloudnorm
 import pytest
@@ -12,6 +14,7 @@ from auralis_perf.engines.reference.analysis import (
     spectrum_frame_by_frame,
     spectrum_parallel,
 )
+from auralis_perf.engines.support.batch import started_thread_pool
 from auralis_perf.signals import music
 
 SR = 44100
@@ -37,6 +40,44 @@ def test_spectrum_paths_agree(engine: ReferenceEngine, clip: np.ndarray) -> None
     assert np.abs(spectrum_parallel(short, workers=3) - plain).max() < 1e-9
     fast = engine.analyze(short, SR, "spectrum", parallel=True, workers=2)
     assert fast.dtype == np.float32 and np.allclose(fast, plain, atol=1e-4)
+
+
+def _threads() -> set[threading.Thread]:
+    return set(threading.enumerate())
+
+
+def test_parallel_spectrum_keeps_its_threads_until_close(clip: np.ndarray) -> None:
+    """The engine's parallel spectrum (analyze and its kernel pair) runs on threads it starts once, every
+    worker at once, and keeps until close(): later calls start none and give the same result."""
+    short = clip[: SR // 2].astype(np.float64)
+    engine = ReferenceEngine()
+    before = _threads()
+    try:
+        first = engine.analyze(short, SR, "spectrum", parallel=True, workers=2)
+        started = _threads() - before
+        assert len(started) == 2, started
+        again = engine.analyze(short, SR, "spectrum", parallel=True, workers=2)
+        assert _threads() - before == started and np.array_equal(first, again)
+        pair = engine.kernels()["spectrum_parallel"]
+        fast = pair.fast(short)
+        with_pair = _threads() - before
+        assert len(with_pair) == 2 + (pair.info["workers"] if pair.info["workers"] != 2 else 0), with_pair
+        assert np.array_equal(pair.fast(short), fast) and _threads() - before == with_pair
+        assert np.abs(fast - spectrum_frame_by_frame(short)).max() < 1e-9
+    finally:
+        engine.close()
+    assert not (_threads() - before), "close() left the spectrum's threads running"
+
+
+def test_started_thread_pool_runs_every_worker_before_the_first_task() -> None:
+    before = _threads()
+    pool = started_thread_pool(4)
+    try:
+        assert len(_threads() - before) == 4
+        assert pool.submit(sum, [1, 2]).result() == 3 and len(_threads() - before) == 4
+    finally:
+        pool.shutdown(wait=True)
+    assert not (_threads() - before)
 
 
 def test_spectrum_peaks_at_a_tone() -> None:

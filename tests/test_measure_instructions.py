@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from history_support import check, results
 
 from auralis_perf.counts import figures
 from auralis_perf.engines import get_engine
+from auralis_perf.engines.reference import ReferenceEngine
 from auralis_perf.measure.instructions import InstructionCount, Workload, count_instructions, valgrind_missing
 from auralis_perf.regress import compare, rule_for
 
@@ -67,16 +70,35 @@ def test_library_figures_and_query_cache_hit_follow_the_protocol(monkeypatch) ->
     assert hit.skip is None and hit.workload.args[1] == "list_tracks" and "CACHE-02" in hit.related
 
 
+class _PoolPerCall(ReferenceEngine):
+    """The reference engine with a parallel spectrum pair that does not say it keeps its threads."""
+
+    def kernels(self):
+        pairs = dict(super().kernels())
+        info = {k: v for k, v in pairs["spectrum_parallel"].info.items() if k != "kept_workers"}
+        pairs["spectrum_parallel"] = replace(pairs["spectrum_parallel"], info=info)
+        return pairs
+
+
+def test_every_reference_figure_is_gated(monkeypatch) -> None:
+    """The library queries repeat since the counted child's entropy is fixed, and the parallel spectrum's
+    fast side since the engine keeps its threads: every figure of the reference engine is gated."""
+    monkeypatch.setattr(figures, "count_instructions", _fake_counts)
+    records = figures.instruction_records(get_engine("reference"))
+    assert {r.id for r in records} >= {"INS-K-specp-F", "INS-DB-GET", "INS-DB-PAGE", "INS-DB-FILTER", "INS-DB-WRITE"}
+    assert all(r.kind == figures.KIND and "not_gated" not in r.details for r in records), [
+        r.id for r in records if r.kind != figures.KIND]
+    fast = next(f for f in figures.figures_for(get_engine("reference")) if f.id == "INS-K-specp-F")
+    assert fast.workload.reps == figures.THREADED_REPS
+
+
 def test_a_figure_that_does_not_repeat_is_recorded_but_not_gated(monkeypatch) -> None:
     monkeypatch.setattr(figures, "count_instructions", _fake_counts)
-    records = {r.id: r for r in figures.instruction_records(get_engine("reference"))}
+    records = {r.id: r for r in figures.instruction_records(_PoolPerCall())}
     parallel, batched = records["INS-K-specp-F"].to_dict(), records["INS-K-specb-F"].to_dict()
-    assert parallel["kind"] == figures.UNGATED_KIND and "not gated" in parallel["details"]["not_gated"]
+    assert parallel["kind"] == figures.UNGATED_KIND and "kept_workers" in parallel["details"]["not_gated"]
     assert rule_for(parallel) != "instructions" and rule_for(batched) == "instructions"
-    # library figures that moved with the counting process's memory layout are recorded, not gated
-    assert {i for i, r in records.items() if i.startswith("INS-DB-") and r.kind == figures.UNGATED_KIND} == {
-        "INS-DB-GET", "INS-DB-PAGE", "INS-DB-FILTER", "INS-DB-WRITE"}
-    assert "memory layout" in records["INS-DB-WRITE"].details["not_gated"]
+    assert records["INS-K-specp-P"].kind == figures.KIND
     worse = dict(parallel, value=parallel["value"] * 1.03)  # as far as two counts of it differed
     verdict = compare(results("after", [worse]), results("before", [parallel]), history={}).verdicts[0]
     assert verdict.verdict != "regressed", verdict
@@ -182,3 +204,41 @@ def test_library_file_is_written_with_its_indexes_in_name_order(tmp_path) -> Non
     not_sqlite.write_text("not a database")
     indexes_in_name_order(not_sqlite)
     assert not_sqlite.read_text() == "not a database"
+
+
+_ENTROPY_PROBE = """
+import json, os, sys
+exec(compile(open(sys.argv[1]).read(), "marked_child", "exec"))
+if sys.argv[2] == "fixed":
+    fix_entropy()
+import random
+import numpy as np
+import scipy.stats
+doc = scipy.stats.Normal.__doc__
+print(json.dumps([os.urandom(24).hex(), random.random(), int(np.random.default_rng().integers(1 << 62)),
+                  float(np.random.random()), doc[doc.index(">>> X.sample("):][:120]]))
+"""
+
+
+def _probe_entropy(mode: str) -> list:
+    import json
+
+    from auralis_perf.measure import instructions
+
+    child = Path(instructions.__file__).with_name("_marked_child.py")
+    done = subprocess.run([sys.executable, "-c", _ENTROPY_PROBE, str(child), mode], capture_output=True,
+                          text=True, check=True, timeout=300)
+    return json.loads(done.stdout)
+
+
+def test_counted_child_draws_the_same_random_numbers_in_every_process() -> None:
+    """The counted child's entropy is fixed (`_marked_child.fix_entropy`): os.urandom, Python's and NumPy's
+    unseeded generators give the same numbers in two processes, and so does the sample scipy.stats draws
+    unseeded at import and writes into a docstring (a different repr, of a different length, in every
+    process without the fix: the heap layout, and with it the library queries' counts, moved from run to
+    run)."""
+    first, second = _probe_entropy("fixed"), _probe_entropy("fixed")
+    assert first == second
+    assert first[0] != "00" * 24 and "array([" in first[4], first
+    free = [_probe_entropy("as-is") for _ in range(2)]
+    assert all(a != b for a, b in zip(*free)), free  # what the fix changes: every probe differs without it

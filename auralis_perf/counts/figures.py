@@ -36,24 +36,17 @@ _KERNEL_CODES = {"envelope": "env", "eq": "eq", "spectrum_batched": "specb", "sp
                  "chain": "chain"}
 _KERNEL_CHECKS = {"envelope": ("OPT-01", "RT-16"), "eq": ("OPT-06", "RT-17"), "spectrum_batched": ("OPT-07",),
                   "spectrum_parallel": ("OPT-11", "RT-18"), "chain": ("RT-19",)}
-#: Kernel pairs whose fast side spreads its work over threads: how many threads start and which takes
-#: which part depends on the scheduler, so its count is not repeatable (see NOT_REPEATABLE_PARALLEL).
+#: Kernel pairs whose fast side spreads its work over threads: gated only when the engine keeps its worker
+#: threads between calls (the pair's info["kept_workers"]), see NOT_REPEATABLE_PARALLEL.
 _THREADED_FAST_SIDES = frozenset({"spectrum_parallel"})
-NOT_REPEATABLE_PARALLEL = ("not gated: the fast side hands its frames to a new thread pool on every call, and "
-                           "whether its first worker is already idle when the second part is submitted (one "
-                           "thread or two) depends on the scheduler, so repeated counts differ by up to 6.8 % "
-                           "(three runs, each in a forked process of its own), also with CPython's switch interval "
-                           "raised and Valgrind's fair scheduler; a single-worker count would no longer measure "
-                           "the split, and the kernel protocol has no worker option")
-#: Library queries whose counts depend on the counting process's memory layout (see NOT_REPEATABLE_LAYOUT).
-_LAYOUT_BOUND_QUERIES = frozenset({"get", "page", "filter", "write"})
-NOT_REPEATABLE_LAYOUT = ("not gated: the count depends on the memory layout of the process that counts it, which "
-                         "differs from one process to the next (forked processes of one run agree to the "
-                         "instruction; separate runs do not, with address randomisation off, a fixed environment, "
-                         "hash seed and library file): CPython's method cache is indexed by the addresses of "
-                         "attribute names, and its misses (type lookups, dict probes) moved a get by 1.4 %, a page "
-                         "by 0.9 %, an artist's page by 0.7 % and a committed write by 2.9 % across three runs on "
-                         "unchanged code; search, aggregate and query-cache hit stayed within 0.35 % and are gated")
+NOT_REPEATABLE_PARALLEL = ("not gated: the engine does not say it keeps the fast side's worker threads between "
+                           "calls (kernel pair info 'kept_workers'); with a new thread pool per call, whether its "
+                           "first worker is already idle when the second part is submitted (one thread or two) "
+                           "depends on the scheduler: the reference engine's counts differed by up to 6.8 % across "
+                           "three runs that way, and by 0.15 % once its pool was kept and started whole")
+#: Calls of a threaded fast side per stretch: its threads' hand-offs of the GIL follow the clock (CPython's 5 ms
+#: switch interval), which moved a one-call count of the kept pool by up to 7,000 instructions (0.15 %).
+THREADED_REPS = 10
 LIBRARY_TRACKS_TEXT = f"library of {LIBRARY_TRACKS:,} generated tracks"
 #: Calls of a few million instructions or less are counted this many times per stretch, after as many warm-up
 #: calls: with one call, run-to-run differences of a few tenths of a million (the second and later reads
@@ -95,19 +88,21 @@ def figures_for(engine: Engine) -> list[Figure]:
                       Workload("stream/chunk", f"{_WORKLOADS}:stream_chunk_call", (spec,))))
     if engine.has("kernels"):
         try:
-            names = list(engine.kernels())
+            pairs = dict(engine.kernels())
         except NotSupported:
-            names = []
-        for name in names:
+            pairs = {}
+        for name, pair in pairs.items():
             code = _KERNEL_CODES.get(name, name[:7])
+            threaded = name in _THREADED_FAST_SIDES
+            kept = threaded and bool(pair.info.get("kept_workers"))
             for side in ("fast", "plain"):
                 out.append(Figure(f"INS-K-{code}-{side[0].upper()}",
                                   f"Instructions of kernel pair {name}, {side} side, on a 0.5 s clip", "optimization",
                                   _KERNEL_CHECKS.get(name, ()),
                                   Workload(f"kernel/{name}/{side}", f"{_WORKLOADS}:kernel_call", (spec, name, side),
-                                           **_short_call(name, side)),
-                                  not_gated=NOT_REPEATABLE_PARALLEL if (side == "fast" and name in
-                                                                        _THREADED_FAST_SIDES) else None))
+                                           **_repetitions(name, side)),
+                                  not_gated=NOT_REPEATABLE_PARALLEL if (side == "fast" and threaded and not kept)
+                                  else None))
     if engine.has("analysis"):
         out.append(Figure("INS-SPECTRUM", "Instructions of the spectrum analysis of a 0.5 s clip", "optimization",
                           ("OPT-16",),
@@ -121,9 +116,14 @@ def figures_for(engine: Engine) -> list[Figure]:
     return out
 
 
-def _short_call(kernel: str, side: str) -> dict[str, int]:
-    """Repetitions of a kernel side that takes well under a million instructions (the compiled envelope)."""
-    return {"reps": SHORT_CALL_REPS, "warmup": SHORT_CALL_REPS} if (kernel, side) == ("envelope", "fast") else {}
+def _repetitions(kernel: str, side: str) -> dict[str, int]:
+    """Calls per stretch of a kernel side that takes well under a million instructions (the compiled
+    envelope) or hands its work to threads; one for the rest."""
+    if (kernel, side) == ("envelope", "fast"):
+        return {"reps": SHORT_CALL_REPS, "warmup": SHORT_CALL_REPS}
+    if side == "fast" and kernel in _THREADED_FAST_SIDES:
+        return {"reps": THREADED_REPS, "warmup": 3}
+    return {}
 
 
 def library_figures(engine: Engine) -> list[Figure]:
@@ -134,8 +134,7 @@ def library_figures(engine: Engine) -> list[Figure]:
     shared = {"reps": SHORT_CALL_REPS, "warmup": SHORT_CALL_REPS, "prepare": f"{_WORKLOADS}:prepare_library",
               "prepare_args": (spec,)}
     out = [Figure(fid, f"Instructions of a library query: {what} ({LIBRARY_TRACKS_TEXT})", "database", related,
-                  Workload(f"library/{query}", f"{_WORKLOADS}:library_call", (spec, query), **shared),
-                  not_gated=NOT_REPEATABLE_LAYOUT if query in _LAYOUT_BOUND_QUERIES else None)
+                  Workload(f"library/{query}", f"{_WORKLOADS}:library_call", (spec, query), **shared))
            for query in LIBRARY_QUERIES for fid, what, related in [_LIBRARY_FIGURES[query]]]
     hit = Figure("INS-QCACHE-HIT", f"Instructions of a query-cache hit ({LIBRARY_TRACKS_TEXT})", "cache",
                  ("CACHE-02",), Workload("library/cache-hit", f"{_WORKLOADS}:query_cache_hit_call", (spec, ""),

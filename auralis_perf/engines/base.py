@@ -169,7 +169,8 @@ class Engine(abc.ABC):
 
     def kernels(self) -> Mapping[str, KernelPair]:
         """Capability `kernels`: fast/plain pairs by name. The names the checks look for: "envelope",
-        "eq", "spectrum_batched", "spectrum_parallel" (info["workers"]), "chain"; others are listed too."""
+        "eq", "spectrum_batched", "spectrum_parallel" (info["workers"]; info["kept_workers"] True when its
+        threads are the engine's, kept between calls), "chain"; others are listed too."""
         raise self.lacks("kernels")
 
     def open_playback(self, *, chunk_size: int = 4096, preset: str = "default") -> PlaybackSession:

@@ -34,6 +34,51 @@ START_INSTRUMENTATION, STOP_INSTRUMENTATION = _CALLGRIND_BASE + 4, _CALLGRIND_BA
 _request_function = None
 
 
+#: Seed of the child's fixed stream of "random" bytes (see `fix_entropy`).
+ENTROPY_SEED = 0x5EED_0F_C0_57
+_MASK64 = (1 << 64) - 1
+
+
+class _FixedEntropy:
+    """os.urandom's replacement in the counted child: the same bytes in every run (SplitMix64 from a fixed
+    seed). Nothing in the child needs secrecy; its memory layout must repeat (see `fix_entropy`)."""
+
+    def __init__(self, seed):
+        self.state = seed & _MASK64
+
+    def __call__(self, size):
+        if size < 0:
+            raise ValueError("negative argument not allowed")
+        out = bytearray()
+        while len(out) < size:
+            self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK64
+            z = self.state
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+            out += (z ^ (z >> 31)).to_bytes(8, "little")
+        return bytes(out[:size])
+
+
+def fix_entropy(seed=ENTROPY_SEED):
+    """Make the child's random numbers the same in every run, before anything imports `random`.
+
+    Importing scipy.stats draws unseeded random samples (np.random.default_rng() with entropy from
+    os.urandom) and writes their repr into docstrings: strings of a different length in every process, so
+    every later object (the reference library's schema, SQLAlchemy's caches) landed elsewhere, and with
+    the addresses CPython's method-cache hits, hence a library query's count, moved by up to 2.9 % from
+    run to run. numpy's global RandomState, multiprocessing's authkey and `secrets` draw from the same
+    source; Python's own `random` is seeded explicitly (it reads the kernel's entropy without os.urandom).
+    """
+    fixed = _FixedEntropy(seed)
+    os.urandom = fixed
+    already = sys.modules.get("random")
+    if already is not None:  # imported before us: its SystemRandom reads the bound name, not os.urandom
+        already._urandom = fixed
+    import random
+
+    random.seed(seed)
+
+
 def _client_request(code):
     """Send a Valgrind client request; a no-op (returns 0) natively and off x86-64, where Callgrind then
     instruments from the start (the parent passes --instr-atstart=yes there)."""
@@ -112,6 +157,7 @@ def run_forked(workloads, prepares, parallel, out_dir, warm_only=False):
     """Import every workload's module, run each shared set-up once (`prepares`: [factory, args]), then
     count every workload in a forked process of its own, `parallel` at a time. Returns each workload's
     outcome (its pid, marks, wall time, or its error) in order."""
+    fix_entropy()
     for workload in workloads:
         _load(workload["factory"])  # the import only: the factory runs in the forked process
     for factory, args in prepares:

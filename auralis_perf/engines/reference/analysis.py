@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from scipy import fft as sfft
 from auralis_perf.engines.base import AudioInputError
 from auralis_perf.engines.reference.jit import compiled
 from auralis_perf.engines.reference.loudness import KMeter, block_energies, gated_loudness, loudness_range, true_peak
+from auralis_perf.engines.support.batch import ThreadPools
 
 N_FFT = 2048
 HOP = 512
@@ -120,9 +122,10 @@ def spectrum_batched(audio: np.ndarray, n_fft: int = N_FFT, hop: int = HOP,
 
 
 def spectrum_parallel(audio: np.ndarray, n_fft: int = N_FFT, hop: int = HOP, workers: int = 2,
-                      dtype: np.dtype | type = np.float64) -> np.ndarray:
+                      dtype: np.dtype | type = np.float64, pools: ThreadPools | None = None) -> np.ndarray:
     """Batched STFT magnitude with the frames split into contiguous ranges across `workers` threads
-    (SciPy's FFT and NumPy's array operations release the GIL)."""
+    (SciPy's FFT and NumPy's array operations release the GIL). The threads are `pools`' (kept by the
+    engine, started once) or, without `pools`, a pool made for this call."""
     _check_fft(n_fft, hop)
     if workers < 1:
         raise AudioInputError(f"spectrum: workers must be >= 1, got {workers}")
@@ -131,7 +134,8 @@ def spectrum_parallel(audio: np.ndarray, n_fft: int = N_FFT, hop: int = HOP, wor
     out = np.empty((count, n_fft // 2 + 1), dtype=dtype)
     window = np.hanning(n_fft)
     bounds = np.linspace(0, count, workers + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ExitStack() as own:
+        pool = pools.get(workers) if pools is not None else own.enter_context(ThreadPoolExecutor(workers))
         futures = [pool.submit(_batched_into, mono, out, int(a), int(b), n_fft, hop, window)
                    for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         for future in futures:
@@ -215,8 +219,10 @@ def loudness_analysis(audio: np.ndarray, sample_rate: int) -> dict[str, float]:
     }
 
 
-def analyze(audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
-    """Dispatch by kind: "waveform", "spectrum", "fingerprint", "loudness" (alias "analysis")."""
+def analyze(audio: np.ndarray, sample_rate: int, kind: str, *, pools: ThreadPools | None = None,
+            **options: Any) -> Any:
+    """Dispatch by kind: "waveform", "spectrum", "fingerprint", "loudness" (alias "analysis"); a parallel
+    spectrum runs on `pools`' threads when given (see `spectrum_parallel`)."""
     if kind == "waveform":
         return waveform_peaks(audio, **options)
     if kind == "spectrum":
@@ -225,7 +231,7 @@ def analyze(audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> A
         dtype = options.pop("dtype", np.float32)
         SPECTRUM_CALLS["parallel" if parallel else "batched"] += 1
         if parallel:
-            return spectrum_parallel(audio, workers=workers, dtype=dtype, **options)
+            return spectrum_parallel(audio, workers=workers, dtype=dtype, pools=pools, **options)
         return spectrum_batched(audio, dtype=dtype, **options)
     if kind == "fingerprint":
         return fingerprint(audio, sample_rate, **options)

@@ -18,7 +18,7 @@ from auralis_perf.engines.reference.playback import PlaybackSession
 from auralis_perf.engines.reference.pool import BufferPool
 from auralis_perf.engines.reference.stream import ReferenceStream
 from auralis_perf.engines.reference.utilities import AudioUtilities
-from auralis_perf.engines.support.batch import ProcessPools
+from auralis_perf.engines.support.batch import ProcessPools, ThreadPools
 from auralis_perf.engines.support.presets import PRESETS
 from auralis_perf.engines.support.sources import open_source
 from auralis_perf.engines.support.validate import SUPPORTED_SAMPLE_RATES, check_audio, check_sample_rate
@@ -51,6 +51,10 @@ class ReferenceEngine(Engine):
     def __init__(self) -> None:
         self.utilities = AudioUtilities()
         self._process_pools = ProcessPools()
+        #: the parallel spectrum's threads (analyze(..., parallel=True) and its kernel pair), started once and
+        #: kept between calls like the batch's processes: a pool per call started one thread or two as the
+        #: scheduler decided, and its start-up was most of the difference a fast side measured
+        self.thread_pools = ThreadPools()
         # what a batch frees must leave the process, not stay in its threads' arenas (see allocator.py)
         self.large_buffers_unmapped = return_large_buffers_to_the_system()
 
@@ -90,7 +94,8 @@ class ReferenceEngine(Engine):
     def analyze(self, audio: np.ndarray, sample_rate: int, kind: str, **options: Any) -> Any:
         checked = check_audio(audio)
         rate = check_sample_rate(sample_rate)
-        return run_analysis(checked if audio.ndim == 2 else checked[:, 0], rate, kind, **options)
+        return run_analysis(checked if audio.ndim == 2 else checked[:, 0], rate, kind, pools=self.thread_pools,
+                            **options)
 
     def process_batch(self, items: list[Any], *, workers: int = 1, executor: str = "thread",
                       preset: str = "default") -> list[Any]:
@@ -117,3 +122,4 @@ class ReferenceEngine(Engine):
 
     def close(self) -> None:
         self._process_pools.close()
+        self.thread_pools.close()

@@ -23,6 +23,7 @@ from auralis_perf.engines.reference.analysis import (
 from auralis_perf.engines.reference.chain import KERNEL_CALLS, kernel_set, slow_kernels
 from auralis_perf.engines.reference.filters import design_eq, pad_sections
 from auralis_perf.engines.reference.jit import NUMBA_AVAILABLE, signatures
+from auralis_perf.engines.support.batch import ThreadPools
 from auralis_perf.engines.support.presets import PRESETS
 
 
@@ -124,7 +125,7 @@ def _eq_pair() -> KernelPair:
     )
 
 
-def _spectrum_pairs() -> dict[str, KernelPair]:
+def _spectrum_pairs(pools: ThreadPools) -> dict[str, KernelPair]:
     def make_input(audio: np.ndarray, sample_rate: int) -> np.ndarray:
         return audio
 
@@ -143,13 +144,14 @@ def _spectrum_pairs() -> dict[str, KernelPair]:
     parallel = KernelPair(
         name="spectrum_parallel",
         description=f"STFT magnitude: chunks across {workers} threads vs one thread",
-        fast=lambda audio: spectrum_parallel(audio, workers=workers),
+        fast=lambda audio: spectrum_parallel(audio, workers=workers, pools=pools),
         plain=lambda audio: spectrum_batched(audio),
         make_input=make_input,
         tolerance=1e-9,
         evidence=lambda: {"analyze_spectrum_calls": dict(SPECTRUM_CALLS),
                           "analyze_parallel_option": "analyze(audio, sr, 'spectrum', parallel=True, workers=n)"},
-        info={"workers": workers, "n_fft": 2048, "hop": 512},
+        # kept_workers: the threads are the engine's, started once (the instruction figures gate the fast side)
+        info={"workers": workers, "kept_workers": True, "n_fft": 2048, "hop": 512},
     )
     return {"spectrum_batched": batched, "spectrum_parallel": parallel}
 
@@ -173,7 +175,7 @@ def _chain_pair(engine: Any) -> KernelPair:
 
 def kernel_pairs(engine: Any) -> dict[str, KernelPair]:
     pairs = {"envelope": _envelope_pair(), "eq": _eq_pair()}
-    pairs.update(_spectrum_pairs())
+    pairs.update(_spectrum_pairs(engine.thread_pools))
     pairs["chain"] = _chain_pair(engine)
     return pairs
 

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -49,22 +49,19 @@ def check_workers(workers: object) -> int:
     return workers
 
 
-class ProcessPools:
-    """Process pools by worker count, created on first use and shut down by `close()`.
+class ExecutorPools:
+    """Executors by worker count, created on first use (`make`) and shut down by `close()`: kept by an
+    engine between calls, since starting workers costs more than a short task."""
 
-    They use the "spawn" start method (safe with threads in the parent) and are kept by an engine between
-    calls, since starting workers (imports, loading compiled kernels from Numba's cache) costs far more
-    than a task."""
-
-    def __init__(self) -> None:
-        self._pools: dict[int, ProcessPoolExecutor] = {}
+    def __init__(self, make: Callable[[int], Executor]) -> None:
+        self._make = make
+        self._pools: dict[int, Executor] = {}
         self._lock = threading.Lock()
 
-    def get(self, workers: int) -> ProcessPoolExecutor:
+    def get(self, workers: int) -> Executor:
         with self._lock:
             if workers not in self._pools:
-                context = multiprocessing.get_context("spawn")
-                self._pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                self._pools[workers] = self._make(workers)
             return self._pools[workers]
 
     def close(self) -> None:
@@ -72,6 +69,36 @@ class ProcessPools:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _spawned_process_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class ProcessPools(ExecutorPools):
+    """Process pools by worker count. They use the "spawn" start method (safe with threads in the parent);
+    starting workers (imports, loading compiled kernels from Numba's cache) costs far more than a task."""
+
+    def __init__(self) -> None:
+        super().__init__(_spawned_process_pool)
+
+
+def started_thread_pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool with all `workers` threads already running. ThreadPoolExecutor starts a thread per
+    submit only while none is idle, so how many a call got depended on the scheduler (one or two for a
+    two-part call): each worker here waits at a barrier until every one has started."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    barrier = threading.Barrier(workers)
+    for future in [pool.submit(barrier.wait) for _ in range(workers)]:
+        future.result()
+    return pool
+
+
+class ThreadPools(ExecutorPools):
+    """Thread pools by worker count, every thread started up front (see `started_thread_pool`)."""
+
+    def __init__(self) -> None:
+        super().__init__(started_thread_pool)
 
 
 def _master_in_worker(engine_name: str, item: Any, preset: str) -> np.ndarray:

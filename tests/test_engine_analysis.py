@@ -69,6 +69,38 @@ def test_parallel_spectrum_keeps_its_threads_until_close(clip: np.ndarray) -> No
     assert not (_threads() - before), "close() left the spectrum's threads running"
 
 
+def test_a_forked_child_starts_its_own_spectrum_threads(clip: np.ndarray) -> None:
+    """A child forked after the engine started its threads has none of them: its parallel spectrum starts
+    its own instead of waiting for the parent's forever."""
+    import os
+    import select
+    import signal
+
+    short = clip[: SR // 4].astype(np.float64)
+    engine = ReferenceEngine()
+    try:
+        expected = engine.analyze(short, SR, "spectrum", parallel=True, workers=2)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report whether its result matches, then leave at once
+            ok = False
+            try:
+                ok = np.array_equal(engine.analyze(short, SR, "spectrum", parallel=True, workers=2), expected)
+            finally:
+                os.write(write, b"1" if ok else b"0")
+                os._exit(0)
+        os.close(write)
+        ready, _, _ = select.select([read], [], [], 120)  # a child waiting for its parent's threads never answers
+        answer = os.read(read, 1) if ready else b""
+        os.close(read)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert answer == b"1", "the forked child's parallel spectrum did not finish" if not ready else answer
+    finally:
+        engine.close()
+
+
 def test_started_thread_pool_runs_every_worker_before_the_first_task() -> None:
     before = _threads()
     pool = started_thread_pool(4)

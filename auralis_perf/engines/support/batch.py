@@ -57,9 +57,12 @@ class ExecutorPools:
         self._make = make
         self._pools: dict[int, Executor] = {}
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def get(self, workers: int) -> Executor:
         with self._lock:
+            if self._pid != os.getpid():  # a forked child: the workers are its parent's, it must start its own
+                self._pools, self._pid = {}, os.getpid()
             if workers not in self._pools:
                 self._pools[workers] = self._make(workers)
             return self._pools[workers]

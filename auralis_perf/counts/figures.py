@@ -43,9 +43,10 @@ NOT_REPEATABLE_PARALLEL = ("not gated: the engine does not say it keeps the fast
                            "calls (kernel pair info 'kept_workers'); with a new thread pool per call, whether its "
                            "first worker is already idle when the second part is submitted (one thread or two) "
                            "depends on the scheduler: the reference engine's counts differed by up to 6.8 % across "
-                           "three runs that way, and by 0.15 % once its pool was kept and started whole")
+                           "three runs that way, and by 0.19 % across four once its pool was kept and started whole")
 #: Calls of a threaded fast side per stretch: its threads' hand-offs of the GIL follow the clock (CPython's 5 ms
-#: switch interval), which moved a one-call count of the kept pool by up to 7,000 instructions (0.15 %).
+#: switch interval). The reference engine's kept pool: three one-call counts 0.15 % apart, four runs of ten-call
+#: counts 0.19 % apart (three with a busy loop on each core), inside the gate's 1 %.
 THREADED_REPS = 10
 LIBRARY_TRACKS_TEXT = f"library of {LIBRARY_TRACKS:,} generated tracks"
 #: Calls of a few million instructions or less are counted this many times per stretch, after as many warm-up

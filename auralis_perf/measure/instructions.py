@@ -15,7 +15,9 @@ it calls), and a call costs (stretch of 2n - stretch of n) / n: the loop and the
 On x86-64 Callgrind instruments only the stretches (a client request turns it on and off): imports,
 set-up and warm-up run uninstrumented, several times faster; the counts are the same either way.
 
-Determinism: PYTHONHASHSEED is fixed, the garbage collector is off during the stretches (a collection
+Determinism: PYTHONHASHSEED and the child's entropy are fixed (`_marked_child.fix_entropy`: a library that
+draws unseeded random numbers at import, as scipy.stats does for its docstrings, would otherwise change the
+memory layout, and with it CPython's method-cache hits, in every process), the garbage collector is off during the stretches (a collection
 would fall into one stretch and not the other), numeric libraries use one thread, and Numba compiles for
 a generic CPU (`NUMBA_CPU_NAME=generic`) so that its on-disk cache, filled by an ordinary run of the same
 set-ups and warm-ups first, is also valid under Valgrind (whose CPU identification differs from the real

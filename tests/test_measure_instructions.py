@@ -43,6 +43,26 @@ def test_instruction_rule_has_a_one_percent_floor() -> None:
     assert _verdict(1_000_000, 980_000) == "improved"
 
 
+def test_layout_sensitive_figures_carry_their_own_floor_and_the_regression_step_uses_it(monkeypatch) -> None:
+    """A library query's count moves with the memory layout when unrelated code changes (up to 2.5 %
+    measured): its record says so and is compared with LAYOUT_FLOOR; master() keeps the 1 % floor."""
+    monkeypatch.setattr(figures, "count_instructions", _fake_counts)
+    records = {r.id: r for r in figures.instruction_records(get_engine("reference"))}
+    assert records["INS-DB-FILTER"].details["instruction_floor"] == figures.LAYOUT_FLOOR
+    assert "instruction_floor" not in records["INS-M-default"].details
+    assert "3 % floor" in records["INS-DB-GET"].criterion and "1 % floor" in records["INS-M-default"].criterion
+
+    def verdict(check_id: str, before: float, after: float) -> str:
+        floor = {"instruction_floor": figures.LAYOUT_FLOOR} if figures.layout_sensitive(check_id) else {}
+        after_rec = {**_instructions(check_id, after), "details": floor}
+        return compare(results("after", [after_rec]), results("before", [_instructions(check_id, before)]),
+                       history={}).verdicts[0].verdict
+
+    assert verdict("INS-DB-FILTER", 3_830_000, 3_925_090) == "unchanged"   # +2.5 %, the largest shift measured
+    assert verdict("INS-DB-FILTER", 3_700_000, 3_925_090) == "regressed"   # +6.1 %
+    assert verdict("INS-M-default", 34_400_000, 34_826_031) == "regressed"  # +1.2 %
+
+
 def test_without_valgrind_every_figure_is_skipped_with_the_reason(monkeypatch) -> None:
     monkeypatch.setattr(figures, "valgrind_missing", lambda: "Valgrind is not installed")
     records = figures.instruction_records(get_engine("reference"))

@@ -22,6 +22,7 @@ from auralis_perf.catalog import TIERS
 from auralis_perf.counts.workloads import CACHED_READS, LIBRARY_QUERIES, LIBRARY_TRACKS, cached_read
 from auralis_perf.engines.base import Engine, NotSupported
 from auralis_perf.measure.instructions import InstructionCountError, Workload, count_instructions, valgrind_missing
+from auralis_perf.regress.rules import INSTRUCTIONS_FLOOR
 from auralis_perf.results import CheckResult
 from auralis_perf.suites.common.engine_spec import engine_child_env, engine_spec
 
@@ -61,6 +62,25 @@ _LIBRARY_FIGURES = {"get": ("INS-DB-GET", "a track by id", ("DB-01",)),
                     "filter": ("INS-DB-FILTER", "an artist's page (filter and join)", ("DB-02",)),
                     "aggregate": ("INS-DB-AGG", "tracks per genre and per year", ("DB-03",)),
                     "write": ("INS-DB-WRITE", "one committed write (a play of a track)", ())}
+
+
+#: The regression step's floor for figures whose count moves with the counting process's memory layout when
+#: unrelated code changes (see LAYOUT_SENSITIVE): counts of CPython-heavy calls (a library query through an
+#: ORM, the pure-Python kernels) go through CPython's method cache, which is indexed by object addresses.
+#: Measured between two commits that differ by 3 lines of engines/support/batch.py, which no library call
+#: runs (b8376d8 and ddf7600): INS-DB-FILTER +2.5 %, INS-K-env-P 0.8 %, INS-DB-PAGE and -GET 0.4 %,
+#: INS-K-chain-P 0.4 %, INS-DB-WRITE 0.2 %; and the heavier-master engine (other imports) against
+#: ddf7600: INS-DB-GET +1.3 %, -PAGE -1.2 %, -FILTER -1.7 %. On unchanged code each repeats to the
+#: instruction. 3 % stays above every shift measured; the compiled paths and master() keep the 1 % floor.
+LAYOUT_FLOOR = 0.03
+LAYOUT_SENSITIVE_NOTE = ("its count moves with the counting process's memory layout when unrelated code changes "
+                         "(CPython's method cache; up to 2.5 % measured), so it is compared with a "
+                         f"{LAYOUT_FLOOR * 100:.0f} % floor; on unchanged code it repeats to the instruction")
+
+
+def layout_sensitive(figure_id: str) -> bool:
+    """Whether the figure's count depends on the memory layout (library calls, pure-Python kernel sides)."""
+    return figure_id.startswith(("INS-DB-", "INS-QCACHE-")) or figure_id in ("INS-K-env-P", "INS-K-chain-P")
 
 
 @dataclass(frozen=True)
@@ -167,9 +187,12 @@ def _served_read(engine: Engine) -> str | None:
 def _record(figure: Figure, status: str, value: float | None, reason: str | None,
             details: dict | None = None) -> CheckResult:
     gated = figure.not_gated is None
-    criterion = ("deterministic figure: compared with a 1 % floor, no tiers" if gated
+    floor = LAYOUT_FLOOR if layout_sensitive(figure.id) else INSTRUCTIONS_FLOOR
+    criterion = (f"deterministic figure: compared with a {floor * 100:.0f} % floor, no tiers" if gated
                  else "instruction count shown for information, not gated (it does not repeat)")
     extra = {} if gated else {"not_gated": figure.not_gated}
+    if gated and floor != INSTRUCTIONS_FLOOR:
+        extra = {"instruction_floor": floor, "floor_note": LAYOUT_SENSITIVE_NOTE}
     return CheckResult(id=figure.id, category=figure.category, title=figure.title, status=status, value=value,
                        unit=UNIT, samples=[], criterion=criterion, tiers={t: None for t in TIERS}, reason=reason,
                        direction="lower", kind=KIND if gated else UNGATED_KIND,

@@ -196,15 +196,23 @@ def _exact_verdict(before: float, after: float, direction: str) -> tuple[str, No
     return ("regressed" if worse else "improved"), None, f"counts compare exactly: {before:g} -> {after:g}"
 
 
-def _instructions_verdict(before: float, after: float, direction: str) -> tuple[str, None, str]:
-    """Instruction counts repeat to well under the floor, so a change beyond it is the code's."""
+def _instructions_verdict(before: float, after: float, direction: str,
+                          floor: float = INSTRUCTIONS_FLOOR) -> tuple[str, None, str]:
+    """Instruction counts repeat to well under the floor, so a change beyond it is the code's. `floor`: the
+    figure's own (a record's details["instruction_floor"], for counts that move with the memory layout)."""
     if before <= 0 or after <= 0:
         return "inconclusive", None, "a ratio is undefined for counts <= 0"
     worse = _worse_factor(before, after, direction)
-    if 1 / (1 + INSTRUCTIONS_FLOOR) < worse < 1 + INSTRUCTIONS_FLOOR:
-        return "unchanged", None, f"{_pct_fine(before, after)}, within the {INSTRUCTIONS_FLOOR:.0%} instruction floor"
+    if 1 / (1 + floor) < worse < 1 + floor:
+        return "unchanged", None, f"{_pct_fine(before, after)}, within the {floor:.0%} instruction floor"
     return (("regressed" if worse > 1 else "improved"), None,
             f"{_pct_fine(before, after)} instructions ({before:.4g} -> {after:.4g}; counts are deterministic)")
+
+
+def _instruction_floor(record: dict[str, Any]) -> float:
+    """The instruction floor of a record: its own when its figure declares a larger one, else the default."""
+    own = (record.get("details") or {}).get("instruction_floor")
+    return max(INSTRUCTIONS_FLOOR, float(own)) if isinstance(own, (int, float)) else INSTRUCTIONS_FLOOR
 
 
 def _pct_fine(before: float, after: float) -> str:
@@ -264,7 +272,7 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
     elif rule == "exact":
         verdict, p, note = _exact_verdict(before, after, policy.direction)
     elif rule == "instructions":
-        verdict, p, note = _instructions_verdict(before, after, policy.direction)
+        verdict, p, note = _instructions_verdict(before, after, policy.direction, _instruction_floor(after_rec))
     else:
         verdict, p, note = _single_verdict(before, after, policy)
     if verdict in ("regressed", "improved") and rule not in ("exact", "instructions") and before > 0 and after > 0:

@@ -247,8 +247,14 @@ def _exercise_the_real_capabilities(engine, tmp_path):
 
     lib = engine.open_library(tmp_path / "library.db")
     try:
-        ids = lib.bulk_import(generate_tracks(200, seed=1))
+        items = generate_tracks(200, seed=1)
+        ids = lib.bulk_import(items)
         assert lib.repo.get_track(ids[0]).id == ids[0]
+        # the adapter's own queries on Auralis's association tables: an artist's page, a genre's count
+        credited = {i for i, t in zip(ids, items) if items[0].artist in (t.artist, *t.featured)}
+        artist_id = lib.repo.get_track(ids[0]).artist_id
+        assert {t.id for t in lib.repo.list_tracks(artist_id=artist_id, sort="title", limit=200).items} == credited
+        assert lib.repo.count_tracks(genre=items[0].genre) == sum(t.genre == items[0].genre for t in items)
         page = lib.cached.list_tracks(sort="title", limit=20)
         assert lib.cached.list_tracks(sort="title", limit=20) == page == lib.repo.list_tracks(sort="title", limit=20)
         assert lib.caches["query"].stats()["hits"] == 1

@@ -190,9 +190,12 @@ def _record(figure: Figure, status: str, value: float | None, reason: str | None
     floor = LAYOUT_FLOOR if layout_sensitive(figure.id) else INSTRUCTIONS_FLOOR
     criterion = (f"deterministic figure: compared with a {floor * 100:.0f} % floor, no tiers" if gated
                  else "instruction count shown for information, not gated (it does not repeat)")
-    extra = {} if gated else {"not_gated": figure.not_gated}
-    if gated and floor != INSTRUCTIONS_FLOOR:
+    if not gated:
+        extra = {"not_gated": figure.not_gated}
+    elif floor != INSTRUCTIONS_FLOOR:
         extra = {"instruction_floor": floor, "floor_note": LAYOUT_SENSITIVE_NOTE}
+    else:
+        extra = {}
     return CheckResult(id=figure.id, category=figure.category, title=figure.title, status=status, value=value,
                        unit=UNIT, samples=[], criterion=criterion, tiers={t: None for t in TIERS}, reason=reason,
                        direction="lower", kind=KIND if gated else UNGATED_KIND,

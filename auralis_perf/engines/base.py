@@ -64,6 +64,11 @@ class AudioFileError(EngineError, OSError):
 class NotSupported(EngineError, NotImplementedError):
     """The engine lacks the capability asked for. The message says which one."""
 
+    @classmethod
+    def because(cls, message: str, reason: str | None) -> "NotSupported":
+        """`message`, followed by the engine's or library's own reason when it gave one."""
+        return cls(f"{message}: {reason}" if reason else message)
+
 
 @runtime_checkable
 class Stream(PresetSwitch, BufferPool, Protocol):
@@ -138,9 +143,8 @@ class Engine(abc.ABC):
 
     def lacks(self, capability: str) -> NotSupported:
         """The NotSupported for a missing capability, with the engine's reason from `absent` when it has one."""
-        reason = self.absent.get(capability)
-        return NotSupported(f"engine {self.name!r} has no capability {capability!r}"
-                            + (f": {reason}" if reason else ""))
+        return NotSupported.because(f"engine {self.name!r} has no capability {capability!r}",
+                                    self.absent.get(capability))
 
     def describe(self) -> dict[str, Any]:
         """Name, version and anything else a report should show about the engine."""

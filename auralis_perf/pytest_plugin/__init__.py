@@ -142,7 +142,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --perf-results/--perf-report: profile failing timing and memory checks (or all, or "
                          "none) in one extra, untimed run of their group at the end; profiles/ beside the results")
     group.addoption("--perf-against", default=None, metavar="ENGINE",
-                    help="measure this baseline engine beside --perf-engine in the same process (the 'Real-time "
+                    help="measure this baseline engine beside --perf-engine in the same session (the 'Real-time "
                          "factor' group in alternating rounds) and fail a check that regressed against it")
     group.addoption("--perf-against-round-process", choices=ROUND_PROCESSES, default=DEFAULT_ROUND_PROCESS,
                     help="with --perf-against: each round of a timing group in a newly spawned process ('fresh', "

@@ -89,7 +89,8 @@ def compare_paired(candidate: dict[str, Any], baseline: dict[str, Any], catalog:
                                      spec.paired_floor if floor is None else floor)
         if paired is not None and (paired.rounds or check_id not in unpaired):
             verdicts.append(guard_parallel(paired, spec, record.get("category", ""), candidate))
-        elif check_id in unpaired:  # no rounds, or none with a figure to pair (RT-05: a CV of all runs)  # compare() applied the load guard already
+        # no rounds, or none with a figure to pair (RT-05: a CV of all runs); compare() applied the load guard
+        elif check_id in unpaired:
             verdict = unpaired[check_id]
             verdict.rule = f"{verdict.rule} (unpaired, same session)"
             by_cpu = cpu_verdict(record, base_rec, spec, verdict, alpha=catalog.alpha)

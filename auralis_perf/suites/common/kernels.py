@@ -21,9 +21,8 @@ def kernel_pair(ctx: SuiteContext, name: str) -> KernelPair:
     ctx.engine.require(Capability.KERNELS)
     pairs = ctx.engine.kernels()
     if name not in pairs:
-        reason = ctx.engine.absent.get(name)
-        raise NotSupported(f"engine {ctx.engine.name!r} offers no {name!r} kernel pair "
-                           f"(it has: {', '.join(sorted(pairs)) or 'none'})" + (f": {reason}" if reason else ""))
+        raise NotSupported.because(f"engine {ctx.engine.name!r} offers no {name!r} kernel pair "
+                                   f"(it has: {', '.join(sorted(pairs)) or 'none'})", ctx.engine.absent.get(name))
     return pairs[name]
 
 

@@ -108,9 +108,8 @@ def open_library(ctx: SuiteContext, path: Path, **options: Any) -> MusicLibrary:
 def require_feature(lib: MusicLibrary, feature: str, what: str) -> None:
     """NotSupported (a `skip` naming the part) when the library lacks an optional part a check needs."""
     if feature not in library_features(lib):
-        reason = why_feature_absent(lib, feature)
-        raise NotSupported(f"the library ({type(lib).__name__}) has no {feature!r} feature, which {what} needs"
-                           + (f": {reason}" if reason else ""))
+        raise NotSupported.because(f"the library ({type(lib).__name__}) has no {feature!r} feature, which {what} "
+                                   "needs", why_feature_absent(lib, feature))
 
 
 def supported_reads(lib: MusicLibrary, reads: Iterable[str]) -> tuple[str, ...]:

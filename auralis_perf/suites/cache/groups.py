@@ -72,14 +72,17 @@ from auralis_perf.suites.library_workload.workload import (
 CATEGORY = "cache"
 
 SIZES = {
-    "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 1200, "entity_rounds": 3, "stale_steps": 25, "fill_rounds": 1,
-              "fill_budget": 15_000, "fill_seconds": 300.0, "lru_accesses": 400, "selective_edits": 3,
+    "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 1200, "entity_rounds": 3, "stale_steps": 25, "stale_seconds": 120.0,
+              "fill_rounds": 1,
+              "fill_budget": 15_000, "fill_seconds": 300.0, "lru_accesses": 400, "selective_edits": 3, "selective_seconds": 120.0,
               "cascade_artists": 2},
-    "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 6000, "entity_rounds": 5, "stale_steps": 100,
+    "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 6000, "entity_rounds": 5, "stale_steps": 100, "stale_seconds": 600.0,
                  "fill_rounds": 1, "fill_budget": 20_000, "fill_seconds": 600.0, "lru_accesses": 1000,
-                 "selective_edits": 5, "cascade_artists": 5},
-    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 20_000, "entity_rounds": 5, "stale_steps": 600, "fill_rounds": 2,
-             "fill_budget": 40_000, "fill_seconds": 1800.0, "lru_accesses": 3000, "selective_edits": 8,
+                 "selective_edits": 5, "selective_seconds": 600.0,
+                 "cascade_artists": 5},
+    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 20_000, "entity_rounds": 5, "stale_steps": 600, "stale_seconds": 1800.0,
+             "fill_rounds": 2,
+             "fill_budget": 40_000, "fill_seconds": 1800.0, "lru_accesses": 3000, "selective_edits": 8, "selective_seconds": 1800.0,
              "cascade_artists": 10},
 }
 SEQUENCES = 5  # randomized sequences per correctness check (one sample each)
@@ -165,18 +168,31 @@ def cache02_speedup(ctx: SuiteContext) -> CheckResult:
 
 def _stale_check(ctx: SuiteContext, check_id: str, writes: tuple[str, ...], reads: tuple[str, ...],
                  seed_base: int) -> CheckResult:
-    """Randomized write/read sequences on the mutable library; stale reads per sequence are the samples."""
+    """Randomized write/read sequences on the mutable library; stale reads per sequence are the samples.
+
+    Each sequence has a share of the profile's time budget (`stale_seconds`): on a library whose reads
+    take seconds, fewer writes are checked and the record says so, instead of the run not finishing."""
     built = _library(ctx, role="mutable")
-    steps = ctx.sizes(SIZES)["stale_steps"]
-    total, per_sequence = StaleTally(), []
+    size = ctx.sizes(SIZES)
+    steps, seconds = max(1, size["stale_steps"] // SEQUENCES), size["stale_seconds"] / SEQUENCES
+    total, per_sequence, writes_per_sequence = StaleTally(), [], []
     for i in range(SEQUENCES):
-        tally = stale_sequence(built.lib, built.model, seed=seed_base + i, steps=max(1, steps // SEQUENCES),
-                               writes=writes, reads=reads)
+        tally = stale_sequence(built.lib, built.model, seed=seed_base + i, steps=steps, writes=writes,
+                               reads=reads, seconds=seconds)
         per_sequence.append(float(tally.stale))
+        writes_per_sequence.append(tally.writes)
         total.add(tally)
+    budget = {"steps_per_sequence": steps, "seconds_per_sequence": seconds,
+              "writes_per_sequence": writes_per_sequence}
+    if total.stopped_by_budget:
+        budget["stopped_early"] = (f"the time budget ({seconds:.0f} s a sequence) stopped "
+                                   f"{total.stopped_by_budget} of {SEQUENCES} sequences early; writes checked "
+                                   f"per sequence: {writes_per_sequence} of {steps} steps; "
+                                   f"the slowest compared read took {total.slowest_read_s * 1e3:.0f} ms "
+                                   f"({total.slowest_read})")
     return record(ctx, check_id, float(total.stale), samples=per_sequence, kind="count", details={
         **library_details(ctx, built), "checked": total.reads, "sequences": SEQUENCES, "write_kinds": list(writes),
-        "read_methods": list(reads), **total.to_dict()})
+        "read_methods": list(reads), **budget, **total.to_dict()})
 
 
 def cache03_invalidation(ctx: SuiteContext) -> CheckResult:
@@ -560,8 +576,11 @@ def cache19_selective(ctx: SuiteContext) -> CheckResult:
     built = _library(ctx, role="mutable")
     rng = np.random.default_rng(1900)
     results = []
-    for i in range(ctx.sizes(SIZES)["selective_edits"]):
-        outcome = selective_survival(built.lib, built.model, rng, SELECTIVE_EDITS[i % len(SELECTIVE_EDITS)])
+    edits = ctx.sizes(SIZES)["selective_edits"]
+    seconds = ctx.sizes(SIZES)["selective_seconds"] / edits
+    for i in range(edits):
+        outcome = selective_survival(built.lib, built.model, rng, SELECTIVE_EDITS[i % len(SELECTIVE_EDITS)],
+                                     seconds=seconds)
         if outcome is not None:
             results.append(outcome)
     kept = sum(r.unrelated_kept for r in results)
@@ -578,14 +597,22 @@ def cache19_selective(ctx: SuiteContext) -> CheckResult:
             row = by_method.setdefault(method, [0, 0])
             row[0] += k
             row[1] += c
+    budget = {"seconds_per_edit": seconds}
+    if any(r.stopped_by_budget for r in results):
+        slowest = max(results, key=lambda r: r.slowest_read_ms)
+        budget["stopped_early"] = (f"the time budget ({seconds:.0f} s an edit) gathered fewer unrelated reads "
+                                   f"than asked: {[r.unrelated_cached for r in results]} cached per edit; the "
+                                   f"slowest compared read took {slowest.slowest_read_ms:.0f} ms "
+                                   f"({slowest.slowest_read})")
     return record(ctx, "CACHE-19", value, samples=[r.kept_percent for r in results], kind="ratio",
                   violations=violations, details={
-                      **library_details(ctx, built), "edits": [
+                      **library_details(ctx, built), **budget, "edits": [
                           {"edit": r.edit, "unrelated_cached": r.unrelated_cached,
                            "unrelated_kept": r.unrelated_kept, "kept_percent": r.kept_percent,
                            "possibly_related_cached": r.possibly_related_cached,
                            "possibly_related_kept": r.possibly_related_kept,
-                           "dropped_examples": r.dropped_examples} for r in results],
+                           "dropped_examples": r.dropped_examples, "slowest_read": r.slowest_read,
+                           "slowest_read_ms": r.slowest_read_ms} for r in results],
                       "kept_by_method": {m: {"kept": k, "cached": c, "percent": 100.0 * k / c if c else None}
                                          for m, (k, c) in by_method.items()},
                       "unrelated": "reads of other artists' tracks, albums, album track lists, album lists, "

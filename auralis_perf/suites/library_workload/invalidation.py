@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,11 +79,20 @@ class StaleTally:
     reads_by_method: Counter = field(default_factory=Counter)
     stale_by_method: Counter = field(default_factory=Counter)
     examples: list[dict[str, str]] = field(default_factory=list)
+    #: The comparison that took longest (cached read plus database read): where a slow sequence's time went.
+    slowest_read_s: float = 0.0
+    slowest_read: str = ""
+    #: Sequences that their time budget stopped before all their steps.
+    stopped_by_budget: int = 0
 
     def compare(self, lib: Any, op: Op, *, after: str = "") -> bool:
         """Read `op` through the caches and from the database; True (and counted) when they differ."""
+        started = time.perf_counter()
         cached = call(lib.cached, op)
         fresh = call(lib.repo, op)
+        took = time.perf_counter() - started
+        if took > self.slowest_read_s:
+            self.slowest_read_s, self.slowest_read = took, describe_op(op)
         self.reads += 1
         self.reads_by_method[op[0]] += 1
         if cached == fresh or same_result(cached, fresh):
@@ -102,11 +112,16 @@ class StaleTally:
         self.reads_by_method.update(other.reads_by_method)
         self.stale_by_method.update(other.stale_by_method)
         self.examples.extend(other.examples[:max(0, MAX_EXAMPLES - len(self.examples))])
+        self.stopped_by_budget += other.stopped_by_budget
+        if other.slowest_read_s > self.slowest_read_s:
+            self.slowest_read_s, self.slowest_read = other.slowest_read_s, other.slowest_read
 
     def to_dict(self) -> dict[str, Any]:
         return {"reads": self.reads, "stale": self.stale, "writes": self.writes,
                 "writes_by_kind": dict(self.writes_by_kind), "reads_by_method": dict(self.reads_by_method),
-                "stale_by_method": dict(self.stale_by_method), "stale_examples": list(self.examples)}
+                "stale_by_method": dict(self.stale_by_method), "stale_examples": list(self.examples),
+                "slowest_read": self.slowest_read, "slowest_read_ms": round(self.slowest_read_s * 1e3, 3),
+                "stopped_by_budget": self.stopped_by_budget}
 
 
 def first_difference(cached: Any, fresh: Any, where: str = "result") -> str:
@@ -347,18 +362,26 @@ def random_read(lib: Any, model: AccessModel, rng: np.random.Generator, reads: S
 
 
 def stale_sequence(lib: Any, model: AccessModel, *, seed: int, steps: int, writes: Sequence[str],
-                   reads: Sequence[str], related_per_write: int = 10, random_reads: int = 2) -> StaleTally:
+                   reads: Sequence[str], related_per_write: int = 10, random_reads: int = 2,
+                   seconds: float | None = None) -> StaleTally:
     """A randomized sequence of `steps` writes of the given kinds, each surrounded by reads.
 
     Before each write, up to `related_per_write` reads it may change are made through the caches (so
     they are cached); after it, the same reads and `random_reads` reads of the browsing mix are compared
     with the database. Every difference is a stale read.
+
+    With `seconds`, no write starts once that much time has passed (the first always does): a library
+    whose reads take seconds each still finishes, with fewer writes checked (`tally.writes`).
     """
     rng = np.random.default_rng(seed)
     tally = StaleTally()
     state = WriteState(step=seed * 100_000)
     writes = supported_writes(model, writes)
+    started = time.monotonic()
     for _ in range(steps):
+        if seconds is not None and tally.writes and time.monotonic() - started > seconds:
+            tally.stopped_by_budget += 1
+            break
         kind = writes[int(rng.integers(len(writes)))]
         write = make_write(kind, lib, model, rng, state)
         if write is None:
@@ -409,16 +432,23 @@ class SurvivalResult:
     stale: int
     kept_by_method: dict[str, list[int]]      # method -> [kept, cached before]
     dropped_examples: list[str]
+    stopped_by_budget: bool = False           # fewer unrelated reads than asked: the time budget ran out
+    slowest_read: str = ""
+    slowest_read_ms: float = 0.0
 
     @property
     def kept_percent(self) -> float:
         return 100.0 * self.unrelated_kept / self.unrelated_cached if self.unrelated_cached else math.nan
 
 
-def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, track: Any, count: int) -> list[Op]:
+def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, track: Any, count: int, *,
+                    seconds: float | None = None) -> list[Op]:
     """Reads that cannot show `track`: other artists' tracks, albums, listings; playlists without it; pages
     of the whole library in the order tracks were added (the listing a query cache without per-artist reads
-    holds) that do not hold the track, its album or its artists."""
+    holds) that do not hold the track, its album or its artists.
+
+    Each candidate is read once from the database to tell; with `seconds`, no candidate is read after
+    that much time (at least one is), so fewer than `count` reads may come back."""
     own_artists = {track.artist_id, *(a.id for a in track.featured)}
     others = [a for a in model.artists if a.id not in own_artists]
     skip_playlists = set(lib.repo.playlists_containing([track.id])) if model.playlists else set()
@@ -447,8 +477,13 @@ def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, trac
         elif playlists:
             ops.append(("get_playlist", {"playlist_id": playlists[int(rng.integers(len(playlists)))]}))
     # tracks of other artists may still appear on the edited track's album (compilations): leave them out
-    ops = [op for op in distinct(ops) if not _touches(lib, op, track)]
-    return ops[:count]
+    started, kept = time.monotonic(), []
+    for op in distinct(ops):
+        if len(kept) >= count or (seconds is not None and kept and time.monotonic() - started > seconds):
+            break
+        if not _touches(lib, op, track):
+            kept.append(op)
+    return kept
 
 
 def _touches(lib: Any, op: Op, track: Any) -> bool:
@@ -490,8 +525,11 @@ def _entities(value: Any, found: set | None = None) -> set:
 
 
 def selective_survival(lib: Any, model: AccessModel, rng: np.random.Generator, edit: str, *,
-                       count: int = 120) -> SurvivalResult | None:
-    """Cache unrelated reads, edit one popular track (tag `edit`: title, genre or year), count survivors."""
+                       count: int = 120, seconds: float | None = None) -> SurvivalResult | None:
+    """Cache unrelated reads, edit one popular track (tag `edit`: title, genre or year), count survivors.
+
+    With `seconds`, the unrelated reads are gathered for a third of it (each is read about three times:
+    to choose it, to cache it, to compare it after the edit)."""
     state = WriteState(step=int(rng.integers(1_000_000)))
     track = alive_track(lib, model, rng, state)
     if track is None:
@@ -499,7 +537,7 @@ def selective_survival(lib: Any, model: AccessModel, rng: np.random.Generator, e
     write = _retarget(edit, lib, model, track, state)
     if write is None:
         raise ValueError(f"unknown edit {edit!r}; choose title, genre, year or track_number")
-    unrelated = unrelated_reads(lib, model, rng, track, count)
+    unrelated = unrelated_reads(lib, model, rng, track, count, seconds=None if seconds is None else seconds / 3)
     possibly = [op for op in distinct(track_reads(lib, track)) if op[0] in QUERY_READS]
     # warm the caches, then keep only what really sits in them now
     for op in unrelated + possibly:
@@ -523,7 +561,9 @@ def selective_survival(lib: Any, model: AccessModel, rng: np.random.Generator, e
     kept_possibly = sum(is_hit(lib, op) for op in cached_possibly)
     return SurvivalResult(edit=write.description, unrelated_cached=len(cached_unrelated), unrelated_kept=kept,
                           possibly_related_cached=len(cached_possibly), possibly_related_kept=kept_possibly,
-                          stale=tally.stale, kept_by_method=kept_by_method, dropped_examples=dropped)
+                          stale=tally.stale, kept_by_method=kept_by_method, dropped_examples=dropped,
+                          stopped_by_budget=len(unrelated) < count and seconds is not None,
+                          slowest_read=tally.slowest_read, slowest_read_ms=round(tally.slowest_read_s * 1e3, 3))
 
 
 def _retarget(edit: str, lib: Any, model: AccessModel, track: Any, state: WriteState) -> Write | None:

@@ -391,7 +391,7 @@ def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_pa
             runner = GroupRunner(engine_name="against_engines:Slower100", profile="smoke", workdir=tmp_path / "w",
                                  catalog=CATALOG, with_control=False,
                                  against=paired_groups("reference", "smoke", tmp_path / "w", (), CATALOG,
-                                                       fresh_rounds=False))
+                                                       round_process="kernel"))
             for check_id in ("RT-01", "RT-02", "RT-03"):
                 assert runner.record(check_id).status in ("pass", "fail")  # measured (its tier depends on load)
                 verdict = runner.against.verdict(check_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 from auralis_perf.measure.rounds import round_share
 from auralis_perf.measure.stats import MIN_STABLE_SAMPLES, SampleStats, describe, stability_warnings
+from auralis_perf.measure.turns import after_sample
 
 #: One sample of calibrated work should last at least this long (seconds).
 DEFAULT_SAMPLE_TARGET = 0.015
@@ -137,6 +138,7 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     - Each sample also records the process's CPU time per call (`Timing.cpu_samples`; it includes the
       engine's own threads, and `setup` when given).
     - Inside `measure.rounds.measuring_round` only that round's share of the samples is taken.
+    - Inside `measure.turns.taking_turns` each timed sample hands the turn to the other side's process.
     """
     if not callable(fn):
         raise TypeError(f"measure_time needs a callable, got {type(fn).__name__}")
@@ -169,6 +171,7 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
         elapsed = _run_batch(fn, loops, setup)
         cpu_samples.append((time.process_time_ns() - cpu_start) * _NS / loops)
         samples.append(elapsed * _NS / loops)
+        after_sample()  # with --against-round-process interleaved: the other side's sample comes next
         if len(samples) < repeat:
             continue
         spent = time.perf_counter_ns() - begin

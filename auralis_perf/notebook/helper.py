@@ -107,15 +107,20 @@ class NotebookRun:
             self._display_table(records, caption=name)
         return records
 
-    def group_round(self, name: str, index: int, rounds: int, *, fresh_process: bool = False) -> int:
+    def group_round(self, name: str, index: int, rounds: int, *, fresh_process: bool = False,
+                    turns: tuple[str, int] | None = None) -> int:
         """Measure round `index` of `rounds` of the group `name` (see measure/rounds.py), keep its records for
         `group(name)`, show nothing; returns how many rounds are kept. The --against runner calls this.
-        `fresh_process`: the round is measured in a new process (notebook/round_process.py), not here."""
+        `fresh_process`: the round is measured in a new process (notebook/round_process.py), not here;
+        `turns`: (referee socket, side): that process takes turns with the other side's (measure/turns.py)."""
         ids = self.group_ids(name)
+        if turns is not None and not fresh_process:
+            raise ValueError("turns are taken by fresh round processes only: pass fresh_process=True")
         if fresh_process:
             records = measure_round_in_fresh_process(round_request(
                 engine=self.engine_name, profile=self.profile, category=self.category, group=name, ids=ids,
-                index=index, rounds=rounds, workdir=self.workdir, audio=self.audio, thresholds=self.thresholds))
+                index=index, rounds=rounds, workdir=self.workdir, audio=self.audio, thresholds=self.thresholds,
+                turns=turns))
             self.records.update((r.id, r) for r in records)
         else:
             with measuring_round(index, rounds):

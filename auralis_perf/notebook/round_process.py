@@ -19,6 +19,7 @@ from pathlib import Path
 from auralis_perf import suites
 from auralis_perf.catalog import load_catalog
 from auralis_perf.measure.rounds import measuring_round
+from auralis_perf.measure.turns import taking_turns
 from auralis_perf.results import CheckResult
 from auralis_perf.suites.access import SuiteSession
 
@@ -37,20 +38,25 @@ class RoundRequest:
     workdir: str
     audio: tuple[str, ...] = ()
     thresholds: str | None = None
+    #: the referee's socket and this side (0 candidate, 1 baseline) when the two sides' processes take
+    #: turns sample by sample (measure/turns.py); None: this process measures alone
+    turns: str | None = None
+    side: int = 0
 
 
 def measure_round(request: RoundRequest) -> list[CheckResult]:
     """The group's records for this round, measured in this (new) process."""
-    suites.apply_suite_overrides()
-    session = SuiteSession(request.engine, profile=request.profile, workdir=Path(request.workdir),
-                           audio_files=list(request.audio), catalog=load_catalog(request.thresholds))
-    try:
-        with measuring_round(request.index, request.rounds, fresh=True):
-            _, records, _ = session.run(lambda: session.group_named(request.category, request.group),
-                                        list(request.ids))
-    finally:
-        if session.engine is not None:
-            session.engine.close()
+    with taking_turns(request.turns, request.side):  # before the engine loads: loading is part of a turn
+        suites.apply_suite_overrides()
+        session = SuiteSession(request.engine, profile=request.profile, workdir=Path(request.workdir),
+                               audio_files=list(request.audio), catalog=load_catalog(request.thresholds))
+        try:
+            with measuring_round(request.index, request.rounds, fresh=True):
+                _, records, _ = session.run(lambda: session.group_named(request.category, request.group),
+                                            list(request.ids))
+        finally:
+            if session.engine is not None:
+                session.engine.close()
     return records
 
 
@@ -62,12 +68,15 @@ def measure_round_in_fresh_process(request: RoundRequest) -> list[CheckResult]:
 
 
 def round_request(*, engine: str, profile: str, category: str, group: str, ids: Sequence[str], index: int,
-                  rounds: int, workdir: Path, audio: Sequence[Path], thresholds: str | None) -> RoundRequest:
-    """A RoundRequest from the kernel's own settings (paths made absolute: the child may start elsewhere)."""
+                  rounds: int, workdir: Path, audio: Sequence[Path], thresholds: str | None,
+                  turns: tuple[str, int] | None = None) -> RoundRequest:
+    """A RoundRequest from the kernel's own settings (paths made absolute: the child may start elsewhere);
+    `turns`: (referee socket, side) to take turns with the other side's process."""
     return RoundRequest(engine=engine, profile=profile, category=category, group=group, ids=tuple(ids),
                         index=index, rounds=rounds, workdir=str(Path(workdir).resolve()),
                         audio=tuple(str(Path(a).resolve()) for a in audio),
-                        thresholds=str(Path(thresholds).resolve()) if thresholds else None)
+                        thresholds=str(Path(thresholds).resolve()) if thresholds else None,
+                        turns=turns[0] if turns else None, side=turns[1] if turns else 0)
 
 
 __all__ = ["RoundRequest", "measure_round", "measure_round_in_fresh_process", "round_request"]

@@ -146,7 +146,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "factor' group in alternating rounds) and fail a check that regressed against it")
     group.addoption("--perf-against-round-process", choices=ROUND_PROCESSES, default=DEFAULT_ROUND_PROCESS,
                     help="with --perf-against: each round of a timing group in a newly spawned process ('fresh', "
-                         "as run_report.py --against does by default) or in pytest's own process ('kernel')")
+                         "as run_report.py --against does by default), in pytest's own process ('kernel'), or in "
+                         "spawned processes of both sides at once that take turns sample by sample ('interleaved')")
     group.addoption("--perf-keep-work", action="store_true",
                     help="keep the scratch folder (generated audio, libraries) after the session")
 
@@ -328,22 +329,24 @@ def perf_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             audio_files=session.audio, catalog=session.catalog(),
             parameters={"tier": session.tier, "pytest_args": list(request.config.invocation_params.args)},
             against=paired_groups(session.against, session.profile, workdir, session.audio, session.catalog(),
-                                  fresh_rounds=session.against_round_process == "fresh",
+                                  round_process=session.against_round_process,
                                   thresholds=session.thresholds))
     return session.runner
 
 
 def paired_groups(against: str | None, profile: str, workdir: Path, audio: tuple[Path, ...],
-                  catalog: Catalog, *, fresh_rounds: bool = True, thresholds: Path | None = None) -> Any:
-    """The baseline's side for --perf-against (pytest_plugin/against.py), or None. `fresh_rounds`: each
-    round of a round group in a newly spawned process; `thresholds`: the file both sides judge by."""
+                  catalog: Catalog, *, round_process: str = DEFAULT_ROUND_PROCESS,
+                  thresholds: Path | None = None) -> Any:
+    """The baseline's side for --perf-against (pytest_plugin/against.py), or None. `round_process`: where
+    each round of a round group is measured ("fresh", "kernel", "interleaved"); `thresholds`: the file both
+    sides judge by."""
     if against is None:
         return None
     from auralis_perf.pytest_plugin.against import PairedGroups
     from auralis_perf.suites.access import SuiteSession
 
     return PairedGroups(SuiteSession(against, profile=profile, workdir=workdir / "baseline", audio_files=audio,
-                                     catalog=catalog), fresh_rounds=fresh_rounds,
+                                     catalog=catalog), round_process=round_process,
                         thresholds=str(thresholds) if thresholds else None)
 
 

@@ -6,24 +6,29 @@ ROUND_GROUPS in alternating rounds (measure/rounds.py: A B B A ..., each round a
 calls), the others once per side. As with the report's default (`--against-round-process fresh`), each
 round is measured in a newly spawned process of its side's engine (notebook/round_process.py: a process's
 own speed becomes per-round noise, not a bias of the whole run); `--perf-against-round-process kernel`
-measures the rounds in this process. A catalogue test then fails when its check `regressed` against the
+measures the rounds in this process, and `interleaved` spawns both sides' processes of a round at once,
+taking turns sample by sample under a referee in this process (measure/turns.py). A catalogue test then fails when its check `regressed` against the
 baseline (regress/paired_compare.py: paired verdicts for the rounds, unpaired for the rest). The free cores
 are read before and after each group (measure/capacity.py), so the load guard and the drift guard of the
 unpaired timings see how busy the machine was around it, as the report's notebooks do.
 """
 from __future__ import annotations
 
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from auralis_perf.measure.capacity import free_cores
 from auralis_perf.measure.rounds import ROUND_GROUPS, measuring_round, round_order
+from auralis_perf.measure.turns import TurnReferee
 from auralis_perf.notebook.round_process import measure_round_in_fresh_process, round_request
 from auralis_perf.notebook.rounds import merge_rounds
 from auralis_perf.regress.paired_compare import compare_paired
 from auralis_perf.regress.verdicts import Verdict
 from auralis_perf.results import CheckResult
-from auralis_perf.run.against_spec import DEFAULT_ROUNDS
+from auralis_perf.run.against_spec import DEFAULT_ROUND_PROCESS, DEFAULT_ROUNDS
 from auralis_perf.suites import Group
 from auralis_perf.suites.access import SuiteSession, SuiteUnavailable
 
@@ -34,8 +39,9 @@ class PairedGroups:
 
     baseline: SuiteSession
     rounds: int = DEFAULT_ROUNDS
-    #: each round of a round group in a newly spawned process (True) or in this process (False)
-    fresh_rounds: bool = True
+    #: where each round of a round group is measured: "fresh" (a newly spawned process), "kernel" (this
+    #: process) or "interleaved" (both sides' spawned processes at once, taking turns)
+    round_process: str = DEFAULT_ROUND_PROCESS
     #: the thresholds file both sides judge by (None: the packaged catalogue), passed to fresh rounds
     thresholds: str | None = None
     verdicts: dict[str, Verdict] = field(default_factory=dict)
@@ -52,7 +58,7 @@ class PairedGroups:
             found[i] = (g, problem)
             return records
 
-        def fresh_round(i: int, k: int) -> list[CheckResult]:
+        def fresh_round(i: int, k: int, turns: tuple[str, int] | None = None) -> list[CheckResult]:
             try:
                 found[i] = (sessions[i].group_named(category, name), None)
             except SuiteUnavailable as exc:  # the spawned process records the same problem as errors
@@ -60,14 +66,30 @@ class PairedGroups:
             return measure_round_in_fresh_process(round_request(
                 engine=sessions[i].engine_name, profile=sessions[i].profile, category=category, group=name,
                 ids=ids, index=k, rounds=self.rounds, workdir=sessions[i].workdir, audio=sessions[i].audio_files,
-                thresholds=self.thresholds))
+                thresholds=self.thresholds, turns=turns))
+
+        def interleaved_round(k: int) -> tuple[list[CheckResult], list[CheckResult]]:
+            with tempfile.TemporaryDirectory(prefix="ap-turns-") as folder, \
+                    TurnReferee(Path(folder) / "turns", first=round_order(k)[0]) as referee, \
+                    ThreadPoolExecutor(max_workers=2) as pool:
+                def side(i: int) -> list[CheckResult]:
+                    try:
+                        return fresh_round(i, k, (str(referee.path), i))
+                    finally:
+                        referee.retire(i)
+                futures = [pool.submit(side, i) for i in (0, 1)]
+                return futures[0].result(), futures[1].result()
 
         readings = [free_cores()]
         if name in ROUND_GROUPS and self.rounds > 1:
             per_side: tuple[list[list[CheckResult]], list[list[CheckResult]]] = ([], [])
             for k in range(self.rounds):
+                if self.round_process == "interleaved":
+                    for i, records in enumerate(interleaved_round(k)):
+                        per_side[i].append(records)
+                    continue
                 for i in round_order(k):
-                    if self.fresh_rounds:
+                    if self.round_process == "fresh":
                         per_side[i].append(fresh_round(i, k))
                         continue
                     with measuring_round(k, self.rounds):

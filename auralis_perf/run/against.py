@@ -67,6 +67,7 @@ def run_against(config: RunConfig, catalog: Catalog, progress: Any, *, batch_id:
     checks: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
     control_by_category: dict[str, list[dict[str, Any] | None]] = {}
     load: dict[str, list[dict[str, Any]]] = {}
+    interleaved: dict[str, dict[str, int]] = {}  # group -> rounds whose two processes took turns
     for category in config.categories:
         source = notebook_path(config.notebooks_dir, category)
         sides = []
@@ -81,8 +82,10 @@ def run_against(config: RunConfig, catalog: Catalog, progress: Any, *, batch_id:
         control_by_category[category] = [measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S)]
         load[category] = [free_cores()]
         run_lockstep(source, sides, rounds=config.rounds, round_groups=ROUND_GROUPS, timeout=config.timeout,
-                     group_load=load[category], fresh_rounds=config.round_process == "fresh")
+                     group_load=load[category], round_process=config.round_process)
         load[category].append(free_cores())
+        for group, taken in sides[0].turns_taken.items():
+            interleaved[group] = {"rounds": len(taken), "taking_turns": sum(taken)}
         control_by_category[category].append(measure_control(config.profile, NOTEBOOK_CONTROL_BUDGET_S))
         for i, side in enumerate(sides):
             checks[i].extend(merge_category(catalog, side.outcome))
@@ -90,7 +93,8 @@ def run_against(config: RunConfig, catalog: Catalog, progress: Any, *, batch_id:
         worst = next((s.outcome for s in sides if s.outcome.status != "ok"), sides[0].outcome)
         progress.finish_notebook(worst.status, sum(s.outcome.duration_s for s in sides), worst.error)
     extra = {"against": {"spec": spec.text, "rounds": config.rounds, "round_groups": sorted(ROUND_GROUPS),
-                         "round_process": config.round_process},
+                         "round_process": config.round_process,
+                         **({"interleaved": interleaved} if interleaved else {})},
              "free_cores_by_category": load}
     runs = []
     for i in range(2):

@@ -21,8 +21,9 @@ OPTIONS = ("python", "path")
 #: of load (or by one fresh process's own speed) lifts p over alpha 0.01 even for a clear 5 % (seen on
 #: quiet runs here: p 0.098 and 0.012); with 12, two or three such rounds still leave p < 0.01.
 DEFAULT_ROUNDS = 12
-#: Where a round is measured (notebook/round_process.py): a fresh process per round, or the side's kernel.
-ROUND_PROCESSES = ("fresh", "kernel")
+#: Where a round is measured (notebook/round_process.py): a fresh process per round, or the side's kernel,
+#: or fresh processes of both sides at once taking turns sample by sample (measure/turns.py).
+ROUND_PROCESSES = ("fresh", "kernel", "interleaved")
 DEFAULT_ROUND_PROCESS = "fresh"
 _PROBE_TIMEOUT_S = 60
 

@@ -146,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"with --against: where each round of a timing group is measured: 'fresh', a new process "
                         "per round, so that one process's own speed (its memory layout) is noise the paired test "
                         "weighs rather than a bias of the whole run; 'kernel', in the side's notebook kernel "
-                        f"(cheaper, no start-up per round). Default {DEFAULT_ROUND_PROCESS}")
+                        "(cheaper, no start-up per round); 'interleaved', fresh processes of both sides at once "
+                        "that take turns sample by sample, so that a burst of load hits both samples of a pair. "
+                        f"Default {DEFAULT_ROUND_PROCESS}")
     p.add_argument("--against-floor", type=float, metavar="FRACTION",
                    help="with --against: the smallest relative change a paired verdict calls a change, for every "
                         "check (default: each check's paired_floor in the thresholds file, 0.03 unless set)")

@@ -9,6 +9,9 @@ load that rises or falls during the group hits both sides alike); the cell itsel
 (notebook/rounds.py). A side whose kernel dies or times out stops there; the other goes on. With
 `group_load`, the free cores are read before and after each group cell (both sides' turns; tagged with the
 group's name), so the guards of regress/ see the load around each group, not only around the notebook.
+With `round_process="interleaved"`, round k runs in both kernels at once, each in a fresh process, and the
+two processes take turns sample by sample under a referee of this process (measure/turns.py), so the
+candidate's and the baseline's samples of a pair lie one sample apart instead of a whole group apart.
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ class Side:
     env: dict[str, str]
     executable: str | None = None
     rounds_done: dict[str, int] = field(default_factory=dict)
+    #: interleaved rounds: per round, whether this side's process took turns with the other's
+    turns_taken: dict[str, list[bool]] = field(default_factory=dict)
     client: Any = None
     stopped: bool = False
     busy_s: float = 0.0
@@ -110,21 +115,48 @@ def _line(exc: BaseException) -> str:
 
 
 async def _rounds(sides: Sequence[Side], group: str, index: int, rounds: int, timeout: float,
-                  fresh: bool) -> None:
-    """Measure `group` in `rounds` alternating rounds (each in a fresh process of its side's kernel when
-    `fresh`); a side whose round fails stops taking rounds."""
-    where = ", fresh_process=True" if fresh else ""
+                  round_process: str, sockets: Path) -> None:
+    """Measure `group` in `rounds` alternating rounds (each in a fresh process of its side's kernel unless
+    `round_process` is "kernel"; both sides at once, taking turns, when "interleaved"); a side whose round
+    fails stops taking rounds."""
+    where = "" if round_process == "kernel" else ", fresh_process=True"
     import nbformat
 
+    def round_cell(k: int, turns: tuple[str, int] | None = None) -> Any:
+        extra = f", turns={turns!r}" if turns else ""
+        return nbformat.v4.new_code_cell(f"run.group_round({group!r}, {k}, {rounds}{where}{extra})")
+
     for k in range(rounds):
-        for i in round_order(k):
-            side = sides[i]
-            if side.stopped or side.rounds_done.get(group, 0) < k:
-                continue
-            cell = nbformat.v4.new_code_cell(f"run.group_round({group!r}, {k}, {rounds}{where})")
-            await _execute_round(side, cell, index, timeout)
-            if _first_error(cell) is None and not side.stopped:
-                side.rounds_done[group] = k + 1
+        taking = [i for i in round_order(k) if not sides[i].stopped and sides[i].rounds_done.get(group, 0) >= k]
+        if round_process == "interleaved" and len(taking) == 2:
+            await _interleaved_round(sides, group, k, index, timeout, sockets, round_cell)
+            continue
+        for i in taking:
+            cell = round_cell(k)
+            await _execute_round(sides[i], cell, index, timeout)
+            if _first_error(cell) is None and not sides[i].stopped:
+                sides[i].rounds_done[group] = k + 1
+
+
+async def _interleaved_round(sides: Sequence[Side], group: str, k: int, index: int, timeout: float,
+                             sockets: Path, round_cell: Any) -> None:
+    """Round `k` in both kernels at once; their fresh processes take turns under one referee."""
+    from auralis_perf.measure.turns import TurnReferee
+
+    path = sockets / f"turns-{k}"
+    with TurnReferee(path, first=round_order(k)[0]) as referee:
+        async def one_side(i: int) -> None:
+            cell = round_cell(k, (str(path), i))
+            try:
+                await _execute_round(sides[i], cell, index, timeout)
+            finally:
+                referee.retire(i)  # its process is done (or failed): the other side goes on alone
+            if _first_error(cell) is None and not sides[i].stopped:
+                sides[i].rounds_done[group] = k + 1
+
+        await asyncio.gather(one_side(0), one_side(1))
+    for i, side in enumerate(sides):
+        side.turns_taken.setdefault(group, []).append(i in referee.connected and len(set(referee.grants)) == 2)
 
 
 async def _execute_round(side: Side, cell: Any, index: int, timeout: float) -> None:
@@ -135,7 +167,7 @@ async def _execute_round(side: Side, cell: Any, index: int, timeout: float) -> N
 
 
 async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: frozenset[str],
-               timeout: float, group_load: list[dict[str, Any]] | None, fresh_rounds: bool) -> None:
+               timeout: float, group_load: list[dict[str, Any]] | None, round_process: str) -> None:
     import nbformat
     from papermill.iorw import load_notebook_node  # papermill's reading: cell metadata filled in
     from papermill.parameterize import parameterize_notebook
@@ -169,7 +201,7 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
                 if group is not None and group_load is not None:
                     group_load.append({**free_cores(), "group": group})
                 if group in round_groups and rounds > 1:
-                    await _rounds(sides, group, index, rounds, timeout, fresh_rounds)
+                    await _rounds(sides, group, index, rounds, timeout, round_process, sockets)
                     for nb, original in zip(notebooks, cells):  # nbclient stored each round in the cell's place
                         nb.cells[index] = original
                 order = (0, 1) if index % 2 == 0 else (1, 0)
@@ -185,14 +217,19 @@ async def _run(source: Path, sides: Sequence[Side], rounds: int, round_groups: f
 
 
 def run_lockstep(source: Path, sides: Sequence[Side], *, rounds: int, round_groups: frozenset[str],
-                 timeout: float, group_load: list[dict[str, Any]] | None = None, fresh_rounds: bool = False) -> None:
+                 timeout: float, group_load: list[dict[str, Any]] | None = None,
+                 round_process: str = "kernel") -> None:
     """Execute `source` on both sides in lockstep (see the module's docstring); updates each side's outcome
-    and appends the free-core readings around each group cell to `group_load` when given. `fresh_rounds`:
-    each round is measured in a new process started by the side's kernel (notebook/round_process.py)."""
+    and appends the free-core readings around each group cell to `group_load` when given. `round_process`:
+    "kernel" measures each round in the side's kernel; "fresh" in a new process started by the side's
+    kernel (notebook/round_process.py); "interleaved" in fresh processes of both sides at once, taking turns
+    sample by sample (measure/turns.py)."""
     if len(sides) != 2:
         raise ValueError(f"lockstep needs exactly two sides, got {len(sides)}")
+    if round_process not in ("kernel", "fresh", "interleaved"):
+        raise ValueError(f"unknown round process {round_process!r}; choose kernel, fresh or interleaved")
     try:
-        asyncio.run(_run(source, sides, rounds, round_groups, timeout, group_load, fresh_rounds))
+        asyncio.run(_run(source, sides, rounds, round_groups, timeout, group_load, round_process))
     except Exception as exc:  # an unreadable notebook, say: both sides' notebook failed, the run goes on
         for side in sides:
             if side.outcome.status == "ok":

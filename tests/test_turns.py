@@ -1,0 +1,96 @@
+"""Two measuring processes taking turns sample by sample (measure/turns.py, --against-round-process
+interleaved): the A B B A order of the samples, and no deadlock when a side never comes, leaves early, or
+there is no referee at all."""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from auralis_perf.measure import measure_time
+from auralis_perf.measure.turns import TurnReferee, taking_turns, turn_owner
+
+TESTS = Path(__file__).parent
+
+
+def test_turns_go_a_b_b_a_so_each_side_goes_first_in_every_other_pair():
+    assert [turn_owner(g, 0) for g in range(9)] == [0, 1, 1, 0, 0, 1, 1, 0, 0]
+    assert [turn_owner(g, 1) for g in range(5)] == [1, 0, 0, 1, 1]
+    with pytest.raises(ValueError):
+        turn_owner(0, 2)
+
+
+def _measure(path: Path, side: int, samples: int, calls: list[int], taken: list[bool]) -> None:
+    with taking_turns(str(path), side) as taking:
+        taken.append(taking)
+        measure_time(lambda: calls.append(side), warmup=0, repeat=samples, min_time=0.0, inner_loops=1)
+
+
+def test_the_timed_samples_of_two_sides_alternate_a_b_b_a(tmp_path):
+    calls, taken = [], []
+    with TurnReferee(tmp_path / "t", first=1) as referee:
+        threads = [threading.Thread(target=_measure, args=(referee.path, side, 6, calls, taken)) for side in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert taken == [True, True]
+    assert calls == [1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1]
+    assert referee.grants[:12] == [turn_owner(g, 1) for g in range(12)]
+
+
+def test_a_side_that_never_connects_leaves_the_other_measuring_alone(tmp_path):
+    calls, taken = [], []
+    with TurnReferee(tmp_path / "t", first=1, connect_timeout=0.5) as referee:
+        _measure(referee.path, 0, 3, calls, taken)
+    assert taken == [True] and calls == [0, 0, 0] and set(referee.grants) == {0}
+
+
+def test_a_side_that_ends_early_gives_its_turns_to_the_other(tmp_path):
+    calls, taken = [], []
+    with TurnReferee(tmp_path / "t", first=0) as referee:
+        with ThreadPoolExecutor(2) as pool:
+            long = pool.submit(_measure, referee.path, 0, 5, calls, taken)
+            short = pool.submit(_measure, referee.path, 1, 1, calls, taken)
+            short.result(timeout=30)
+            long.result(timeout=30)
+    assert calls.count(0) == 5 and calls.count(1) == 1 and calls[:2] == [0, 1]
+
+
+def test_without_a_referee_a_process_measures_alone(tmp_path):
+    calls, taken = [], []
+    _measure(tmp_path / "nobody-listens", 0, 2, calls, taken)
+    assert taken == [False] and calls == [0, 0]
+    with taking_turns(None, 0) as taking:
+        assert taking is False
+
+
+def test_two_spawned_round_processes_take_turns_and_both_return_their_records(tmp_path, monkeypatch):
+    """The interleaved round as both front ends start it: two fresh processes (another interpreter each),
+    one referee; both sides' records come back and the turns alternated while both measured."""
+    from auralis_perf.notebook.round_process import measure_round_in_fresh_process, round_request
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("AURALIS_PERF_SUITES", "realtime=against_suite")
+    ids = [f"RT-0{i}" for i in range(1, 6)]
+    with TurnReferee(tmp_path / "t", first=0) as referee:
+        def side(i: int):
+            try:
+                return measure_round_in_fresh_process(round_request(
+                    engine="reference", profile="smoke", category="realtime", group="Real-time factor", ids=ids,
+                    index=0, rounds=8, workdir=tmp_path / f"w{i}", audio=(), thresholds=None,
+                    turns=(str(referee.path), i)))
+            finally:
+                referee.retire(i)
+        with ThreadPoolExecutor(2) as pool:
+            records = [f.result(timeout=300) for f in [pool.submit(side, i) for i in (0, 1)]]
+    assert sorted(referee.connected) == [0, 1]
+    for side_records in records:
+        assert [r.id for r in side_records] == ids
+        assert all(r.status in ("pass", "fail") and r.value > 0 for r in side_records if r.id in ("RT-01", "RT-02"))
+    # one timed sample per clip and side in this round (RT-01..03), each handing the turn over
+    both = [g for g in referee.grants]
+    assert both[:6] == [turn_owner(g, 0) for g in range(6)], both

@@ -3,6 +3,7 @@ interleaved): the A B B A order of the samples, and no deadlock when a side neve
 there is no referee at all."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -94,3 +95,29 @@ def test_two_spawned_round_processes_take_turns_and_both_return_their_records(tm
     # one timed sample per clip and side in this round (RT-01..03), each handing the turn over
     both = [g for g in referee.grants]
     assert both[:6] == [turn_owner(g, 0) for g in range(6)], both
+
+
+def test_the_report_runs_interleaved_rounds_in_both_kernels_at_once(tmp_path, monkeypatch):
+    """run_report.py --against ... --against-round-process interleaved: both kernels start each round's
+    process together, every round's two processes took turns, and each side keeps its per-round figures."""
+    from auralis_perf.notebook.template import write_generic_notebooks
+    from auralis_perf.run import pipeline
+    from auralis_perf.run.against import paired_hook
+    from auralis_perf.run.against_spec import parse_against
+    from auralis_perf.run.cli import parse_config
+
+    notebooks = tmp_path / "notebooks"
+    write_generic_notebooks(notebooks)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("AURALIS_PERF_SUITES", "realtime=against_suite")
+    out = tmp_path / "run"
+    pipeline.run(parse_config(["--engine", "reference", "--against", "reference", "--against-rounds", "2",
+                               "--against-round-process", "interleaved", "--profile", "smoke",
+                               "--categories", "realtime", "--explain", "none", "--no-progress",
+                               "--notebooks", str(notebooks), "--out", str(out)]),
+                 baseline_hook=paired_hook(parse_against("reference")))
+    for side in (out, out / "against"):
+        run = json.loads((side / "results.json").read_text())
+        assert run["run"]["against"]["interleaved"] == {"Real-time factor": {"rounds": 2, "taking_turns": 2}}
+        rt01 = next(c for c in run["checks"] if c["id"] == "RT-01")
+        assert rt01["status"] in ("pass", "fail") and len(rt01["details"]["rounds"]) == 2

@@ -43,6 +43,26 @@ def test_the_timed_samples_of_two_sides_alternate_a_b_b_a(tmp_path):
     assert referee.grants[:12] == [turn_owner(g, 1) for g in range(12)]
 
 
+def test_both_sides_warm_up_before_their_samples_of_a_clip_follow_each_other(tmp_path):
+    """One sample per clip and round (the Real-time factor group in rounds): A warms up, B warms up, B's
+    sample, A's sample, then the next clip; no warm-up lies between the two samples of a pair."""
+    calls, taken = [], []
+
+    def clips(side: int) -> None:
+        with taking_turns(str(referee.path), side):
+            for clip in range(3):
+                measure_time(lambda: calls.append((side, clip)), warmup=1, repeat=1, min_time=0.0, inner_loops=1)
+
+    with TurnReferee(tmp_path / "t", first=0) as referee:
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(clips, side) for side in (0, 1)]:
+                f.result(timeout=30)
+    warm_a, warm_b, sample_b, sample_a = (0, 0), (1, 0), (1, 0), (0, 0)
+    assert calls[:4] == [warm_a, warm_b, sample_b, sample_a]
+    assert [side for side, _ in calls] == [0, 1, 1, 0] * 3
+    assert [clip for _, clip in calls] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+
+
 def test_a_side_that_never_connects_leaves_the_other_measuring_alone(tmp_path):
     calls, taken = [], []
     with TurnReferee(tmp_path / "t", first=1, connect_timeout=0.5) as referee:

@@ -17,7 +17,7 @@ from typing import Any
 
 from auralis_perf.measure.rounds import round_share
 from auralis_perf.measure.stats import MIN_STABLE_SAMPLES, SampleStats, describe, stability_warnings
-from auralis_perf.measure.turns import after_sample
+from auralis_perf.measure.turns import pass_turn
 
 #: One sample of calibrated work should last at least this long (seconds).
 DEFAULT_SAMPLE_TARGET = 0.015
@@ -138,7 +138,8 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     - Each sample also records the process's CPU time per call (`Timing.cpu_samples`; it includes the
       engine's own threads, and `setup` when given).
     - Inside `measure.rounds.measuring_round` only that round's share of the samples is taken.
-    - Inside `measure.turns.taking_turns` each timed sample hands the turn to the other side's process.
+    - Inside `measure.turns.taking_turns` the warm-up and each timed sample hand the turn to the other
+      side's process.
     """
     if not callable(fn):
         raise TypeError(f"measure_time needs a callable, got {type(fn).__name__}")
@@ -155,6 +156,8 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     last_warmup_ns = 0
     for _ in range(warmup):
         last_warmup_ns = _run_batch(fn, 1, setup)
+    if warmup:
+        pass_turn()  # interleaved: both sides warm up, then their samples follow each other directly
     if inner_loops is not None:
         loops = inner_loops
     elif warmup and last_warmup_ns * _NS >= sample_target:
@@ -171,7 +174,7 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
         elapsed = _run_batch(fn, loops, setup)
         cpu_samples.append((time.process_time_ns() - cpu_start) * _NS / loops)
         samples.append(elapsed * _NS / loops)
-        after_sample()  # with --against-round-process interleaved: the other side's sample comes next
+        pass_turn()  # with --against-round-process interleaved: the other side's sample comes next
         if len(samples) < repeat:
             continue
         spent = time.perf_counter_ns() - begin

@@ -5,19 +5,22 @@ other, round k's candidate sample and baseline sample lie seconds apart (a whole
 start, between them), and a burst of load lasting a few seconds hits one of the two only. Seen here with a
 CPU-bound loop on each of the 2 cores: the baseline's CPU time per call rose by about 40 % in 5 of 12
 rounds and the candidate's in 2 others, and a 10 % slower `master()` read 1.04 (p 0.6). Interleaved, both
-sides' round processes start together and take turns at every timed sample, A B B A A B B A ...
-(`turn_owner`), so the two samples of a pair lie one sample apart and such a burst hits both.
+sides' round processes start together and take turns, A B B A A B B A ... (`turn_owner`), handing the
+turn over after each warm-up and each timed sample. Both sides warm up for a clip first, and then their
+samples of it follow each other directly, so a burst hits both samples of a pair.
 
 The referee (`TurnReferee`, in the process that starts the rounds) listens on a Unix socket. Each measuring
 process connects (`taking_turns`) before it loads its engine, and the first turn is given only when both
 have connected (or `connect_timeout` passed: then whoever came measures alone). The process holding the
-turn runs until it has taken one timed sample (`measure_time` calls `after_sample()`) and then waits for
-the turn to come back; everything else it does (loading, generating audio, warming up) also happens in its
-own turn, so the two never run at once. A process that ends, or is retired by its starter, gives up its
+turn runs until it has warmed up or taken one timed sample (`measure_time` calls `pass_turn()`) and then
+waits for the turn to come back; everything else it does (loading, generating audio) also happens in its
+own turn, so the two never run at once. With one sample per clip and round (the Real-time factor group),
+the turns go: A warms up, B warms up, B's sample, A's sample, A warms up for the next clip, B warms up,
+B's sample, A's sample ... (who goes first alternates from round to round). A process that ends, or is retired by its starter, gives up its
 turns for good; a process that loses its referee measures alone from there.
 
 Protocol, one line each: process -> "hello <side>", referee -> "go" (the first turn); then process ->
-"yield" after each timed sample, referee -> "go" when the turn is back.
+"yield" after each warm-up and timed sample, referee -> "go" when the turn is back.
 """
 from __future__ import annotations
 
@@ -149,7 +152,7 @@ class _Turn:
         if _read_line(self.conn) != "go":
             raise EOFError("the referee is gone")
 
-    def pass_turn(self) -> None:
+    def hand_over(self) -> None:
         self.conn.sendall(b"yield\n")
         self.wait()
 
@@ -159,8 +162,8 @@ _CURRENT: ContextVar[_Turn | None] = ContextVar("auralis_perf_turn", default=Non
 
 @contextmanager
 def taking_turns(path: str | None, side: int) -> Iterator[bool]:
-    """Connect to the referee at `path` as `side` and wait for the first turn; inside the block every timed
-    sample of `measure_time` hands the turn over. Yields whether turns are taken: False without `path` or
+    """Connect to the referee at `path` as `side` and wait for the first turn; inside the block every
+    warm-up and timed sample of `measure_time` hands the turn over. Yields whether turns are taken: False without `path` or
     when no referee answered (then this process measures alone)."""
     if path is None:
         yield False
@@ -183,16 +186,17 @@ def taking_turns(path: str | None, side: int) -> Iterator[bool]:
         conn.close()
 
 
-def after_sample() -> None:
-    """Called by `measure_time` after each timed sample: hand the turn over and wait for it to come back
-    (nothing outside `taking_turns`; if the referee is gone, this process goes on alone)."""
+def pass_turn() -> None:
+    """Called by `measure_time` after its warm-up and after each timed sample: hand the turn over and wait
+    for it to come back (nothing outside `taking_turns`; if the referee is gone, this process goes on
+    alone)."""
     turn = _CURRENT.get()
     if turn is None:
         return
     try:
-        turn.pass_turn()
+        turn.hand_over()
     except (OSError, EOFError):
         _CURRENT.set(None)
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "TurnReferee", "after_sample", "taking_turns", "turn_owner"]
+__all__ = ["CONNECT_TIMEOUT_S", "TurnReferee", "pass_turn", "taking_turns", "turn_owner"]

@@ -46,7 +46,7 @@ def test_the_timed_samples_of_two_sides_alternate_a_b_b_a(tmp_path):
 def test_both_sides_warm_up_before_their_samples_of_a_clip_follow_each_other(tmp_path):
     """One sample per clip and round (the Real-time factor group in rounds): A warms up, B warms up, B's
     sample, A's sample, then the next clip; no warm-up lies between the two samples of a pair."""
-    calls, taken = [], []
+    calls = []
 
     def clips(side: int) -> None:
         with taking_turns(str(referee.path), side):

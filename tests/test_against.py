@@ -382,7 +382,7 @@ def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_pa
     from auralis_perf.pytest_plugin.group_runner import GroupRunner
     from auralis_perf.suites.realtime.common import SIZES
 
-    saved = {key: SIZES[key]["smoke"] for key in ("rtf_seconds", "rtf_runs")}
+    saved = {key: SIZES[key]["smoke"] for key in ("rtf_seconds", "rtf_runs", "rtf_min_seconds")}
     try:
         with suites.isolated_registry():
             suites.override_suite_module("realtime", "against_suite")

@@ -141,3 +141,22 @@ def test_the_report_runs_interleaved_rounds_in_both_kernels_at_once(tmp_path, mo
         assert run["run"]["against"]["interleaved"] == {"Real-time factor": {"rounds": 2, "taking_turns": 2}}
         rt01 = next(c for c in run["checks"] if c["id"] == "RT-01")
         assert rt01["status"] in ("pass", "fail") and len(rt01["details"]["rounds"]) == 2
+
+
+def test_a_sides_minimum_sampling_time_leaves_out_the_turns_the_other_side_held(tmp_path):
+    """min_time counts this side's own sampling: a fast side beside a slow one still takes about
+    min_time / (its own call) samples, not min_time / (both sides' calls)."""
+    import time
+
+    counts = {}
+
+    def side(i: int, seconds: float) -> None:
+        with taking_turns(str(referee.path), i):
+            timing = measure_time(lambda: time.sleep(seconds), warmup=0, repeat=1, min_time=0.2, inner_loops=1)
+            counts[i] = timing.n
+
+    with TurnReferee(tmp_path / "t", first=0) as referee:
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(side, 0, 0.02), pool.submit(side, 1, 0.1)]:
+                f.result(timeout=60)
+    assert counts[0] >= 9 and counts[1] >= 2, counts

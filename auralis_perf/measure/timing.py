@@ -169,15 +169,16 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     min_ns = min_time / _NS
     max_ns = None if max_time is None else max_time / _NS
     begin = time.perf_counter_ns()
+    waited_ns = 0  # turns the other side's process held (interleaved rounds): not this side's sampling
     while True:
         cpu_start = time.process_time_ns()
         elapsed = _run_batch(fn, loops, setup)
         cpu_samples.append((time.process_time_ns() - cpu_start) * _NS / loops)
         samples.append(elapsed * _NS / loops)
-        pass_turn()  # with --against-round-process interleaved: the other side's sample comes next
+        waited_ns += round(pass_turn() / _NS)  # interleaved rounds: the other side's sample comes next
         if len(samples) < repeat:
             continue
-        spent = time.perf_counter_ns() - begin
+        spent = time.perf_counter_ns() - begin - waited_ns
         if spent >= min_ns or (max_ns is not None and spent >= max_ns):
             break
     return Timing(samples, loops=loops, warmup=warmup, cpu_samples=cpu_samples)

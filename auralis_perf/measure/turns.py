@@ -186,17 +186,19 @@ def taking_turns(path: str | None, side: int) -> Iterator[bool]:
         conn.close()
 
 
-def pass_turn() -> None:
+def pass_turn() -> float:
     """Called by `measure_time` after its warm-up and after each timed sample: hand the turn over and wait
     for it to come back (nothing outside `taking_turns`; if the referee is gone, this process goes on
-    alone)."""
+    alone). Returns the seconds spent waiting (the other side's work, which is not this side's sampling)."""
     turn = _CURRENT.get()
     if turn is None:
-        return
+        return 0.0
+    started = time.perf_counter()
     try:
         turn.hand_over()
     except (OSError, EOFError):
         _CURRENT.set(None)
+    return time.perf_counter() - started
 
 
 __all__ = ["CONNECT_TIMEOUT_S", "TurnReferee", "pass_turn", "taking_turns", "turn_owner"]

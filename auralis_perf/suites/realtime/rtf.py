@@ -16,11 +16,12 @@ from auralis_perf.suites.realtime.common import SEED_SIZES, channels, size
 
 
 def _measure_rtf(ctx: SuiteContext, seconds: float, runs: int) -> dict[str, Any]:
-    """Warm `master()` on `seconds` of audio, `runs` timed calls: RTF per run and its median."""
+    """Warm `master()` on `seconds` of audio, at least `runs` timed calls and `rtf_min_seconds` of them:
+    RTF per run and its median."""
     audio, sr = suite_audio.test_audio(ctx, seconds)
     engine = ctx.engine
-    timing = measure_time(lambda: engine.master(audio, sr), warmup=1, repeat=runs, min_time=0.0,
-                          inner_loops=1)
+    timing = measure_time(lambda: engine.master(audio, sr), warmup=1, repeat=runs,
+                          min_time=size(ctx, "rtf_min_seconds"), inner_loops=1)
     audio_s = audio.shape[0] / sr
     per_run = [audio_s / s for s in timing.samples]
     now = current_round()

@@ -430,6 +430,37 @@ def test_the_pytest_front_end_measures_each_round_in_a_fresh_process_of_its_side
     assert candidate.records["RT-14"].value == 2.0 and paired.baseline.records["RT-14"].value == 1.0
 
 
+def test_the_pytest_front_ends_interleaved_rounds_start_both_sides_at_once_and_take_turns(tmp_path, monkeypatch):
+    """--perf-against-round-process interleaved: each round's two processes (threads here) get the same
+    referee, one side each, take turns sample by sample, and both sides' rounds are merged."""
+    from auralis_perf.measure.turns import taking_turns, turn_owner
+    from auralis_perf.pytest_plugin import against, paired_groups
+    from auralis_perf.suites.access import SuiteSession
+
+    calls, asked = [], []
+
+    def fake_round(request):
+        asked.append(request)
+        with taking_turns(request.turns, request.side):
+            measure_time(lambda: calls.append((request.index, request.side)), warmup=0, repeat=2, min_time=0.0,
+                         inner_loops=1)
+        level = 2.0 if request.engine == "cand" else 1.0
+        return [check_record("RT-14", level, catalog=CATALOG, kind="ratio", samples=[level] * 3)]
+
+    monkeypatch.setattr(against, "measure_round_in_fresh_process", fake_round)
+    paired = paired_groups("base", "smoke", tmp_path / "w", (), CATALOG, round_process="interleaved")
+    paired.rounds = 2
+    candidate = SuiteSession("cand", profile="smoke", workdir=tmp_path / "w", catalog=CATALOG)
+    paired.run_group(candidate, "realtime", "Real-time factor", ["RT-14"])
+    assert sorted((r.index, r.side, r.engine) for r in asked) == [(0, 0, "cand"), (0, 1, "base"),
+                                                                   (1, 0, "cand"), (1, 1, "base")]
+    assert len({r.turns for r in asked if r.index == 0}) == 1 and all(r.turns for r in asked)
+    for k in (0, 1):  # within each round the sides alternate A B B A (who is A alternates by round)
+        first = round_order(k)[0]
+        assert [side for index, side in calls if index == k] == [turn_owner(g, first) for g in range(4)]
+    assert candidate.records["RT-14"].value == 2.0 and paired.baseline.records["RT-14"].value == 1.0
+
+
 def test_a_consistency_figure_is_recomputed_from_every_rounds_runs():
     """RT-05 is the CV of RT-02's runs: a round of one run has none, the merged record has that of all."""
     from auralis_perf.measure.rounds import CV_PERCENT

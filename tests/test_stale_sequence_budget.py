@@ -3,10 +3,15 @@ artist lookups at 10k tracks took up to 21.7 s each) the cache category still fi
 writes and says so, and the tally names the slowest compared read."""
 from __future__ import annotations
 
+from suite_support import shrunk_smoke_sizes
+
 from auralis_perf.engines import get_engine
 from auralis_perf.library_tracks import generate_tracks
+from auralis_perf.suites import SuiteContext
+from auralis_perf.suites.cache import groups as cache_groups
+from auralis_perf.suites.library_workload import workload
 from auralis_perf.suites.library_workload.invalidation import ALL_READS, METADATA_WRITES, stale_sequence
-from auralis_perf.suites.library_workload.workload import build_model
+from auralis_perf.suites.library_workload.workload import build_model, release_libraries
 
 
 def _library(tmp_path):
@@ -47,23 +52,20 @@ def test_the_merged_tally_keeps_the_slowest_read_of_all_sequences(tmp_path):
     assert first.writes == writes
 
 
-def test_the_check_record_says_its_sequences_stopped_at_the_budget(tmp_path):
-    from suite_support import shrunk_smoke_sizes
-
-    from auralis_perf.suites import SuiteContext
-    from auralis_perf.suites.cache import groups as cache_groups
-    from auralis_perf.suites.library_workload import workload
-    from auralis_perf.suites.library_workload.workload import release_libraries
-
+def _cache_check(tmp_path, check, sizes):
+    """Run one cache check on the reference engine with a 300-track library and these cache sizes."""
     engine = get_engine("reference")
     ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path)
     try:
-        with shrunk_smoke_sizes({workload: {"main": 300, "scaling": (100, 200, 300)},
-                                 cache_groups: {"stale_steps": 20, "stale_seconds": 0.0}}):
-            r = cache_groups.cache16_metadata_update(ctx)
+        with shrunk_smoke_sizes({workload: {"main": 300, "scaling": (100, 200, 300)}, cache_groups: sizes}):
+            return check(ctx)
     finally:
         release_libraries(ctx)
         engine.close()
+
+
+def test_the_check_record_says_its_sequences_stopped_at_the_budget(tmp_path):
+    r = _cache_check(tmp_path, cache_groups.cache16_metadata_update, {"stale_steps": 20, "stale_seconds": 0.0})
     assert r.id == "CACHE-16" and r.status == "pass" and r.value == 0
     assert r.details["writes_per_sequence"] == [1] * cache_groups.SEQUENCES
     assert r.details["stopped_by_budget"] == cache_groups.SEQUENCES
@@ -72,22 +74,7 @@ def test_the_check_record_says_its_sequences_stopped_at_the_budget(tmp_path):
 
 
 def test_cache19_gathers_fewer_unrelated_reads_when_its_budget_is_spent_and_says_so(tmp_path):
-    from suite_support import shrunk_smoke_sizes
-
-    from auralis_perf.suites import SuiteContext
-    from auralis_perf.suites.cache import groups as cache_groups
-    from auralis_perf.suites.library_workload import workload
-    from auralis_perf.suites.library_workload.workload import release_libraries
-
-    engine = get_engine("reference")
-    ctx = SuiteContext(engine=engine, profile="smoke", workdir=tmp_path)
-    try:
-        with shrunk_smoke_sizes({workload: {"main": 300, "scaling": (100, 200, 300)},
-                                 cache_groups: {"selective_edits": 2, "selective_seconds": 0.0}}):
-            r = cache_groups.cache19_selective(ctx)
-    finally:
-        release_libraries(ctx)
-        engine.close()
+    r = _cache_check(tmp_path, cache_groups.cache19_selective, {"selective_edits": 2, "selective_seconds": 0.0})
     assert r.id == "CACHE-19" and r.status in ("pass", "fail")
     assert [e["unrelated_cached"] for e in r.details["edits"]] == [1, 1]
     assert "gathered fewer unrelated reads than asked" in r.details["stopped_early"]

@@ -70,6 +70,22 @@ def test_a_side_that_never_connects_leaves_the_other_measuring_alone(tmp_path):
     assert taken == [True] and calls == [0, 0, 0] and set(referee.grants) == {0}
 
 
+def test_a_side_retired_before_it_connected_is_not_waited_for(tmp_path):
+    """An older harness on one side fails its round at once: its starter retires it, and the other side
+    starts measuring then, not after the connect timeout."""
+    import time
+
+    calls, taken = [], []
+    with TurnReferee(tmp_path / "t", first=1, connect_timeout=60) as referee:
+        with ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            alone = pool.submit(_measure, referee.path, 0, 3, calls, taken)
+            referee.retire(1)
+            alone.result(timeout=30)
+            assert time.monotonic() - started < 10
+    assert taken == [True] and calls == [0, 0, 0]
+
+
 def test_a_side_that_ends_early_gives_its_turns_to_the_other(tmp_path):
     calls, taken = [], []
     with TurnReferee(tmp_path / "t", first=0) as referee:

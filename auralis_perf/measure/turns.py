@@ -60,6 +60,7 @@ class TurnReferee:
         self.path, self.first, self.connect_timeout = Path(path), first, connect_timeout
         self.grants: list[int] = []
         self.connected: list[int] = []
+        self._retired: set[int] = set()
         self._connections: dict[int, socket.socket] = {}
         self._lock = threading.Lock()
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -83,6 +84,7 @@ class TurnReferee:
     def retire(self, side: int) -> None:
         """Take `side` out of the turns (its work returned, or failed): the other side goes on alone."""
         with self._lock:
+            self._retired.add(side)  # one that never connected is no longer waited for
             conn = self._connections.pop(side, None)
         if conn is not None:
             with suppress(OSError):
@@ -91,7 +93,7 @@ class TurnReferee:
 
     def _accept_both(self) -> None:
         deadline = time.monotonic() + self.connect_timeout
-        while len(self.connected) < 2 and time.monotonic() < deadline:
+        while len(self._retired.union(self.connected)) < 2 and time.monotonic() < deadline:
             try:
                 conn, _ = self._server.accept()
             except TimeoutError:

@@ -3,6 +3,7 @@ artist lookups at 10k tracks took up to 21.7 s each) the cache category still fi
 writes and says so, and the tally names the slowest compared read."""
 from __future__ import annotations
 
+import numpy as np
 from suite_support import shrunk_smoke_sizes
 
 from auralis_perf.engines import get_engine
@@ -78,3 +79,23 @@ def test_cache19_gathers_fewer_unrelated_reads_when_its_budget_is_spent_and_says
     assert r.id == "CACHE-19" and r.status in ("pass", "fail")
     assert [e["unrelated_cached"] for e in r.details["edits"]] == [1, 1]
     assert "gathered fewer unrelated reads than asked" in r.details["stopped_early"]
+
+
+def test_unrelated_reads_are_only_reads_a_cache_serves(tmp_path, monkeypatch):
+    """CACHE-19 counts cached entries that survive an edit: a read no cache serves can be neither kept nor
+    dropped, and on Auralis reading it cost seconds, so it is not chosen at all."""
+    from auralis_perf.suites.library_workload.invalidation import WriteState, alive_track, unrelated_reads
+
+    engine, lib, model = _library(tmp_path)
+    try:
+        served = lib.caches.cache_for
+        monkeypatch.setattr(lib.caches, "cache_for",
+                            lambda read: None if read in ("get_artist", "artist_albums") else served(read))
+        rng = np.random.default_rng(3)
+        track = alive_track(lib, model, rng, WriteState(step=1))
+        ops = unrelated_reads(lib, model, rng, track, 60)
+    finally:
+        lib.close()
+        engine.close()
+    methods = {op[0] for op in ops}
+    assert ops and not methods & {"get_artist", "artist_albums"} and "get_track" in methods

@@ -447,8 +447,10 @@ def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, trac
     of the whole library in the order tracks were added (the listing a query cache without per-artist reads
     holds) that do not hold the track, its album or its artists.
 
-    Each candidate is read once from the database to tell; with `seconds`, no candidate is read after
-    that much time (at least one is), so fewer than `count` reads may come back."""
+    Only reads that a cache of the library serves are chosen (another can be neither kept nor dropped; on
+    Auralis an uncached artist read took seconds). Each candidate is read once from the database to tell;
+    with `seconds`, no candidate is read after that much time (at least one is), so fewer than `count`
+    reads may come back."""
     own_artists = {track.artist_id, *(a.id for a in track.featured)}
     others = [a for a in model.artists if a.id not in own_artists]
     skip_playlists = set(lib.repo.playlists_containing([track.id])) if model.playlists else set()
@@ -478,10 +480,11 @@ def unrelated_reads(lib: Any, model: AccessModel, rng: np.random.Generator, trac
             ops.append(("get_playlist", {"playlist_id": playlists[int(rng.integers(len(playlists)))]}))
     # tracks of other artists may still appear on the edited track's album (compilations): leave them out
     started, kept = time.monotonic(), []
+    cached_reads = {method for method in {op[0] for op in ops} if lib.caches.cache_for(method) is not None}
     for op in distinct(ops):
         if len(kept) >= count or (seconds is not None and kept and time.monotonic() - started > seconds):
             break
-        if not _touches(lib, op, track):
+        if op[0] in cached_reads and not _touches(lib, op, track):
             kept.append(op)
     return kept
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+from against_engines import busy_for
 
 from auralis_perf.engines import Capability, PlaybackSession, Stream
 from auralis_perf.engines.support.batch import JobQueue
@@ -75,13 +76,15 @@ class _Degrading(DelegatingStream):
         for chunk in self.inner:
             done += len(chunk)
             position = done / self.total_frames
-            time.sleep(position ** 8 * len(chunk) / self.sample_rate)
+            # CPU work, not a sleep: on a loaded machine the real work of the first tenth stretches and a
+            # sleep in the last would not, so the ratio could read > 1 (seen once at load 3 on 2 cores)
+            busy_for(position ** 8 * len(chunk) / self.sample_rate)
             yield chunk
 
 
 class DegradingStream(DelegatingEngine):
     """Towards the end of a track a stream falls behind real time: a chunk at position p (0..1) takes p^8
-    times its own duration more (as if a buffer were re-scanned ever more often). The last tenth runs at
+    times its own duration more CPU time (as if a buffer were re-scanned ever more often). The last tenth runs at
     a real-time factor of at most 2.3, far below any engine's first tenth."""
 
     def stream(self, source: Any, **options: Any) -> Stream:

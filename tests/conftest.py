@@ -41,3 +41,16 @@ def auralis_engine(auralis_stand_in: Path) -> Iterator[object]:
     built = get_engine("auralis", home=auralis_stand_in / "run-home")
     yield built
     built.close()
+
+
+#: The longest test files (2026-12-05: --durations on this 2-core machine) start first: `make test` runs
+#: `-n auto --dist loadfile`, which hands out whole files in collection order, and a long file collected
+#: last (test_wheel.py, alphabetically) left one worker running alone at the end of the run.
+LONGEST_FILES_FIRST = ("test_wheel.py", "test_comparison.py", "test_measure_instructions.py",
+                       "test_suite_cache.py", "test_against.py", "test_check_can_fail.py", "test_turns.py",
+                       "test_suite_memory.py", "test_suite_optimization.py", "test_suite_realtime.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort: the rest keep their order

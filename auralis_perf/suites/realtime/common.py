@@ -17,8 +17,9 @@ SIZES: dict[str, dict[str, Any]] = {
     "rtf_seconds": {"smoke": (10.0, 20.0, 30.0), "standard": (10.0, 60.0, 120.0), "full": (10.0, 60.0, 600.0)},
     "rtf_runs": {"smoke": 5, "standard": 7, "full": 10},
     # ... and at least this many seconds of timed calls per clip: a short clip gets more runs (in --against
-    # rounds, each round's share: at standard, 3 calls of a 10 s clip, whose single calls are the noisiest)
-    "rtf_min_seconds": {"smoke": 1.0, "standard": 3.0, "full": 6.0},
+    # rounds, each round's share: at standard, 3 calls of a 10 s clip, whose single calls are the noisiest;
+    # smoke, a quick look, keeps its 5 runs)
+    "rtf_min_seconds": {"smoke": 0.0, "standard": 3.0, "full": 6.0},
     # RT-06/RT-07/RT-14: length of the streamed file (at `full`, 232.7 s: the length of a typical album track)
     "stream_seconds": {"smoke": 10.0, "standard": 60.0, "full": 240.0},
     "latency_repeats": {"smoke": 5, "standard": 9, "full": 15},

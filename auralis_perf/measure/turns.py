@@ -16,8 +16,9 @@ turn runs until it has warmed up or taken one timed sample (`measure_time` calls
 waits for the turn to come back; everything else it does (loading, generating audio) also happens in its
 own turn, so the two never run at once. With one sample per clip and round (the Real-time factor group),
 the turns go: A warms up, B warms up, B's sample, A's sample, A warms up for the next clip, B warms up,
-B's sample, A's sample ... (who goes first alternates from round to round). A process that ends, or is retired by its starter, gives up its
-turns for good; a process that loses its referee measures alone from there.
+B's sample, A's sample ... (who goes first alternates from round to round). A process that ends, or is
+retired by its starter, gives up its turns for good; a process that loses its referee measures alone
+from there.
 
 Protocol, one line each: process -> "hello <side>", referee -> "go" (the first turn); then process ->
 "yield" after each warm-up and timed sample, referee -> "go" when the turn is back.
@@ -102,8 +103,8 @@ class TurnReferee:
                 return
             conn.settimeout(None)
             words = _read_line(conn).split()
-            if len(words) == 2 and words[0] == "hello" and words[1] in ("0", "1") and int(words[1]) not in self.connected:
-                side = int(words[1])
+            side = int(words[1]) if len(words) == 2 and words[0] == "hello" and words[1] in ("0", "1") else None
+            if side is not None and side not in self.connected:
                 with self._lock:
                     self._connections[side] = conn
                 self.connected.append(side)
@@ -165,8 +166,8 @@ _CURRENT: ContextVar[_Turn | None] = ContextVar("auralis_perf_turn", default=Non
 @contextmanager
 def taking_turns(path: str | None, side: int) -> Iterator[bool]:
     """Connect to the referee at `path` as `side` and wait for the first turn; inside the block every
-    warm-up and timed sample of `measure_time` hands the turn over. Yields whether turns are taken: False without `path` or
-    when no referee answered (then this process measures alone)."""
+    warm-up and timed sample of `measure_time` hands the turn over. Yields whether turns are taken: False
+    without `path` or when no referee answered (then this process measures alone)."""
     if path is None:
         yield False
         return

@@ -72,18 +72,15 @@ from auralis_perf.suites.library_workload.workload import (
 CATEGORY = "cache"
 
 SIZES = {
-    "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 1200, "entity_rounds": 3, "stale_steps": 25, "stale_seconds": 120.0,
-              "fill_rounds": 1,
-              "fill_budget": 15_000, "fill_seconds": 300.0, "lru_accesses": 400, "selective_edits": 3, "selective_seconds": 120.0,
-              "cascade_artists": 2},
-    "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 6000, "entity_rounds": 5, "stale_steps": 100, "stale_seconds": 600.0,
-                 "fill_rounds": 1, "fill_budget": 20_000, "fill_seconds": 600.0, "lru_accesses": 1000,
-                 "selective_edits": 5, "selective_seconds": 600.0,
-                 "cascade_artists": 5},
-    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 20_000, "entity_rounds": 5, "stale_steps": 600, "stale_seconds": 1800.0,
-             "fill_rounds": 2,
-             "fill_budget": 40_000, "fill_seconds": 1800.0, "lru_accesses": 3000, "selective_edits": 8, "selective_seconds": 1800.0,
-             "cascade_artists": 10},
+    "smoke": {"replay": 1500, "hot_calls": 60, "entity_replay": 1200, "entity_rounds": 3, "stale_steps": 25,
+              "stale_seconds": 120.0, "fill_rounds": 1, "fill_budget": 15_000, "fill_seconds": 300.0,
+              "lru_accesses": 400, "selective_edits": 3, "selective_seconds": 120.0, "cascade_artists": 2},
+    "standard": {"replay": 8000, "hot_calls": 120, "entity_replay": 6000, "entity_rounds": 5, "stale_steps": 100,
+                 "stale_seconds": 600.0, "fill_rounds": 1, "fill_budget": 20_000, "fill_seconds": 600.0,
+                 "lru_accesses": 1000, "selective_edits": 5, "selective_seconds": 600.0, "cascade_artists": 5},
+    "full": {"replay": 30_000, "hot_calls": 200, "entity_replay": 20_000, "entity_rounds": 5, "stale_steps": 600,
+             "stale_seconds": 1800.0, "fill_rounds": 2, "fill_budget": 40_000, "fill_seconds": 1800.0,
+             "lru_accesses": 3000, "selective_edits": 8, "selective_seconds": 1800.0, "cascade_artists": 10},
 }
 SEQUENCES = 5  # randomized sequences per correctness check (one sample each)
 HIT_RATE_WINDOWS = 20

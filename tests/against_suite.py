@@ -10,7 +10,7 @@ from auralis_perf.suites.realtime.rtf import real_time_factor_checks
 
 SIZES["rtf_seconds"]["smoke"] = (0.5, 0.5, 1.0)
 SIZES["rtf_runs"]["smoke"] = 8
-SIZES["rtf_min_seconds"]["smoke"] = 0.0  # one call per round and clip: the tests count them
+SIZES["rtf_min_seconds"]["smoke"] = (0.0, 0.0, 0.0)  # one call per round and clip: the tests count them
 CATEGORY = "realtime"
 group("Real-time factor", category=CATEGORY, ids=["RT-01", "RT-02", "RT-03", "RT-04", "RT-05"])(
     real_time_factor_checks)

@@ -72,6 +72,26 @@ def test_identical_distributions_are_never_regressed_or_improved(seed):
     assert result.verdict in ("unchanged", "inconclusive"), result.note
 
 
+def test_one_round_reversed_by_a_burst_does_not_hide_a_ten_percent_slowdown():
+    """Measured here (Slower10, quiet, interleaved): 11 rounds +7..+23 %, one round -13 % where a burst slowed
+    the baseline. Wilcoxon alone read p 0.013 (the reversed round has the largest rank); the sign test reads
+    11 of 12, p 0.003, doubled 0.006."""
+    worse = np.array([12.3, 8.2, 11.4, 8.7, 9.3, 7.7, 6.9, 23.5, 7.7, -13.2, 10.3, 10.3]) / 100
+    base = np.full(12, 0.076)
+    result = judge_paired(base * np.exp(worse), base, lower_is_better=True, floor=0.03, alpha=0.01)
+    assert result.verdict == "regressed", result.note
+    assert result.p_value == pytest.approx(2 * 13 / 4096)
+
+
+def test_a_reversed_round_still_counts_against_a_small_change():
+    """The sign test does not make one-sided rounds cheap: 9 of 12 rounds slower (sign p 0.073) with the
+    three faster ones as large as the slower ones is no regression."""
+    worse = np.array([4.0, 5.0, 4.5, -4.0, 5.5, 4.2, -5.0, 4.8, 4.1, -4.6, 5.2, 4.4]) / 100
+    base = np.full(12, 0.076)
+    result = judge_paired(base * np.exp(worse), base, lower_is_better=True, floor=0.03, alpha=0.01)
+    assert result.verdict == "inconclusive" and result.p_value > 0.01, result.note
+
+
 def test_quiet_identical_rounds_read_unchanged():
     rng = np.random.default_rng(11)
     base = 0.05 * np.exp(rng.normal(0.0, 0.01, 10))

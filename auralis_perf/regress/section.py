@@ -69,8 +69,9 @@ PAIRED_RULE_HTML = (
     "<p style=\"font-size:0.85em\">Paired mode: the candidate's and the baseline's kernels ran the notebooks in "
     "lockstep, and each timing group in alternating rounds (A B B A ...). A check measured in rounds is judged "
     "on its per-round log ratios: <i>regressed</i> or <i>improved</i> when their median is beyond the check's "
-    "floor AND a one-sided Wilcoxon signed-rank test gives p &lt; alpha; <i>unchanged</i> when the whole 95 % "
-    "interval of the ratio lies within the floor; otherwise, or with fewer than 7 rounds, <i>inconclusive</i>. "
+    "floor AND a one-sided test gives p &lt; alpha (the Wilcoxon signed-rank or the sign test, the smaller p "
+    "doubled); <i>unchanged</i> when the whole 95 % interval of the ratio lies within the floor; otherwise, or "
+    "with fewer than 8 rounds, <i>inconclusive</i>. "
     "Computation (real-time factors, durations) is judged by CPU time, the rest by its own value. Other checks "
     "are compared as against a stored baseline (unpaired). A check that uses several cores is "
     "<i>inconclusive</i> when the machine was saturated around its notebook.</p>")

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OPTIONS = ("python", "path")
-#: Rounds of each timing group per side (7 is the fewest whose one-sided Wilcoxon p can go below 0.01).
-#: 12, not 8: with 8 rounds the smallest one-sided Wilcoxon p is 1/256, and one round reversed by a burst
-#: of load (or by one fresh process's own speed) lifts p over alpha 0.01 even for a clear 5 % (seen on
-#: quiet runs here: p 0.098 and 0.012); with 12, two or three such rounds still leave p < 0.01.
+#: Rounds of each timing group per side (8 is the fewest whose doubled one-sided p can go below 0.01).
+#: 12, not 8: with 8 rounds one round reversed by a burst of load (or by one fresh process's own speed)
+#: lifts p over alpha 0.01 even for a clear 5 % (seen on quiet runs here: p 0.098 and 0.012); with 12,
+#: one reversed round leaves the sign test at 11 of 12 (p 0.003, doubled 0.006), and two or three small
+#: ones leave the Wilcoxon p below 0.005.
 DEFAULT_ROUNDS = 12
 #: Where a round is measured (notebook/round_process.py): a fresh process per round, or the side's kernel,
 #: or fresh processes of both sides at once taking turns sample by sample (measure/turns.py).

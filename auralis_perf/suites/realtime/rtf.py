@@ -15,13 +15,13 @@ from auralis_perf.suites.common.checks import record, run_checks, scaled
 from auralis_perf.suites.realtime.common import SEED_SIZES, channels, size
 
 
-def _measure_rtf(ctx: SuiteContext, seconds: float, runs: int) -> dict[str, Any]:
-    """Warm `master()` on `seconds` of audio, at least `runs` timed calls and `rtf_min_seconds` of them:
+def _measure_rtf(ctx: SuiteContext, seconds: float, runs: int, min_seconds: float) -> dict[str, Any]:
+    """Warm `master()` on `seconds` of audio, at least `runs` timed calls and `min_seconds` of them:
     RTF per run and its median."""
     audio, sr = suite_audio.test_audio(ctx, seconds)
     engine = ctx.engine
     timing = measure_time(lambda: engine.master(audio, sr), warmup=1, repeat=runs,
-                          min_time=size(ctx, "rtf_min_seconds"), inner_loops=1)
+                          min_time=min_seconds, inner_loops=1)
     audio_s = audio.shape[0] / sr
     per_run = [audio_s / s for s in timing.samples]
     now = current_round()
@@ -47,11 +47,12 @@ def _rtf_record(ctx: SuiteContext, check_id: str, m: dict[str, Any], extra: dict
 def real_time_factor_checks(ctx: SuiteContext) -> list[CheckResult]:
     durations = size(ctx, "rtf_seconds")
     runs = size(ctx, "rtf_runs")
+    min_seconds = size(ctx, "rtf_min_seconds")
     measured: dict[str, dict[str, Any]] = {}
 
     def by_duration(check_id: str, index: int) -> Callable[[SuiteContext], CheckResult]:
         def check(ctx: SuiteContext) -> CheckResult:
-            measured[check_id] = _measure_rtf(ctx, durations[index], runs)
+            measured[check_id] = _measure_rtf(ctx, durations[index], runs, min_seconds[index])
             seed = SEED_SIZES["rtf_seconds"][index]
             extra = scaled(ctx.profile, "audio length (s)", seed, durations[index])
             return _rtf_record(ctx, check_id, measured[check_id], extra)

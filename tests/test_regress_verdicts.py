@@ -221,3 +221,26 @@ def test_a_change_must_stand_out_from_the_checks_own_history() -> None:
                     results("then", [check("MEM-12", 300.0, unit="MB", kind="peak_rss")]), CATALOG,
                     history={"MEM-12": CheckHistory.from_values([300.0, 420.0, 280.0, 390.0, 310.0])}).verdicts[0]
     assert grown.verdict == "inconclusive" and "earlier runs" in grown.note
+
+
+def _cv_record(run_seconds: np.ndarray) -> dict:
+    """RT-05 as the suite records it: the CV of RT-02's runs in %, their wall seconds as samples."""
+    record = check("RT-05", float(100 * np.std(run_seconds, ddof=1) / np.mean(run_seconds)),
+                   samples=[float(s) for s in run_seconds], unit="%", kind="time")
+    record["details"] = {"value_from_samples": "cv_percent"}
+    return record
+
+
+def test_a_spread_figure_is_judged_by_its_spread_not_by_how_fast_its_runs_were() -> None:
+    """A 10 % slower engine with the same spread is no RT-05 regression (its run times are all longer);
+    runs scattered eight times as widely are (a rank test on 12 distances a side catches 8x in about 92 %
+    of seeds, 4x in 65 %: a spread needs a large change to be called)."""
+    rng = np.random.default_rng(5)
+    steady = 0.15 * np.exp(rng.normal(0.0, 0.01, 12))
+    slower_but_steady = 0.165 * np.exp(rng.normal(0.0, 0.01, 12))
+    verdict = _one(_cv_record(steady), _cv_record(slower_but_steady))
+    assert verdict.verdict != "regressed", verdict.note
+    assert "distance from the runs' median" in verdict.note
+    scattered = 0.15 * np.exp(rng.normal(0.0, 0.08, 12))
+    verdict = _one(_cv_record(steady), _cv_record(scattered))
+    assert verdict.verdict == "regressed" and verdict.p_value < 0.01, verdict.note

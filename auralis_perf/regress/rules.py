@@ -14,12 +14,20 @@
 Samples contract: `samples` are draws of the check's figure, pointing the same way as `value` (a constant
 unit factor, e.g. seconds for a value in ms, does not matter). Exceptions: `kind == "time"` means the
 samples are durations (lower is better whatever the value's direction, e.g. an RTF with its run times as
-samples); `details["samples_direction"]` ("lower"/"higher") says it explicitly.
+samples); `details["samples_direction"]` ("lower"/"higher") says it explicitly; a figure that is the
+spread of its samples (`details["value_from_samples"] == CV_PERCENT`, RT-05: the CV of RT-02's run times)
+is tested on each sample's distance from their median, relative to it (`spread_draws`): the run times
+themselves say how fast, not how steady (a 10 % slower engine with the same spread read RT-05 "regressed"
+at p 2e-5 when its run times were tested).
 """
 from __future__ import annotations
 
 import re
 from typing import Any
+
+import numpy as np
+
+from auralis_perf.measure.rounds import CV_PERCENT
 
 EXACT_KINDS = frozenset({"count", "exact"})
 INSTRUCTION_KINDS = frozenset({"instructions"})
@@ -93,3 +101,17 @@ def samples_scaling(record: dict[str, Any], value_direction: str) -> int:
     if scaling and (record.get("kind") or "").lower() == "time":
         return 1
     return scaling
+
+
+def is_spread_figure(record: dict[str, Any]) -> bool:
+    """True for a figure computed as the spread (coefficient of variation) of its own samples."""
+    return (record.get("details") or {}).get("value_from_samples") == CV_PERCENT
+
+
+def spread_draws(samples: np.ndarray) -> np.ndarray:
+    """Each sample's distance from the samples' median in % of it: lower is steadier (a rank test on these
+    compares spreads, as the Brown-Forsythe test does with its distances from the median)."""
+    if samples.size == 0:
+        return samples
+    median = float(np.median(samples))
+    return np.abs(samples / median - 1.0) * 100.0 if median else np.full(samples.shape, np.inf)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,12 @@ from auralis_perf.regress.noise import MIN_HISTORY, RUN_TO_RUN_Z, CheckHistory
 from auralis_perf.regress.normalise import NormalisationError, category_state_bounds, speed_ratio
 from auralis_perf.regress.rules import (
     INSTRUCTIONS_FLOOR,
+    is_spread_figure,
     memory_unit_to_mb,
     rule_for,
     samples_direction,
     samples_scaling,
+    spread_draws,
     value_scaling,
 )
 
@@ -264,7 +266,12 @@ def _judge(check_id: str, before_rec: dict[str, Any], after_rec: dict[str, Any],
     if samples_scale and before_s.size:
         before_s = before_s * factor ** samples_scale
     ratio = after / before if before not in (None, 0) and after is not None else None
-    if rule == "samples":
+    if rule == "samples" and is_spread_figure(after_rec):
+        # distances from the median are skewed by nature (IQR about their median): no spread limit on them
+        verdict, p, note = _samples_verdict(spread_draws(before_s), spread_draws(after_s), before, after,
+                                            replace(policy, max_spread=math.inf), True)
+        note = f"{note} (samples: each run's distance from the runs' median)"
+    elif rule == "samples":
         lower_better = samples_direction(after_rec, policy.direction) == "lower"
         verdict, p, note = _samples_verdict(before_s, after_s, before, after, policy, lower_better)
     elif rule == "memory":

@@ -196,6 +196,16 @@ def test_measure_time_in_a_round_takes_its_share_and_warms_up_once():
     assert plain.n == 8
 
 
+def test_a_round_takes_at_least_its_round_repeat_of_samples():
+    fn = lambda: None  # noqa: E731
+    with measuring_round(0, 12):
+        timing = measure_time(fn, warmup=0, repeat=7, min_time=0.0, inner_loops=1, round_repeat=3)
+    assert timing.n == 3                                   # 7 / 12 rounds would be one sample
+    assert measure_time(fn, warmup=0, repeat=7, min_time=0.0, inner_loops=1, round_repeat=3).n == 7
+    with pytest.raises(ValueError, match="round_repeat"):
+        measure_time(fn, round_repeat=0)
+
+
 def test_a_round_in_a_fresh_process_warms_up_whatever_its_index():
     calls = []
     fn = lambda: calls.append(1)  # noqa: E731

@@ -28,7 +28,7 @@ RT_IDS = [f"RT-{i:02d}" for i in range(1, 21)]
 
 #: Smoke sizes shrunk so the whole category runs in seconds (the real smoke sizes stay in the module).
 TINY = {
-    "rtf_seconds": (0.5, 1.0, 1.5), "rtf_runs": 5, "rtf_min_seconds": (0.0, 0.0, 0.0), "stream_seconds": 1.0, "latency_repeats": 5,
+    "rtf_seconds": (0.5, 1.0, 1.5), "rtf_runs": 5, "rtf_min_seconds": (0.0, 0.0, 0.0), "rtf_round_runs": 1, "stream_seconds": 1.0, "latency_repeats": 5,
     "playback_seconds": 1.0, "preset_switches": 3, "start_seconds": 1.0, "concurrent_seconds": 0.5,
     "concurrent_rounds": 5, "batch": (3, 0.5), "batch_repeats": 3, "memory_repeats": 2, "queue_jobs": 6,
     "queue_clip_seconds": 0.2, "queue_rounds": 5, "sustained_wall_seconds": 0.3, "envelope_seconds": 0.2,

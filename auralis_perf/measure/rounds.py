@@ -59,13 +59,14 @@ def round_order(index: int) -> tuple[int, int]:
     return (0, 1) if index % 4 in (0, 3) else (1, 0)
 
 
-def round_share(repeat: int, warmup: int, min_time: float,
-                max_time: float | None) -> tuple[int, int, float, float | None]:
-    """(repeat, warmup, min_time, max_time) for this round's share; unchanged outside a round."""
+def round_share(repeat: int, warmup: int, min_time: float, max_time: float | None,
+                min_share: int = 1) -> tuple[int, int, float, float | None]:
+    """(repeat, warmup, min_time, max_time) for this round's share, at least `min_share` samples;
+    unchanged outside a round."""
     now = _CURRENT.get()
     if now is None:
         return repeat, warmup, min_time, max_time
-    share = max(1, math.ceil(repeat / now.rounds))
+    share = max(min_share, math.ceil(repeat / now.rounds))
     return (share, warmup if now.index == 0 or now.fresh else 0, min_time / now.rounds,
             None if max_time is None else max_time / now.rounds)
 

@@ -126,7 +126,7 @@ def calibrate_loops(fn: Callable[..., Any], *, setup: Callable[[], Any] | None =
 def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, min_time: float = 0.2,
                  max_time: float | None = None, inner_loops: int | None = None,
                  setup: Callable[[], Any] | None = None,
-                 sample_target: float = DEFAULT_SAMPLE_TARGET) -> Timing:
+                 sample_target: float = DEFAULT_SAMPLE_TARGET, round_repeat: int = 1) -> Timing:
     """Time `fn()` and return per-call seconds for at least `repeat` samples.
 
     - `warmup` untimed calls first (JIT compilation, caches, page faults).
@@ -137,7 +137,9 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
       (`fn(state)`) on every call of that sample: if fn consumes its state, pass `inner_loops=1`.
     - Each sample also records the process's CPU time per call (`Timing.cpu_samples`; it includes the
       engine's own threads, and `setup` when given).
-    - Inside `measure.rounds.measuring_round` only that round's share of the samples is taken.
+    - Inside `measure.rounds.measuring_round` only that round's share of the samples is taken, and at
+      least `round_repeat` of them (a round's figure is the median of its samples: of three, one sample
+      slowed by a burst cannot set it).
     - Inside `measure.turns.taking_turns` the warm-up and each timed sample hand the turn to the other
       side's process.
     """
@@ -152,7 +154,9 @@ def measure_time(fn: Callable[..., Any], *, warmup: int = 1, repeat: int = 5, mi
     if max_time is not None and max_time <= 0:
         raise ValueError(f"max_time must be positive or None, got {max_time}")
 
-    repeat, warmup, min_time, max_time = round_share(repeat, warmup, min_time, max_time)
+    if round_repeat < 1:
+        raise ValueError(f"round_repeat must be >= 1, got {round_repeat}")
+    repeat, warmup, min_time, max_time = round_share(repeat, warmup, min_time, max_time, min_share=round_repeat)
     last_warmup_ns = 0
     for _ in range(warmup):
         last_warmup_ns = _run_batch(fn, 1, setup)

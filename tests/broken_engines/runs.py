@@ -39,7 +39,7 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 
 #: Realtime sizes far below the smoke profile ({key: size}; the module's table is {key: {profile: size}}).
 REALTIME = {
-    "rtf_seconds": (0.2, 0.4, 0.6), "rtf_runs": 5, "rtf_min_seconds": (0.0, 0.0, 0.0), "stream_seconds": 1.0, "latency_repeats": 1,
+    "rtf_seconds": (0.2, 0.4, 0.6), "rtf_runs": 5, "rtf_min_seconds": (0.0, 0.0, 0.0), "rtf_round_runs": 1, "stream_seconds": 1.0, "latency_repeats": 1,
     "playback_seconds": 1.0, "preset_switches": 3, "start_seconds": 1.0, "concurrent_seconds": 0.5,
     "concurrent_rounds": 1, "batch": (3, 0.5), "batch_repeats": 2, "memory_repeats": 2, "queue_jobs": 6,
     "queue_clip_seconds": 0.2, "queue_rounds": 2, "sustained_wall_seconds": 0.6, "envelope_seconds": 0.2,

@@ -21,6 +21,10 @@ SIZES: dict[str, dict[str, Any]] = {
     # were the noisiest paired figure). The longer clips keep their runs: RT-05 is the CV of RT-02's runs, and
     # a longer window of them catches more of a shared machine's bursts. Smoke, a quick look, keeps its 5.
     "rtf_min_seconds": {"smoke": (0.0, 0.0, 0.0), "standard": (3.0, 0.0, 0.0), "full": (6.0, 0.0, 0.0)},
+    # ... and in each --against round at least this many calls per clip: the round's figure is their median,
+    # which one call slowed by a burst cannot set (measured, one call per round: a 5 % slower RT-02 read
+    # p 0.039 with two bursts of +13 and +21 % among 12 rounds)
+    "rtf_round_runs": {"smoke": 1, "standard": 3, "full": 3},
     # RT-06/RT-07/RT-14: length of the streamed file (at `full`, 232.7 s: the length of a typical album track)
     "stream_seconds": {"smoke": 10.0, "standard": 60.0, "full": 240.0},
     "latency_repeats": {"smoke": 5, "standard": 9, "full": 15},

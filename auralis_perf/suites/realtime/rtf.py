@@ -16,12 +16,13 @@ from auralis_perf.suites.realtime.common import SEED_SIZES, channels, size
 
 
 def _measure_rtf(ctx: SuiteContext, seconds: float, runs: int, min_seconds: float) -> dict[str, Any]:
-    """Warm `master()` on `seconds` of audio, at least `runs` timed calls and `min_seconds` of them:
-    RTF per run and its median."""
+    """Warm `master()` on `seconds` of audio, at least `runs` timed calls and `min_seconds` of them (in an
+    --against round, its share and at least `rtf_round_runs` calls): RTF per run and its median."""
     audio, sr = suite_audio.test_audio(ctx, seconds)
     engine = ctx.engine
     timing = measure_time(lambda: engine.master(audio, sr), warmup=1, repeat=runs,
-                          min_time=min_seconds, inner_loops=1)
+                          min_time=min_seconds, inner_loops=1,
+                          round_repeat=size(ctx, "rtf_round_runs"))
     audio_s = audio.shape[0] / sr
     per_run = [audio_s / s for s in timing.samples]
     now = current_round()

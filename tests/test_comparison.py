@@ -119,7 +119,7 @@ TINY_REALTIME = '''
 from auralis_perf.suites.realtime import groups as rt
 
 TINY = {
-    "rtf_seconds": (0.2, 0.4, 0.6), "rtf_runs": 3, "rtf_min_seconds": 0.0, "stream_seconds": 0.5, "latency_repeats": 1,
+    "rtf_seconds": (0.2, 0.4, 0.6), "rtf_runs": 3, "rtf_min_seconds": (0.0, 0.0, 0.0), "stream_seconds": 0.5, "latency_repeats": 1,
     "playback_seconds": 0.5, "preset_switches": 2, "start_seconds": 0.5, "concurrent_seconds": 0.3,
     "concurrent_rounds": 1, "batch": (2, 0.3), "batch_repeats": 1, "memory_repeats": 1, "queue_jobs": 2,
     "queue_clip_seconds": 0.2, "queue_rounds": 1, "sustained_wall_seconds": 0.3, "envelope_seconds": 0.2,

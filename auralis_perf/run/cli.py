@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(its own interpreter) or @path=/source/tree (first on its PYTHONPATH)")
     p.add_argument("--against-rounds", type=int, default=DEFAULT_ROUNDS, metavar="N",
                    help=f"with --against: rounds of each timing group per side (default {DEFAULT_ROUNDS}; "
-                        "at least 7 for a paired verdict)")
+                        "at least 8 for a paired verdict)")
     p.add_argument("--against-round-process", choices=ROUND_PROCESSES, default=DEFAULT_ROUND_PROCESS,
                    help=f"with --against: where each round of a timing group is measured: 'fresh', a new process "
                         "per round, so that one process's own speed (its memory layout) is noise the paired test "

@@ -176,3 +176,21 @@ def test_a_sides_minimum_sampling_time_leaves_out_the_turns_the_other_side_held(
             for f in [pool.submit(side, 0, 0.02), pool.submit(side, 1, 0.1)]:
                 f.result(timeout=60)
     assert counts[0] >= 9 and counts[1] >= 2, counts
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
+def test_both_sides_run_on_the_same_one_cpu_while_taking_turns_and_get_their_cpus_back(tmp_path):
+    before = os.sched_getaffinity(0)
+    seen: dict[int, set[int]] = {}
+
+    def side(number: int) -> None:
+        with taking_turns(str(referee.path), number):
+            seen[number] = os.sched_getaffinity(0)
+            measure_time(lambda: None, warmup=0, repeat=2, min_time=0.0, inner_loops=1)
+        assert os.sched_getaffinity(0) == before
+
+    with TurnReferee(tmp_path / "t", first=0) as referee:
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(side, number) for number in (0, 1)]:
+                f.result(timeout=30)
+    assert seen[0] == seen[1] == {min(before)}

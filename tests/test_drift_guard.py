@@ -66,6 +66,25 @@ def test_the_same_change_on_a_free_machine_is_still_regressed():
     assert verdict.verdict == "regressed", verdict.note
 
 
+def efficiency(level: float, seed: int) -> dict:
+    """RT-18 (parallel spectrum efficiency, a figure that needs every core), tight around `level`."""
+    rng = np.random.default_rng(seed)
+    samples = list(level * np.exp(rng.normal(0.0, 0.01, 6)))
+    return check_record("RT-18", float(np.median(samples)), catalog=CATALOG, samples=samples,
+                        kind="ratio").to_dict()
+
+
+@pytest.mark.parametrize(("after", "expected"), [(0.83, "inconclusive"), (0.3, "regressed")])
+def test_a_parallel_figure_compared_unpaired_needs_a_change_beyond_half(after, expected):
+    """A quiet A/A read RT-18 0.63 -> 0.83 on identical engines (one virtual CPU slower than the other at
+    times): within the 50 % parallel floor that is inconclusive; an efficiency that halves is regressed."""
+    candidate, baseline = doc([efficiency(after, 1)], free=1.95), doc([efficiency(0.63, 2)], free=1.95)
+    (verdict,) = compare_paired(candidate, baseline, CATALOG).verdicts
+    assert verdict.verdict == expected, verdict.note
+    if expected == "inconclusive":
+        assert "needs every core" in verdict.note
+
+
 def test_an_unchanged_timing_on_a_saturated_machine_stays_unchanged_with_the_reason():
     candidate, baseline = doc([sustained(1.0, 1)], free=0.25), doc([sustained(1.0, 2)], free=0.25)
     (verdict,) = compare_paired(candidate, baseline, CATALOG).verdicts

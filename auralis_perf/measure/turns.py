@@ -22,7 +22,7 @@ from there.
 
 Both processes also run on one and the same CPU while they take turns (`one_cpu`: the lowest CPU they may
 use). On a shared host one virtual CPU is sometimes slower than the other for seconds (its physical core is
-busy with someone else's work): seen here on a quiet machine, the baseline's CPU time per call was about 35 %
+busy with someone else's work): seen here on a quiet machine, the baseline's CPU time per call was 35-50 %
 higher in three rounds in a row while the candidate's, interleaved with it, was not. On one CPU such a
 spell slows both sides' samples alike. Threads the engine starts after connecting inherit the pinning, so
 a master() that spreads over threads is measured on one core: judge it by CPU time, as the Real-time

@@ -145,9 +145,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="measure this baseline engine beside --perf-engine in the same session (the 'Real-time "
                          "factor' group in alternating rounds) and fail a check that regressed against it")
     group.addoption("--perf-against-round-process", choices=ROUND_PROCESSES, default=DEFAULT_ROUND_PROCESS,
-                    help="with --perf-against: each round of a timing group in a newly spawned process ('fresh', "
-                         "as run_report.py --against does by default), in pytest's own process ('kernel'), or in "
-                         "spawned processes of both sides at once that take turns sample by sample ('interleaved')")
+                    help="with --perf-against: each round of a timing group in spawned processes of both sides at once "
+                         "that take turns sample by sample on one CPU ('interleaved', the default, as with "
+                         "run_report.py --against), in a newly spawned process per side ('fresh'), or in "
+                         "pytest's own process ('kernel')")
     group.addoption("--perf-keep-work", action="store_true",
                     help="keep the scratch folder (generated audio, libraries) after the session")
 

@@ -3,11 +3,11 @@
 The report's `--against` runs two kernels; pytest runs groups in its own process, so here the baseline
 engine gets a `SuiteSession` of its own beside the candidate's, and each group runs on both: the groups of
 ROUND_GROUPS in alternating rounds (measure/rounds.py: A B B A ..., each round a share of the timed
-calls), the others once per side. As with the report's default (`--against-round-process fresh`), each
-round is measured in a newly spawned process of its side's engine (notebook/round_process.py: a process's
-own speed becomes per-round noise, not a bias of the whole run); `--perf-against-round-process kernel`
-measures the rounds in this process, and `interleaved` spawns both sides' processes of a round at once,
-taking turns sample by sample under a referee in this process (measure/turns.py). A catalogue test then
+calls), the others once per side. As with the report's default (`--against-round-process interleaved`),
+each round is measured in newly spawned processes of both sides at once, taking turns sample by sample on
+one CPU under a referee in this process (measure/turns.py; a process's own speed becomes per-round noise,
+not a bias of the whole run); `--perf-against-round-process fresh` spawns one side's process after the
+other's, `kernel` measures the rounds in this process. A catalogue test then
 fails when its check `regressed` against the baseline (regress/paired_compare.py: paired verdicts for the rounds, unpaired for the rest). The free cores
 are read before and after each group (measure/capacity.py), so the load guard and the drift guard of the
 unpaired timings see how busy the machine was around it, as the report's notebooks do.

@@ -48,7 +48,7 @@ CLOCK_KINDS = RATE_KINDS | frozenset({"time", "ratio"})
 UNPAIRED_TIMING_FLOOR = 0.30
 #: The same for a check that spreads its work over the cores (a parallel speedup or efficiency): it also
 #: depends on every core being as fast as the others at that moment, and on this shared host one virtual
-#: CPU was at times about 35 % slower than the other for seconds (measure/turns.py). A quiet
+#: CPU was at times 35-50 % slower than the other for seconds (measure/turns.py). A quiet
 #: whole-catalogue A/A run (2026-12-05, 09:56) read RT-18 +32 % (0.63 -> 0.83, p 0.004) on identical engines.
 UNPAIRED_PARALLEL_FLOOR = 0.50
 

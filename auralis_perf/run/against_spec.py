@@ -23,9 +23,11 @@ OPTIONS = ("python", "path")
 #: ones leave the Wilcoxon p below 0.005.
 DEFAULT_ROUNDS = 12
 #: Where a round is measured (notebook/round_process.py): a fresh process per round, or the side's kernel,
-#: or fresh processes of both sides at once taking turns sample by sample (measure/turns.py).
+#: or fresh processes of both sides at once taking turns sample by sample on one CPU (measure/turns.py).
+#: Interleaved is the default: with a CPU-bound loop on each core, `fresh` read a 10 % slower master()
+#: `regressed` in 4-5 of 6 runs, interleaved in every run (README, "A merge gate without history").
 ROUND_PROCESSES = ("fresh", "kernel", "interleaved")
-DEFAULT_ROUND_PROCESS = "fresh"
+DEFAULT_ROUND_PROCESS = "interleaved"
 _PROBE_TIMEOUT_S = 60
 
 

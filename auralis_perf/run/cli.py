@@ -78,7 +78,8 @@ class RunConfig:
     #: --against: the baseline engine measured beside the candidate (run/against_spec.AgainstSpec), its rounds.
     against: Any = None
     rounds: int = DEFAULT_ROUNDS
-    #: --against-round-process: each round measured in a fresh process ("fresh") or in the side's kernel.
+    #: --against-round-process: each round measured in a fresh process ("fresh"), in the side's kernel
+    #: ("kernel"), or in fresh processes of both sides taking turns ("interleaved").
     round_process: str = DEFAULT_ROUND_PROCESS
     #: --against-floor: the paired verdicts' floor for every check (None: each check's own `floor`).
     against_floor: float | None = None
@@ -147,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "per round, so that one process's own speed (its memory layout) is noise the paired test "
                         "weighs rather than a bias of the whole run; 'kernel', in the side's notebook kernel "
                         "(cheaper, no start-up per round); 'interleaved', fresh processes of both sides at once "
-                        "that take turns sample by sample, so that a burst of load hits both samples of a pair. "
+                        "that take turns sample by sample on one CPU, so that a burst of load hits both samples "
+                        "of a pair. "
                         f"Default {DEFAULT_ROUND_PROCESS}")
     p.add_argument("--against-floor", type=float, metavar="FRACTION",
                    help="with --against: the smallest relative change a paired verdict calls a change, for every "

@@ -434,8 +434,9 @@ def test_the_pytest_front_end_pairs_in_process_and_flags_a_doubled_master(tmp_pa
 
 
 def test_the_pytest_front_end_measures_each_round_in_a_fresh_process_of_its_side(tmp_path, monkeypatch):
-    """--perf-against's default: every round of a round group is a spawned process of that side's engine,
-    in A B B A order, with the side's workdir and the thresholds file; the rounds are merged per side."""
+    """--perf-against-round-process fresh: every round of a round group is a spawned process of that side's
+    engine, in A B B A order, with the side's workdir and the thresholds file; the rounds are merged per
+    side."""
     from auralis_perf.measure.rounds import round_order
     from auralis_perf.pytest_plugin import against, paired_groups
     from auralis_perf.suites.access import SuiteSession
@@ -449,7 +450,8 @@ def test_the_pytest_front_end_measures_each_round_in_a_fresh_process_of_its_side
 
     monkeypatch.setattr(against, "measure_round_in_fresh_process", fake_round)
     thresholds = tmp_path / "thresholds.toml"
-    paired = paired_groups("base", "smoke", tmp_path / "w", (), CATALOG, thresholds=thresholds)
+    paired = paired_groups("base", "smoke", tmp_path / "w", (), CATALOG, thresholds=thresholds,
+                           round_process="fresh")
     paired.rounds = 4
     candidate = SuiteSession("cand", profile="smoke", workdir=tmp_path / "w", catalog=CATALOG)
     paired.run_group(candidate, "realtime", "Real-time factor", ["RT-14"])
